@@ -1,0 +1,49 @@
+/**
+ * Every default and limit in one frozen object. Public entry points merge user options over it once;
+ * lower layers take explicit values and keep no defaults of their own.
+ * @module
+ */
+
+/** The protocol version this build speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** Defaults for every tunable, in one place. */
+export const DEFAULTS = Object.freeze({
+  /** Host servers bind to and clients connect to. */
+  host: '127.0.0.1',
+  /** TCP port; 0 asks the OS for a free one (servers only). */
+  port: 25565,
+  /** Largest frame payload accepted or sent, in bytes (1 MiB). Checked against the declared length. */
+  maxFrameBytes: 1024 * 1024,
+  /** Longest action name, in UTF-16 code units. */
+  maxActionLength: 256,
+  /** Deepest nesting of arrays and objects allowed in `data`. */
+  maxDepth: 64,
+  /** Time a new connection has to complete its handshake, in ms. */
+  handshakeTimeoutMs: 10_000,
+  /** Default time a request waits for its reply, in ms. */
+  requestTimeoutMs: 10_000,
+  /** Interval between pings, in ms. */
+  heartbeatIntervalMs: 25_000,
+  /** Time a peer has to answer a ping before it is closed, in ms. */
+  heartbeatTimeoutMs: 20_000,
+  /** Whether a client reconnects after losing its connection. */
+  reconnect: true,
+  /** First reconnection delay, in ms. */
+  reconnectDelayMs: 500,
+  /** Cap on the reconnection delay, in ms. */
+  reconnectDelayMaxMs: 10_000,
+  /** Jitter as a fraction of each delay: the delay is drawn from [d·(1−j), d]. */
+  reconnectJitter: 0.5,
+  /** Attempts before giving up; Infinity retries for ever. */
+  reconnectAttempts: Number.POSITIVE_INFINITY,
+  /** Packets a client holds while disconnected. */
+  maxQueuedPackets: 1000,
+  /** Time a queued packet may wait before it is rejected, in ms; Infinity keeps it until sent. */
+  queuedPacketTtlMs: Number.POSITIVE_INFINITY,
+  /** Time `stop()` waits for peers to close before destroying their sockets, in ms. */
+  closeTimeoutMs: 5_000,
+});
+
+/** The shape of {@link DEFAULTS}. */
+export type Defaults = typeof DEFAULTS;

@@ -1,0 +1,185 @@
+/**
+ * Every failure pnetwork reports is a {@link PnetworkError} with a stable string `code`.
+ * Codes never change once published; messages may. docs/errors.md lists every code.
+ * @module
+ */
+
+/** Every stable error code pnetwork uses, on the wire and in thrown errors. */
+export type ErrorCode =
+  | 'ERR_FRAME_TOO_LARGE'
+  | 'ERR_FRAME_INCOMPLETE'
+  | 'ERR_PACKET_NOT_OBJECT'
+  | 'ERR_PACKET_ACTION'
+  | 'ERR_PACKET_ACTION_TOO_LONG'
+  | 'ERR_PACKET_FIELD_TYPE'
+  | 'ERR_PACKET_UNKNOWN_KEY'
+  | 'ERR_PACKET_UTF8'
+  | 'ERR_PACKET_JSON'
+  | 'ERR_PACKET_TOO_DEEP'
+  | 'ERR_HANDSHAKE_REQUIRED'
+  | 'ERR_HANDSHAKE_TIMEOUT'
+  | 'ERR_PROTOCOL_VERSION'
+  | 'ERR_TOKEN_MISMATCH'
+  | 'ERR_RESERVED_ACTION'
+  | 'ERR_NO_HANDLER'
+  | 'ERR_HANDLER'
+  | 'ERR_REQUEST_TIMEOUT'
+  | 'ERR_CONNECTION_CLOSED'
+  | 'ERR_NOT_CONNECTED'
+  | 'ERR_HEARTBEAT_TIMEOUT'
+  | 'ERR_QUEUE_FULL'
+  | 'ERR_PACKET_EXPIRED'
+  | 'ERR_REMOTE';
+
+/** Base class: a message, a stable `code`, and an optional `cause`. */
+export class PnetworkError extends Error {
+  /** Stable machine-readable code, such as `ERR_FRAME_TOO_LARGE`. */
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A frame header declared a payload longer than `maxFrameBytes`. Raised before any payload is buffered. */
+export class FrameTooLargeError extends PnetworkError {
+  constructor(
+    /** The length the header declared, in bytes. */
+    readonly declared: number,
+    /** The limit in force, in bytes. */
+    readonly limit: number,
+  ) {
+    super('ERR_FRAME_TOO_LARGE', `frame of ${declared} bytes exceeds maxFrameBytes ${limit}`);
+  }
+}
+
+/** The stream ended in the middle of a frame. */
+export class IncompleteFrameError extends PnetworkError {
+  constructor(
+    /** Bytes of the unfinished frame that had arrived. */
+    readonly received: number,
+  ) {
+    super('ERR_FRAME_INCOMPLETE', `stream ended inside a frame after ${received} bytes`);
+  }
+}
+
+/** Codes a {@link PacketError} may carry. */
+export type PacketErrorCode = Extract<
+  ErrorCode,
+  | 'ERR_PACKET_NOT_OBJECT'
+  | 'ERR_PACKET_ACTION'
+  | 'ERR_PACKET_ACTION_TOO_LONG'
+  | 'ERR_PACKET_FIELD_TYPE'
+  | 'ERR_PACKET_UNKNOWN_KEY'
+  | 'ERR_PACKET_UTF8'
+  | 'ERR_PACKET_JSON'
+  | 'ERR_PACKET_TOO_DEEP'
+>;
+
+/** A payload that is not a well-formed packet. `code` says which rule it broke. */
+export class PacketError extends PnetworkError {
+  declare readonly code: PacketErrorCode;
+
+  constructor(code: PacketErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** The first packet on a connection was not a handshake, or the handshake was malformed. */
+export class HandshakeError extends PnetworkError {
+  constructor(message: string, code: 'ERR_HANDSHAKE_REQUIRED' | 'ERR_PROTOCOL_VERSION' = 'ERR_HANDSHAKE_REQUIRED') {
+    super(code, message);
+  }
+}
+
+/** No handshake completed within `handshakeTimeoutMs`. */
+export class HandshakeTimeoutError extends PnetworkError {
+  constructor(readonly timeoutMs: number) {
+    super('ERR_HANDSHAKE_TIMEOUT', `no handshake within ${timeoutMs} ms`);
+  }
+}
+
+/** A packet carried a token other than the connection's own. The token itself is never included. */
+export class TokenMismatchError extends PnetworkError {
+  constructor(readonly action: string) {
+    super('ERR_TOKEN_MISMATCH', `packet "${action}" carried a token that is not this connection's`);
+  }
+}
+
+/** A user tried to send or bind an action name the protocol reserves. */
+export class ReservedActionError extends PnetworkError {
+  constructor(readonly action: string) {
+    super('ERR_RESERVED_ACTION', `"${action}" is a reserved action name`);
+  }
+}
+
+/** A request arrived for an action with no bound handler. */
+export class NoHandlerError extends PnetworkError {
+  constructor(readonly action: string) {
+    super('ERR_NO_HANDLER', `no handler is bound for "${action}"`);
+  }
+}
+
+/** A bound handler threw or rejected. `cause` holds what it threw. */
+export class HandlerError extends PnetworkError {
+  constructor(readonly action: string, cause: unknown) {
+    super('ERR_HANDLER', `handler for "${action}" failed: ${describe(cause)}`, { cause });
+  }
+}
+
+/** A request got no reply within its `timeoutMs`. */
+export class RequestTimeoutError extends PnetworkError {
+  constructor(readonly action: string, readonly timeoutMs: number) {
+    super('ERR_REQUEST_TIMEOUT', `request "${action}" got no reply within ${timeoutMs} ms`);
+  }
+}
+
+/** The connection closed while something still waited on it. */
+export class ConnectionClosedError extends PnetworkError {
+  constructor(readonly reason = 'connection closed') {
+    super('ERR_CONNECTION_CLOSED', reason);
+  }
+}
+
+/** A send was attempted while no connection exists and queueing is not possible. */
+export class NotConnectedError extends PnetworkError {
+  constructor(message = 'not connected') {
+    super('ERR_NOT_CONNECTED', message);
+  }
+}
+
+/** The peer did not answer a ping within `heartbeatTimeoutMs`. */
+export class HeartbeatTimeoutError extends PnetworkError {
+  constructor(readonly timeoutMs: number) {
+    super('ERR_HEARTBEAT_TIMEOUT', `no pong within ${timeoutMs} ms`);
+  }
+}
+
+/** The offline queue is full. */
+export class QueueFullError extends PnetworkError {
+  constructor(readonly limit: number) {
+    super('ERR_QUEUE_FULL', `offline queue is full (${limit} packets)`);
+  }
+}
+
+/** A queued packet outlived its TTL before it could be sent. */
+export class PacketExpiredError extends PnetworkError {
+  constructor(readonly action: string, readonly ttlMs: number) {
+    super('ERR_PACKET_EXPIRED', `queued packet "${action}" expired after ${ttlMs} ms`);
+  }
+}
+
+/** The peer answered a request with an error packet; `remoteCode` is the code it sent. */
+export class RemoteError extends PnetworkError {
+  constructor(readonly remoteCode: string, message: string) {
+    super('ERR_REMOTE', message);
+  }
+}
+
+/** A short, secret-free description of a thrown value. */
+function describe(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  return String(value);
+}

@@ -1,0 +1,14 @@
+/**
+ * pnetwork: typed, reactive, message-based TCP servers and clients on RxJS.
+ * @packageDocumentation
+ */
+export * from './errors.js';
+export { DEFAULTS, PROTOCOL_VERSION, type Defaults } from './defaults.js';
+export { FrameDecoder, encodeFrame, encodeTextFrame, FRAME_HEADER_BYTES, MAX_DECLARABLE_LENGTH } from './protocol/frame.js';
+export { jsonCodec, JSON_CODEC, isTextCodec, type Codec, type TextCodec } from './protocol/codec.js';
+export { createPacket, validatePacket, RESERVED_ACTIONS, type Packet, type PacketLimits, type JsonValue } from './protocol/packet.js';
+export { decodeFrames, type DecodeFramesConfig } from './operators/decode-frames.js';
+export { encodeFrames, type EncodeFramesConfig } from './operators/encode-frames.js';
+export { decodePackets } from './operators/decode-packets.js';
+export { encodePackets } from './operators/encode-packets.js';
+export { ofAction } from './operators/of-action.js';

@@ -1,0 +1,109 @@
+/**
+ * The packet: the unit pnetwork exchanges, and the rules for a well-formed one.
+ * @module
+ */
+import { PacketError } from '../errors.js';
+
+/** Any value JSON can carry. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** A decoded packet. Keys are exactly these; `id` appears only on requests and their replies. */
+export interface Packet<A extends string = string, D = unknown> {
+  /** What the packet asks for; routes it to handlers. 1–256 characters. */
+  action: A;
+  /** The payload: any JSON value. */
+  data: D;
+  /** When the sender created the packet, in milliseconds since the Unix epoch. */
+  'packet-created': number;
+  /** The recipient-side connection's secret token; null before the handshake. */
+  token: string | null;
+  /** Correlates a request with its reply (see docs/protocol.md). */
+  id?: number;
+}
+
+/** Limits the validator enforces. */
+export interface PacketLimits {
+  /** Longest action name, in UTF-16 code units. */
+  maxActionLength: number;
+  /** Deepest nesting of arrays and objects allowed in `data`. */
+  maxDepth: number;
+}
+
+/** Reserved action names with protocol meaning. Users can neither bind nor send them. */
+export const RESERVED_ACTIONS: ReadonlySet<string> = new Set(['handshake', 'error', 'ping', 'pong', 'reply', 'closing']);
+
+const KNOWN_KEYS: ReadonlySet<string> = new Set(['action', 'data', 'packet-created', 'token', 'id']);
+
+/**
+ * Builds a packet stamped with the current time.
+ * @param action the action name
+ * @param data the payload
+ * @param token the token to carry; null before the handshake
+ */
+export function createPacket<A extends string, D>(action: A, data: D, token: string | null = null): Packet<A, D> {
+  return { action, data, 'packet-created': Date.now(), token };
+}
+
+/**
+ * Checks that `value` is a well-formed packet and returns it typed.
+ * @throws PacketError with a code naming the first rule broken.
+ */
+export function validatePacket(value: unknown, limits: PacketLimits): Packet {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new PacketError('ERR_PACKET_NOT_OBJECT', 'a packet must be a JSON object');
+  }
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    if (!KNOWN_KEYS.has(key)) throw new PacketError('ERR_PACKET_UNKNOWN_KEY', `unknown packet key "${truncate(key)}"`);
+  }
+  const action = record.action;
+  if (typeof action !== 'string' || action.length === 0) {
+    throw new PacketError('ERR_PACKET_ACTION', 'action must be a non-empty string');
+  }
+  if (action.length > limits.maxActionLength) {
+    throw new PacketError('ERR_PACKET_ACTION_TOO_LONG', `action is ${action.length} characters; the limit is ${limits.maxActionLength}`);
+  }
+  if (!('data' in record) || record.data === undefined) {
+    throw new PacketError('ERR_PACKET_FIELD_TYPE', 'data must be present (use null for none)');
+  }
+  const created = record['packet-created'];
+  if (typeof created !== 'number' || !Number.isFinite(created)) {
+    throw new PacketError('ERR_PACKET_FIELD_TYPE', 'packet-created must be a finite number');
+  }
+  const token = record.token;
+  if (token !== null && typeof token !== 'string') {
+    throw new PacketError('ERR_PACKET_FIELD_TYPE', 'token must be a string or null');
+  }
+  const id = record.id;
+  if (id !== undefined && !(typeof id === 'number' && Number.isSafeInteger(id) && id >= 0)) {
+    throw new PacketError('ERR_PACKET_FIELD_TYPE', 'id must be a non-negative integer');
+  }
+  if (depthExceeds(record.data, limits.maxDepth)) {
+    throw new PacketError('ERR_PACKET_TOO_DEEP', `data nests deeper than ${limits.maxDepth} levels`);
+  }
+  return record as unknown as Packet;
+}
+
+/** True when `value` nests arrays/objects more than `max` levels deep. Iterative, so depth cannot overflow the stack. */
+function depthExceeds(value: unknown, max: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const stack: unknown[] = [value];
+  const depths: number[] = [1];
+  while (stack.length > 0) {
+    const node = stack.pop() as object;
+    const depth = depths.pop()!;
+    if (depth > max) return true;
+    const children = Array.isArray(node) ? node : Object.values(node);
+    for (const child of children) {
+      if (typeof child === 'object' && child !== null) {
+        stack.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
+}
+
+function truncate(text: string): string {
+  return text.length > 32 ? `${text.slice(0, 32)}…` : text;
+}
