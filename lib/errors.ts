@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'ERR_REQUEST_TIMEOUT'
   | 'ERR_CONNECTION_CLOSED'
   | 'ERR_NOT_CONNECTED'
+  | 'ERR_SEND_BUFFER_FULL'
   | 'ERR_HEARTBEAT_TIMEOUT'
   | 'ERR_QUEUE_FULL'
   | 'ERR_PACKET_EXPIRED'
@@ -147,6 +148,13 @@ export class ConnectionClosedError extends PnetworkError {
 export class NotConnectedError extends PnetworkError {
   constructor(message = 'not connected') {
     super('ERR_NOT_CONNECTED', message);
+  }
+}
+
+/** More bytes wait for the socket to drain than `maxSendBufferBytes` allows. */
+export class SendBufferFullError extends PnetworkError {
+  constructor(readonly limit: number) {
+    super('ERR_SEND_BUFFER_FULL', `send buffer is full (${limit} bytes wait for the socket)`);
   }
 }
 

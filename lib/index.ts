@@ -12,3 +12,11 @@ export { encodeFrames, type EncodeFramesConfig } from './operators/encode-frames
 export { decodePackets } from './operators/decode-packets.js';
 export { encodePackets } from './operators/encode-packets.js';
 export { ofAction } from './operators/of-action.js';
+export { decodePacketsOrErrors } from './operators/decode-packets.js';
+export { serverHandshake, clientHandshake, type HandshakeEvent, type HandshakeDone, type PacketAccepted, type PacketRejected, type ServerHandshakeConfig, type ClientHandshakeConfig } from './operators/handshake.js';
+export { Server, type ServerOptions, type DisconnectEvent } from './server.js';
+export { Client, type ClientOptions, type ClientState } from './client.js';
+export { Connection } from './connection.js';
+export { Bind } from './bind.js';
+export type { CommonOptions } from './options.js';
+export type { ActionMap, AnyActions, ActionName, DataOf, ReplyOf, HandlerResult, Envelope, TrafficStats, InstanceStats, RequestOptions, Binding } from './types.js';

@@ -1,4 +1,4 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import { concatMap, concatWith, defer, EMPTY, finalize, Observable, type OperatorFunction } from 'rxjs';
 import { DEFAULTS } from '../defaults.js';
 import { FrameDecoder } from '../protocol/frame.js';
 
@@ -25,30 +25,24 @@ export interface DecodeFramesConfig {
 export function decodeFrames(config: DecodeFramesConfig = {}): OperatorFunction<Uint8Array, Uint8Array> {
   const maxFrameBytes = config.maxFrameBytes ?? DEFAULTS.maxFrameBytes;
   return (source) =>
-    new Observable<Uint8Array>((subscriber) => {
+    defer(() => {
       const decoder = new FrameDecoder(maxFrameBytes);
-      const emit = (payload: Uint8Array): void => subscriber.next(payload);
-      const subscription = source.subscribe({
-        next(chunk) {
-          try {
-            decoder.push(chunk, emit);
-          } catch (err) {
-            subscriber.error(err);
-          }
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete() {
-          try {
+      // Built from linked operators so that unsubscribing downstream also stops a synchronous source.
+      return source.pipe(
+        concatMap(
+          (chunk) =>
+            new Observable<Uint8Array>((frames) => {
+              decoder.push(chunk, (payload) => frames.next(payload));
+              frames.complete();
+            }),
+        ),
+        concatWith(
+          defer(() => {
             decoder.end();
-            subscriber.complete();
-          } catch (err) {
-            subscriber.error(err);
-          }
-        },
-      });
-      return () => {
-        subscription.unsubscribe();
-        decoder.release();
-      };
+            return EMPTY;
+          }),
+        ),
+        finalize(() => decoder.release()),
+      );
     });
 }

@@ -55,7 +55,8 @@ export class FrameDecoder {
 
   /** Bytes held for an unfinished frame (header and payload). */
   get buffered(): number {
-    return this.headerFill + this.payloadFill;
+    // Once a payload is pending, its header has been consumed but still belongs to the unfinished frame.
+    return this.payload === null ? this.headerFill : FRAME_HEADER_BYTES + this.payloadFill;
   }
 
   /**

@@ -1,0 +1,111 @@
+/**
+ * The client console's commands: help, status, send, request, log, reconnect, quit.
+ * @module
+ */
+import { formatData, formatDuration, shortId } from '../format.js';
+import type { ConsoleClient } from '../instance.js';
+import { parseJsonArgument } from '../json-arg.js';
+import type { PacketLog } from '../packet-log.js';
+import type { RateMeter } from '../rates.js';
+import { formatPairs } from '../table.js';
+import { splitArgs } from '../words.js';
+import { usageError, type Command } from './command.js';
+import { helpCommand, logCommand, quitCommand } from './common.js';
+import { trafficPairs } from './traffic.js';
+
+/** What the client commands work with. */
+export interface ClientCommandDeps {
+  /** The client. */
+  client: ConsoleClient;
+  /** Samples `client.stats()` for rates. */
+  meter: RateMeter;
+  /** The live packet log. */
+  log: PacketLog;
+  /** Notes an action name for Tab completion. */
+  remember(action: string): void;
+}
+
+/**
+ * Builds the client console's commands.
+ * @param deps the client and the console's helpers
+ * @returns the commands, in the order help lists them
+ */
+export function clientCommands(deps: ClientCommandDeps): Command[] {
+  const { client, meter, log, remember } = deps;
+
+  const status: Command = {
+    name: 'status',
+    usage: 'status',
+    summary: 'connection state, server address, uptime, and packets and bytes per second',
+    run(_args, { print, now, style }) {
+      const stats = client.stats();
+      const { host, port } = client.address();
+      const time = now();
+      print(
+        formatPairs(
+          [
+            ['state', client.state],
+            ['server', `${host}:${port}`],
+            ['id', client.token === null ? '-' : shortId(client.token)],
+            ['uptime', stats.startedAt === null ? '-' : formatDuration(time - stats.startedAt)],
+            ...trafficPairs(meter, stats, time),
+          ],
+          style,
+        ),
+      );
+    },
+  };
+
+  const send: Command = {
+    name: 'send',
+    usage: 'send <action> [json]',
+    summary: 'send a one-way packet to the server',
+    details: ['json defaults to null, e.g. send chat {"text":"hi"}'],
+    completion: ['action'],
+    async run(args, { print }) {
+      const { words, rest } = splitArgs(args, 1);
+      const [action] = words;
+      if (action === undefined) throw usageError(send);
+      const data = parseJsonArgument(rest);
+      remember(action);
+      await client.sendPacket(action, data);
+      print(`sent ${action}`);
+    },
+  };
+
+  const request: Command = {
+    name: 'request',
+    usage: 'request <action> [json]',
+    summary: "send a request and print the server's reply (or its error code and message)",
+    completion: ['action'],
+    async run(args, { print, style }) {
+      const { words, rest } = splitArgs(args, 1);
+      const [action] = words;
+      if (action === undefined) throw usageError(request);
+      const data = parseJsonArgument(rest);
+      remember(action);
+      const reply = await client.request(action, data);
+      print(`${style('green', 'reply')} ${formatData(reply, 10_000) || 'undefined'}`);
+    },
+  };
+
+  const reconnect: Command = {
+    name: 'reconnect',
+    usage: 'reconnect',
+    summary: 'drop the connection and connect again',
+    async run(_args, { print }) {
+      await client.reconnect();
+      print(`reconnected (${client.state})`);
+    },
+  };
+
+  return [
+    helpCommand,
+    status,
+    send,
+    request,
+    logCommand(log, 'the server'),
+    reconnect,
+    quitCommand('quit', 'disconnect and leave'),
+  ];
+}

@@ -1,0 +1,185 @@
+/**
+ * The server console's commands: help, status, clients, send, broadcast, kick, actions, log, stop, quit.
+ * @module
+ */
+import { formatDuration, shortId } from '../format.js';
+import type { ConsoleConnection, ConsoleServer } from '../instance.js';
+import { parseJsonArgument } from '../json-arg.js';
+import type { PacketLog } from '../packet-log.js';
+import type { RateMeter } from '../rates.js';
+import { formatPairs, formatTable } from '../table.js';
+import { allWords, splitArgs } from '../words.js';
+import { CommandError, usageError, type Command } from './command.js';
+import { helpCommand, logCommand, quitCommand } from './common.js';
+import { trafficPairs } from './traffic.js';
+
+/** What the server commands work with. */
+export interface ServerCommandDeps {
+  /** The server. */
+  server: ConsoleServer;
+  /** Samples `server.stats()` for rates. */
+  meter: RateMeter;
+  /** The live packet log. */
+  log: PacketLog;
+  /** `listening` or `stopped`. */
+  state(): string;
+  /** Notes an action name for Tab completion. */
+  remember(action: string): void;
+}
+
+/**
+ * Finds a connected client by short id (any prefix of its token) or full token.
+ * @param server the server
+ * @param id what the user typed
+ * @throws CommandError when nothing, or more than one client, matches
+ */
+export function findClient(server: ConsoleServer, id: string): ConsoleConnection {
+  const exact = server.clients.get(id);
+  if (exact !== undefined) return exact;
+  const matches = [...server.clients.values()].filter((connection) => connection.token.startsWith(id));
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length === 0) throw new CommandError(`no client '${id}' — 'clients' lists them`);
+  throw new CommandError(`'${id}' matches ${matches.length} clients — type more of the id`);
+}
+
+/**
+ * Builds the server console's commands.
+ * @param deps the server and the console's helpers
+ * @returns the commands, in the order help lists them
+ */
+export function serverCommands(deps: ServerCommandDeps): Command[] {
+  const { server, meter, log, remember } = deps;
+
+  const status: Command = {
+    name: 'status',
+    usage: 'status',
+    summary: 'address, uptime, clients, and packets and bytes per second in and out',
+    run(_args, { print, now, style }) {
+      const stats = server.stats();
+      const { host, port } = server.address();
+      const time = now();
+      print(
+        formatPairs(
+          [
+            ['state', deps.state()],
+            ['address', `${host}:${port}`],
+            ['uptime', stats.startedAt === null ? '-' : formatDuration(time - stats.startedAt)],
+            ['clients', String(stats.clients)],
+            ...trafficPairs(meter, stats, time),
+          ],
+          style,
+        ),
+      );
+    },
+  };
+
+  const clients: Command = {
+    name: 'clients',
+    usage: 'clients [--full-token]',
+    summary: 'list connected clients: id, address, connected for, packets in/out',
+    details: ['ID is the first 8 characters of the token; --full-token shows it whole (a secret: mind who watches).'],
+    completion: [['--full-token']],
+    run(args, { print, now, style }) {
+      const flags = allWords(args);
+      const unknown = flags.find((flag) => flag !== '--full-token');
+      if (unknown !== undefined) throw usageError(clients);
+      const full = flags.includes('--full-token');
+      const connections = [...server.clients.values()];
+      if (connections.length === 0) {
+        print('no clients connected');
+        return;
+      }
+      const time = now();
+      const rows = connections.map((c) => [
+        full ? c.token : shortId(c.token),
+        c.remoteAddress,
+        formatDuration(time - c.connectedAt),
+        String(c.stats.packetsIn),
+        String(c.stats.packetsOut),
+      ]);
+      print(
+        formatTable(
+          [{ header: full ? 'TOKEN' : 'ID' }, { header: 'ADDRESS' }, { header: 'CONNECTED' }, { header: 'IN', align: 'right' }, { header: 'OUT', align: 'right' }],
+          rows,
+          { style },
+        ),
+      );
+    },
+  };
+
+  const send: Command = {
+    name: 'send',
+    usage: 'send <client> <action> [json]',
+    summary: 'send a packet to one client (by short id or token)',
+    details: ['json defaults to null, e.g. send a1b2 chat {"text":"hi"}'],
+    completion: ['client', 'action'],
+    async run(args, { print }) {
+      const { words, rest } = splitArgs(args, 2);
+      const [id, action] = words;
+      if (id === undefined || action === undefined) throw usageError(send);
+      const data = parseJsonArgument(rest);
+      const connection = findClient(server, id);
+      remember(action);
+      await connection.sendPacket(action, data);
+      print(`sent ${action} to ${shortId(connection.token)}`);
+    },
+  };
+
+  const broadcast: Command = {
+    name: 'broadcast',
+    usage: 'broadcast <action> [json]',
+    summary: 'send a packet to every client',
+    completion: ['action'],
+    async run(args, { print }) {
+      const { words, rest } = splitArgs(args, 1);
+      const [action] = words;
+      if (action === undefined) throw usageError(broadcast);
+      const data = parseJsonArgument(rest);
+      remember(action);
+      const count = await server.broadcast(action, data);
+      print(`broadcast ${action} to ${count} client${count === 1 ? '' : 's'}`);
+    },
+  };
+
+  const kick: Command = {
+    name: 'kick',
+    usage: 'kick <client> [reason]',
+    summary: 'close a client connection, telling it why',
+    completion: ['client'],
+    async run(args, { print }) {
+      const { words, rest } = splitArgs(args, 1);
+      const [id] = words;
+      if (id === undefined) throw usageError(kick);
+      const connection = findClient(server, id);
+      await connection.close(rest === '' ? 'kicked from the console' : rest);
+      print(`kicked ${shortId(connection.token)}`);
+    },
+  };
+
+  const actions: Command = {
+    name: 'actions',
+    usage: 'actions',
+    summary: 'list bound actions with their hit counts',
+    run(_args, { print, style }) {
+      const bound = [...server.boundActions()].sort(([a], [b]) => a.localeCompare(b));
+      if (bound.length === 0) {
+        print('no actions bound');
+        return;
+      }
+      print(formatTable([{ header: 'ACTION' }, { header: 'HITS', align: 'right' }], bound.map(([name, hits]) => [name, String(hits)]), { style }));
+    },
+  };
+
+  return [
+    helpCommand,
+    status,
+    clients,
+    send,
+    broadcast,
+    kick,
+    actions,
+    logCommand(log, 'clients'),
+    quitCommand('stop', 'stop the server gracefully and leave'),
+    quitCommand('quit', 'stop the server gracefully and leave (same as stop)'),
+  ];
+}

@@ -1,0 +1,97 @@
+/**
+ * The parts of Server, Client and Connection the console uses, as structural types. The console
+ * depends on this surface only, so any Server or Client (whatever its action maps) fits, and so does a
+ * test double.
+ * @module
+ */
+import type { Observable } from 'rxjs';
+import type { TrafficTotals } from './rates.js';
+
+/** The packet fields the console reads. */
+export interface ConsolePacket {
+  /** The action name. */
+  action: string;
+  /** The payload. */
+  data: unknown;
+}
+
+/** The parts of a Connection the console uses. */
+export interface ConsoleConnection {
+  /** The connection's secret token; the console shows only its first 8 characters by default. */
+  readonly token: string;
+  /** The peer's address, `host:port`. */
+  readonly remoteAddress: string;
+  /** When the connection opened, in ms since the epoch. */
+  readonly connectedAt: number;
+  /** Live traffic counters. */
+  readonly stats: TrafficTotals;
+  /** Sends a one-way packet. */
+  sendPacket(action: string, data: unknown): Promise<void>;
+  /** Closes the connection, telling the peer why. */
+  close(reason?: string): Promise<void>;
+}
+
+/** A packet with the connection it came in on. */
+export interface ConsoleEnvelope {
+  /** The packet. */
+  readonly packet: ConsolePacket;
+  /** The connection it arrived on. */
+  readonly connection: ConsoleConnection;
+}
+
+/** Cumulative counters of a whole Server or Client. */
+export interface ConsoleStats extends TrafficTotals {
+  /** When `start()` completed, in ms since the epoch; null before. */
+  startedAt: number | null;
+  /** Connections open now. */
+  clients: number;
+}
+
+/** What both sides offer the console. */
+interface ConsoleInstance {
+  /** Stops gracefully. */
+  stop(): Promise<void>;
+  /** Every incoming packet (the console's live log reads it). */
+  readonly packets$: Observable<ConsoleEnvelope>;
+  /** Bound action names with their handler hit counts. */
+  boundActions(): ReadonlyMap<string, number>;
+  /** Cumulative traffic counters. */
+  stats(): ConsoleStats;
+  /** The server's address: where it listens, or where a client connects. */
+  address(): { host: string; port: number };
+}
+
+/** The parts of a Server the console uses. */
+export interface ConsoleServer extends ConsoleInstance {
+  /** Open connections, keyed by token. */
+  readonly clients: ReadonlyMap<string, ConsoleConnection>;
+  /** Sends to every client; resolves with the number of recipients. */
+  broadcast(action: string, data: unknown): Promise<number>;
+}
+
+/** A client's connection state, as `client.state` reports it. */
+export type ClientState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+/** The parts of a Client the console uses. */
+export interface ConsoleClient extends ConsoleInstance {
+  /** The state now. */
+  readonly state: ClientState;
+  /** The state, replaying the current one on subscription. */
+  readonly state$: Observable<ClientState>;
+  /** This client's token once connected. */
+  readonly token: string | null;
+  /** Sends a one-way packet to the server. */
+  sendPacket(action: string, data: unknown): Promise<void>;
+  /** Sends a request and resolves with the reply's data. */
+  request(action: string, data: unknown): Promise<unknown>;
+  /** Drops the socket and connects again. */
+  reconnect(): Promise<void>;
+}
+
+/**
+ * Tells a client from a server by shape.
+ * @param instance either
+ */
+export function isConsoleClient(instance: ConsoleServer | ConsoleClient): instance is ConsoleClient {
+  return 'state$' in instance && 'reconnect' in instance;
+}

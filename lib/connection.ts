@@ -1,0 +1,280 @@
+/**
+ * One socket as an Observable of packets plus `sendPacket()`: the inbound pipeline (frames → packets →
+ * handshake), the writer, request correlation, counters and the close sequence.
+ * @module
+ */
+import type { Socket } from 'node:net';
+import { Subject, tap, type Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import {
+  ConnectionClosedError,
+  PnetworkError,
+  RemoteError,
+  ReservedActionError,
+  PacketError,
+} from './errors.js';
+import { isTextCodec, type Codec } from './protocol/codec.js';
+import { encodeFrame, encodeTextFrame } from './protocol/frame.js';
+import { RESERVED_ACTIONS, type Packet } from './protocol/packet.js';
+import { decodeFrames } from './operators/decode-frames.js';
+import { decodePacketsOrErrors } from './operators/decode-packets.js';
+import type { HandshakeDone, HandshakeEvent } from './operators/handshake.js';
+import { PendingRequests } from './request/pending-requests.js';
+import { FrameWriter } from './transport/frame-writer.js';
+import { socketChunks } from './transport/socket-chunks.js';
+import type { ActionMap, ActionName, AnyActions, DataOf, ReplyOf, RequestOptions, TrafficStats } from './types.js';
+
+/** Settings a connection runs with; Server and Client fill them from their merged options. */
+export interface ConnectionSettings {
+  codec: Codec;
+  maxFrameBytes: number;
+  maxSendBufferBytes: number;
+  requestTimeoutMs: number;
+  closeTimeoutMs: number;
+  scheduler: SchedulerLike;
+}
+
+/** How a connection reports to its owner (Server or Client). */
+export interface ConnectionHooks {
+  /** The handshake completed. */
+  onHandshake(done: HandshakeDone): void;
+  /** A user packet arrived and passed every check. */
+  onPacket(packet: Packet): void;
+  /** Something went wrong that the owner should report. */
+  onError(error: PnetworkError): void;
+  /** The socket closed; `reason` says why. */
+  onClose(reason: string): void;
+}
+
+/**
+ * One live connection. On the server, `server.clients` holds one per client; on the client,
+ * `client.connection` is the one to the server.
+ * @typeParam In actions this side receives
+ * @typeParam Out actions this side sends
+ */
+export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap = AnyActions> {
+  /** The connection's secret token ('' until the handshake completes). Never sent to anyone else. */
+  token = '';
+  /** The peer's address as `host:port`. */
+  readonly remoteAddress: string;
+  /** When the connection was accepted or opened, in ms since the epoch. */
+  readonly connectedAt = Date.now();
+  /** Live traffic counters. */
+  readonly stats: TrafficStats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
+  /** Every user packet received on this connection (not replies, pings or errors). Completes on close. */
+  readonly packets$: Observable<Packet>;
+  /** Resolves with the close reason once the socket has closed. */
+  readonly closed: Promise<string>;
+
+  private readonly incoming = new Subject<Packet>();
+  private readonly writer: FrameWriter;
+  private readonly pending: PendingRequests;
+  private readonly subscription: Subscription;
+  private resolveClosed!: (reason: string) => void;
+  private closeReason: string | null = null;
+  private ending = false;
+  private finished = false;
+  private destroyTimer: NodeJS.Timeout | null = null;
+
+  /** @internal Created by Server and Client; users receive connections from them. */
+  constructor(
+    private readonly socket: Socket,
+    private readonly settings: ConnectionSettings,
+    handshake: OperatorFunction<Packet | PacketError, HandshakeEvent>,
+    private readonly hooks: ConnectionHooks,
+  ) {
+    this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.packets$ = this.incoming.asObservable();
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.writer = new FrameWriter(socket, settings.maxSendBufferBytes);
+    this.pending = new PendingRequests(settings.scheduler);
+    socket.setNoDelay(true);
+    const stats = this.stats;
+    this.subscription = socketChunks(socket)
+      .pipe(
+        tap((chunk) => (stats.bytesIn += chunk.length)),
+        decodeFrames({ maxFrameBytes: settings.maxFrameBytes }),
+        decodePacketsOrErrors(settings.codec),
+        handshake,
+      )
+      .subscribe({
+        next: (event) => this.onEvent(event),
+        error: (err: unknown) => this.onFatal(err),
+        complete: () => this.finish(this.closeReason ?? 'connection closed by peer'),
+      });
+  }
+
+  /** True once the connection is closing or closed; sends then reject with ConnectionClosedError. */
+  get isClosed(): boolean {
+    return this.ending || this.finished;
+  }
+
+  /** Requests waiting for a reply on this connection. */
+  get pendingRequests(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Sends a packet. The token is always set to this connection's own.
+   * Resolves once the bytes are handed to the socket; waits while the socket is full.
+   * @throws (rejects) ReservedActionError, FrameTooLargeError, PacketError, SendBufferFullError, ConnectionClosedError
+   */
+  sendPacket<A extends ActionName<Out>>(action: A, data: DataOf<Out, A>): Promise<void>;
+  sendPacket(packet: Packet): Promise<void>;
+  sendPacket(actionOrPacket: string | Packet, data?: unknown): Promise<void> {
+    const packet: Packet =
+      typeof actionOrPacket === 'string'
+        ? { action: actionOrPacket, data: data ?? null, 'packet-created': Date.now(), token: this.token }
+        : { action: actionOrPacket.action, data: actionOrPacket.data ?? null, 'packet-created': actionOrPacket['packet-created'], token: this.token };
+    if (RESERVED_ACTIONS.has(packet.action)) return Promise.reject(new ReservedActionError(packet.action));
+    return this.send(packet);
+  }
+
+  /**
+   * Sends a request and resolves with the reply's data.
+   * Rejects with RequestTimeoutError after `timeoutMs`, with RemoteError when the peer answers with an
+   * error (its code in `remoteCode`), and with ConnectionClosedError when the connection closes first.
+   */
+  request<A extends ActionName<Out>>(action: A, data: DataOf<Out, A>, options: RequestOptions = {}): Promise<ReplyOf<Out, A>> {
+    if (RESERVED_ACTIONS.has(action)) return Promise.reject(new ReservedActionError(action));
+    if (this.isClosed) return Promise.reject(new ConnectionClosedError(this.closeReason ?? 'connection closed'));
+    const { id, reply } = this.pending.open(action, options.timeoutMs ?? this.settings.requestTimeoutMs);
+    const packet: Packet = { action, data: data ?? null, 'packet-created': Date.now(), token: this.token, id };
+    this.send(packet).catch((err: Error) => this.pending.fail(id, err));
+    return reply as Promise<ReplyOf<Out, A>>;
+  }
+
+  /** Answers request `id` with `data`. Handlers' return values go through here. */
+  sendReply(id: number, data: unknown): Promise<void> {
+    return this.send({ action: 'reply', data, 'packet-created': Date.now(), token: this.token, id });
+  }
+
+  /** Answers request `id` with an error. */
+  sendErrorReply(id: number, code: string, message: string): Promise<void> {
+    return this.send({ action: 'error', data: { code, message }, 'packet-created': Date.now(), token: this.token, id });
+  }
+
+  /**
+   * Closes the connection: tells the peer why (a `closing` packet sent after every packet already
+   * accepted), ends the socket, and destroys it if the peer has not closed within `closeTimeoutMs`.
+   * Resolves once the socket has closed.
+   */
+  close(reason = 'closed'): Promise<void> {
+    if (!this.ending && !this.finished) {
+      this.ending = true;
+      this.closeReason = reason;
+      this.writer
+        .write(this.frame({ action: 'closing', data: { reason }, 'packet-created': Date.now(), token: this.token }))
+        .catch(() => undefined);
+      this.endSocket();
+    }
+    return this.closed.then(() => undefined);
+  }
+
+  /** Sends a protocol packet (handshake reply, ping, error). Not for user actions. */
+  sendControl(packet: Packet): Promise<void> {
+    return this.send(packet);
+  }
+
+  private send(packet: Packet): Promise<void> {
+    if (this.isClosed) return Promise.reject(new ConnectionClosedError(this.closeReason ?? 'connection closed'));
+    let frame: Buffer;
+    try {
+      frame = this.frame(packet);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.stats.packetsOut++;
+    this.stats.bytesOut += frame.length;
+    return this.writer.write(frame);
+  }
+
+  private frame(packet: Packet): Buffer {
+    const { codec, maxFrameBytes } = this.settings;
+    return isTextCodec(codec) ? encodeTextFrame(codec.encodeText(packet), maxFrameBytes) : encodeFrame(codec.encode(packet), maxFrameBytes);
+  }
+
+  private onEvent(event: HandshakeEvent): void {
+    if (event.type === 'packet') {
+      this.onPacket(event.packet);
+    } else if (event.type === 'handshake') {
+      this.token = event.token;
+      this.hooks.onHandshake(event);
+    } else {
+      // Refused after the handshake: tell the peer, report it, keep the connection.
+      const { error, packet } = event;
+      const id = packet?.id;
+      this.send({ action: 'error', data: { code: error.code, message: error.message }, 'packet-created': Date.now(), token: this.token, ...(id !== undefined ? { id } : {}) }).catch(() => undefined);
+      this.hooks.onError(error);
+    }
+  }
+
+  private onPacket(packet: Packet): void {
+    this.stats.packetsIn++;
+    switch (packet.action) {
+      case 'reply':
+        this.pending.settle(packet);
+        return;
+      case 'error':
+        if (!this.pending.settle(packet)) {
+          const data = (packet.data ?? {}) as { code?: unknown; message?: unknown };
+          this.hooks.onError(new RemoteError(String(data.code ?? 'ERR_REMOTE'), String(data.message ?? 'error')));
+        }
+        return;
+      case 'ping':
+        this.send({ action: 'pong', data: packet.data, 'packet-created': Date.now(), token: this.token }).catch(() => undefined);
+        return;
+      case 'pong':
+        return;
+      case 'closing': {
+        const data = packet.data as { reason?: unknown } | null;
+        this.closeReason = `closed by peer: ${typeof data?.reason === 'string' ? data.reason : 'no reason given'}`;
+        return;
+      }
+      default:
+        this.incoming.next(packet);
+        this.hooks.onPacket(packet);
+    }
+  }
+
+  /** A fatal inbound error: tell the peer if we still can, then close. */
+  private onFatal(err: unknown): void {
+    const error = err instanceof PnetworkError ? err : null;
+    const reason = err instanceof Error ? err.message : String(err);
+    if (error) {
+      this.hooks.onError(error);
+      if (!this.ending && !this.finished && this.socket.writable) {
+        this.writer
+          .write(this.frame({ action: 'error', data: { code: error.code, message: error.message }, 'packet-created': Date.now(), token: this.token || null }))
+          .catch(() => undefined);
+      }
+    }
+    this.closeReason ??= reason;
+    this.ending = true;
+    if (error) this.endSocket();
+    else this.socket.destroy();
+    // The socket stream is gone, so 'close' will not complete it: watch the socket directly.
+    if (this.socket.destroyed) this.finish(this.closeReason);
+    else this.socket.once('close', () => this.finish(this.closeReason ?? reason));
+  }
+
+  private endSocket(): void {
+    this.socket.end();
+    this.destroyTimer = setTimeout(() => this.socket.destroy(), this.settings.closeTimeoutMs);
+    this.destroyTimer.unref();
+  }
+
+  private finish(reason: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.ending = true;
+    if (this.destroyTimer) clearTimeout(this.destroyTimer);
+    this.subscription?.unsubscribe();
+    if (!this.socket.destroyed) this.socket.destroy();
+    const error = new ConnectionClosedError(reason);
+    this.writer.close(error);
+    this.pending.rejectAll(error);
+    this.incoming.complete();
+    this.resolveClosed(reason);
+    this.hooks.onClose(reason);
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The handshake as operators over decoded packets: the first packet must be a handshake, within a
+ * time limit; after it every packet must carry the connection's token.
+ * @module
+ */
+import { Observable, asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { PROTOCOL_VERSION } from '../defaults.js';
+import {
+  HandshakeError,
+  HandshakeTimeoutError,
+  PacketError,
+  RemoteError,
+  ReservedActionError,
+  TokenMismatchError,
+  type PnetworkError,
+} from '../errors.js';
+import type { Packet } from '../protocol/packet.js';
+
+/** The handshake completed: the connection's token and the handshake packet's data. */
+export interface HandshakeDone {
+  readonly type: 'handshake';
+  readonly token: string;
+  readonly data: Record<string, unknown>;
+}
+
+/** A packet that passed the token check. */
+export interface PacketAccepted {
+  readonly type: 'packet';
+  readonly packet: Packet;
+}
+
+/** A packet refused after the handshake; the connection stays open. */
+export interface PacketRejected {
+  readonly type: 'rejected';
+  readonly error: PnetworkError;
+  /** The refused packet, when it could be decoded. */
+  readonly packet?: Packet;
+}
+
+/** What a handshake operator emits. */
+export type HandshakeEvent = HandshakeDone | PacketAccepted | PacketRejected;
+
+/** Options for {@link serverHandshake}. */
+export interface ServerHandshakeConfig {
+  /** Time the peer has to send its handshake, in ms. */
+  timeoutMs: number;
+  /** Makes the secret token for a new connection (uuid v4 in production). */
+  issueToken: () => string;
+  /** Drives the timeout. @defaultValue asyncScheduler */
+  scheduler?: SchedulerLike;
+}
+
+/** Options for {@link clientHandshake}. */
+export interface ClientHandshakeConfig {
+  /** Time the server has to answer the handshake, in ms. */
+  timeoutMs: number;
+  /** Drives the timeout. @defaultValue asyncScheduler */
+  scheduler?: SchedulerLike;
+}
+
+/**
+ * Server side. Input: decoded packets, or the `PacketError` of a payload that failed to decode.
+ *
+ * ```
+ * input:  --h---p---x---|      h = handshake, p = packet with the issued token, x = wrong token
+ * output: --H---P---R---|      H = { type: 'handshake', token }, P = accepted, R = rejected
+ * ```
+ *
+ * Errors with `HandshakeTimeoutError` when nothing arrives within `timeoutMs`, with `HandshakeError`
+ * (`ERR_HANDSHAKE_REQUIRED`) when the first packet is not a valid handshake, and with `HandshakeError`
+ * (`ERR_PROTOCOL_VERSION`) when the peer speaks another protocol version.
+ */
+export function serverHandshake(config: ServerHandshakeConfig): OperatorFunction<Packet | PacketError, HandshakeEvent> {
+  return handshakeOperator(config.timeoutMs, config.scheduler ?? asyncScheduler, (first) => {
+    if (first.action !== 'handshake' || first.token !== null || !isRecord(first.data)) {
+      throw new HandshakeError('the first packet must be {action: "handshake", data: {protocol}, token: null}');
+    }
+    if (first.data.protocol !== PROTOCOL_VERSION) {
+      throw new HandshakeError(
+        `unsupported protocol version ${JSON.stringify(first.data.protocol) ?? 'undefined'}; this server speaks ${PROTOCOL_VERSION}`,
+        'ERR_PROTOCOL_VERSION',
+      );
+    }
+    return { type: 'handshake', token: config.issueToken(), data: first.data };
+  });
+}
+
+/**
+ * Client side. Input: decoded packets from the server (or decode errors).
+ *
+ * ```
+ * input:  --h---p---|     h = the server's handshake reply carrying the token
+ * output: --H---P---|
+ * ```
+ *
+ * Errors with `HandshakeTimeoutError` when the reply does not come within `timeoutMs`, with
+ * `RemoteError` when the server answers with an error packet, and with `HandshakeError` when the reply
+ * is malformed.
+ */
+export function clientHandshake(config: ClientHandshakeConfig): OperatorFunction<Packet | PacketError, HandshakeEvent> {
+  return handshakeOperator(config.timeoutMs, config.scheduler ?? asyncScheduler, (first) => {
+    if (first.action === 'error') {
+      const data = isRecord(first.data) ? first.data : {};
+      throw new RemoteError(String(data.code ?? 'ERR_REMOTE'), String(data.message ?? 'handshake refused'));
+    }
+    if (first.action !== 'handshake' || !isRecord(first.data) || typeof first.data.token !== 'string' || first.data.token === '') {
+      throw new HandshakeError('the server did not answer with a handshake carrying a token');
+    }
+    if (first.data.protocol !== PROTOCOL_VERSION) {
+      throw new HandshakeError(`the server speaks protocol ${JSON.stringify(first.data.protocol)}`, 'ERR_PROTOCOL_VERSION');
+    }
+    return { type: 'handshake', token: first.data.token, data: first.data };
+  });
+}
+
+function handshakeOperator(
+  timeoutMs: number,
+  scheduler: SchedulerLike,
+  accept: (first: Packet) => HandshakeDone,
+): OperatorFunction<Packet | PacketError, HandshakeEvent> {
+  return (source) =>
+    new Observable<HandshakeEvent>((subscriber) => {
+      let token: string | null = null;
+      const timer = scheduler.schedule(() => subscriber.error(new HandshakeTimeoutError(timeoutMs)), timeoutMs);
+      const subscription = source.subscribe({
+        next(input) {
+          if (token === null) {
+            timer.unsubscribe();
+            if (input instanceof PacketError) {
+              subscriber.error(new HandshakeError(`the first packet was malformed: ${input.message}`));
+              return;
+            }
+            let done: HandshakeDone;
+            try {
+              done = accept(input);
+            } catch (err) {
+              subscriber.error(err);
+              return;
+            }
+            token = done.token;
+            subscriber.next(done);
+            return;
+          }
+          if (input instanceof PacketError) {
+            subscriber.next({ type: 'rejected', error: input });
+          } else if (input.token !== token) {
+            subscriber.next({ type: 'rejected', error: new TokenMismatchError(input.action), packet: input });
+          } else if (input.action === 'handshake') {
+            subscriber.next({ type: 'rejected', error: new ReservedActionError('handshake'), packet: input });
+          } else {
+            subscriber.next({ type: 'packet', packet: input });
+          }
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+      return () => {
+        timer.unsubscribe();
+        subscription.unsubscribe();
+      };
+    });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,70 @@
+/**
+ * Options both Server and Client accept, and the one place they are merged over DEFAULTS.
+ * @module
+ */
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { DEFAULTS } from './defaults.js';
+import { jsonCodec, type Codec } from './protocol/codec.js';
+import type { ConnectionSettings } from './connection.js';
+
+/** Options common to Server and Client. Every field is optional; see DEFAULTS for the values. */
+export interface CommonOptions {
+  /** Host to bind (server) or connect to (client). @defaultValue '127.0.0.1' */
+  host?: string;
+  /** Port to bind or connect to; 0 lets a server pick a free one. @defaultValue 25565 */
+  port?: number;
+  /** Payload codec. @defaultValue JSON with the limits below */
+  codec?: Codec;
+  /** Largest frame payload sent or accepted, in bytes. @defaultValue 1 MiB */
+  maxFrameBytes?: number;
+  /** Longest action name accepted. @defaultValue 256 */
+  maxActionLength?: number;
+  /** Deepest nesting accepted in `data`. @defaultValue 64 */
+  maxDepth?: number;
+  /** Bytes that may wait for a full socket before sends reject. @defaultValue 8 MiB */
+  maxSendBufferBytes?: number;
+  /** Time allowed for the handshake, in ms. @defaultValue 10 000 */
+  handshakeTimeoutMs?: number;
+  /** Default request timeout, in ms. @defaultValue 10 000 */
+  requestTimeoutMs?: number;
+  /** Interval between pings, in ms; 0 turns heartbeats off. @defaultValue 25 000 */
+  heartbeatIntervalMs?: number;
+  /** Time the peer has to answer a ping, in ms. @defaultValue 20 000 */
+  heartbeatTimeoutMs?: number;
+  /** Time a closing connection waits for the peer before destroying the socket, in ms. @defaultValue 5 000 */
+  closeTimeoutMs?: number;
+  /** Drives every timeout (handshake, requests, heartbeats, backoff); inject a TestScheduler in tests. @defaultValue asyncScheduler */
+  scheduler?: SchedulerLike;
+}
+
+/** The merged, complete form of {@link CommonOptions}. */
+export interface ResolvedCommonOptions extends ConnectionSettings {
+  host: string;
+  port: number;
+  handshakeTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+}
+
+/** Merges options over DEFAULTS once, at the public boundary. */
+export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOptions {
+  const codec =
+    options.codec ??
+    jsonCodec({
+      maxActionLength: options.maxActionLength ?? DEFAULTS.maxActionLength,
+      maxDepth: options.maxDepth ?? DEFAULTS.maxDepth,
+    });
+  return {
+    host: options.host ?? DEFAULTS.host,
+    port: options.port ?? DEFAULTS.port,
+    codec,
+    maxFrameBytes: options.maxFrameBytes ?? DEFAULTS.maxFrameBytes,
+    maxSendBufferBytes: options.maxSendBufferBytes ?? DEFAULTS.maxSendBufferBytes,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs,
+    heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? DEFAULTS.heartbeatTimeoutMs,
+    closeTimeoutMs: options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
+    scheduler: options.scheduler ?? asyncScheduler,
+  };
+}

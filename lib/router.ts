@@ -1,0 +1,161 @@
+/**
+ * Routes incoming packets to bound handlers by action name (a Map lookup, never a scan), turns
+ * handler results into replies, and exposes the packet streams.
+ * @module
+ */
+import { Observable, Subject, firstValueFrom, isObservable, share } from 'rxjs';
+import { HandlerError, NoHandlerError, PnetworkError, ReservedActionError } from './errors.js';
+import { Bind } from './bind.js';
+import { RESERVED_ACTIONS, type Packet } from './protocol/packet.js';
+import type { Binding, Envelope } from './types.js';
+
+/** What the router needs from a connection to answer a request. */
+export interface Replier {
+  /** Sends the reply to request `id`. */
+  sendReply(id: number, data: unknown): Promise<void>;
+  /** Sends an error reply to request `id`. */
+  sendErrorReply(id: number, code: string, message: string): Promise<void>;
+}
+
+/** A function handler, or a `Bind` instance. */
+export type Handler<C> = ((data: any, packet: Packet, connection: C) => unknown) | Bind<any, unknown, C>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+interface Route<C> {
+  readonly subject: Subject<Envelope<C>>;
+  readonly stream: Observable<Envelope<C>>;
+  /** Handlers in bind order; the first one answers requests. */
+  readonly handlers: Array<(envelope: Envelope<C>) => void>;
+  hits: number;
+}
+
+/** Action routing shared by Server and Client. */
+export class ActionRouter<C extends Replier> {
+  private readonly routes = new Map<string, Route<C>>();
+  private readonly all = new Subject<Envelope<C>>();
+  private readonly errors = new Subject<PnetworkError>();
+
+  /** Every accepted packet, with its connection. */
+  readonly packets$: Observable<Envelope<C>> = this.all.asObservable();
+  /** Handler failures and refused packets. Never errors. */
+  readonly error$: Observable<PnetworkError> = this.errors.asObservable();
+
+  /** The packets of one action. */
+  action$(action: string): Observable<Envelope<C>> {
+    return this.route(action).stream;
+  }
+
+  /** Reports an error on `error$`. */
+  report(error: PnetworkError): void {
+    this.errors.next(error);
+  }
+
+  /**
+   * Binds a handler to an action. Its result answers requests when it is the first bound handler.
+   * @throws ReservedActionError for a reserved action name
+   */
+  bind(action: string, handler: Handler<C>): Binding {
+    if (RESERVED_ACTIONS.has(action)) throw new ReservedActionError(action);
+    const route = this.route(action);
+    const run = handler instanceof Bind ? handler.run.bind(handler) : handler;
+    const invoke = (envelope: Envelope<C>): void => this.invoke(route, invoke, run, envelope);
+    route.handlers.push(invoke);
+    let closed = false;
+    return {
+      get closed() {
+        return closed;
+      },
+      unsubscribe: () => {
+        if (closed) return;
+        closed = true;
+        const index = route.handlers.indexOf(invoke);
+        if (index >= 0) route.handlers.splice(index, 1);
+      },
+    };
+  }
+
+  /** Bound action names with how many packets each handled. */
+  boundActions(): ReadonlyMap<string, number> {
+    const result = new Map<string, number>();
+    for (const [name, route] of this.routes) if (route.handlers.length > 0) result.set(name, route.hits);
+    return result;
+  }
+
+  /** Routes one accepted packet. */
+  dispatch(packet: Packet, connection: C): void {
+    const route = this.routes.get(packet.action);
+    const envelope: Envelope<C> = { packet, connection };
+    if (route !== undefined && route.handlers.length > 0) {
+      route.hits++;
+      // Copy: a handler may unbind itself while running.
+      const handlers = route.handlers.length === 1 ? route.handlers : route.handlers.slice();
+      for (const handler of handlers) handler(envelope);
+    } else if (packet.id !== undefined) {
+      const error = new NoHandlerError(packet.action);
+      this.errors.next(error);
+      this.settle(connection.sendErrorReply(packet.id, error.code, error.message));
+    }
+    if (route !== undefined) route.subject.next(envelope);
+    this.all.next(envelope);
+  }
+
+  /** Completes every stream; used when the owner stops for good. */
+  complete(): void {
+    for (const route of this.routes.values()) route.subject.complete();
+    this.all.complete();
+    this.errors.complete();
+  }
+
+  private route(action: string): Route<C> {
+    let route = this.routes.get(action);
+    if (route === undefined) {
+      const subject = new Subject<Envelope<C>>();
+      route = { subject, stream: subject.pipe(share()), handlers: [], hits: 0 };
+      this.routes.set(action, route);
+    }
+    return route;
+  }
+
+  private invoke(
+    route: Route<C>,
+    self: (envelope: Envelope<C>) => void,
+    run: (data: unknown, packet: Packet, connection: C) => unknown,
+    { packet, connection }: Envelope<C>,
+  ): void {
+    const answers = packet.id !== undefined && route.handlers[0] === self;
+    let result: unknown;
+    try {
+      result = run(packet.data, packet, connection);
+    } catch (err) {
+      this.fail(packet, connection, answers, err);
+      return;
+    }
+    if (result instanceof Promise || isObservable(result)) {
+      const settled = isObservable(result) ? firstValueFrom(result, { defaultValue: undefined }) : result;
+      settled.then(
+        (value) => {
+          if (answers) this.settle(connection.sendReply(packet.id!, value ?? null));
+        },
+        (err: unknown) => this.fail(packet, connection, answers, err),
+      );
+    } else if (answers) {
+      this.settle(connection.sendReply(packet.id!, result ?? null));
+    }
+  }
+
+  private fail(packet: Packet, connection: C, answers: boolean, cause: unknown): void {
+    const error = new HandlerError(packet.action, cause);
+    this.errors.next(error);
+    if (!answers) return;
+    // A handler may throw a PnetworkError (or any error with a string code) to choose the code the peer sees.
+    const code = typeof (cause as { code?: unknown })?.code === 'string' ? (cause as { code: string }).code : error.code;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    this.settle(connection.sendErrorReply(packet.id!, code, message));
+  }
+
+  /** A reply that cannot be sent (the connection closed) is reported, never thrown. */
+  private settle(sending: Promise<void>): void {
+    sending.catch((err: unknown) => {
+      if (err instanceof PnetworkError) this.errors.next(err);
+    });
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * The server: accepts sockets, runs the handshake pipeline on each, and owns `clients`.
+ * @module
+ */
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { Subject, type Observable } from 'rxjs';
+import { v4 as uuidv4 } from 'uuid';
+import { PROTOCOL_VERSION } from './defaults.js';
+import type { PnetworkError } from './errors.js';
+import { Connection } from './connection.js';
+import { serverHandshake } from './operators/handshake.js';
+import { resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
+import { createPacket, type Packet } from './protocol/packet.js';
+import { ActionRouter, type Handler } from './router.js';
+import type { Bind } from './bind.js';
+import type {
+  ActionMap,
+  ActionName,
+  AnyActions,
+  Binding,
+  DataOf,
+  Envelope,
+  HandlerResult,
+  InstanceStats,
+  ReplyOf,
+  TrafficStats,
+} from './types.js';
+
+/** Options for {@link Server}. */
+export type ServerOptions = CommonOptions;
+
+/** Why a client left. */
+export interface DisconnectEvent<C> {
+  /** The connection that closed. */
+  readonly connection: C;
+  /** Why it closed. */
+  readonly reason: string;
+}
+
+/**
+ * A pnetwork server.
+ * @typeParam C actions clients send (the server binds them)
+ * @typeParam S actions the server sends (clients bind them)
+ * @example
+ * const server = new Server({ port: 0 });
+ * server.bindAction('sum', ({ a, b }) => a + b);
+ * await server.start();
+ */
+export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyActions> {
+  private readonly options: ResolvedCommonOptions;
+  private readonly router = new ActionRouter<Connection<C, S>>();
+  private readonly registered = new Map<string, Connection<C, S>>();
+  private readonly open = new Set<Connection<C, S>>();
+  private readonly connections = new Subject<Connection<C, S>>();
+  private readonly disconnects = new Subject<DisconnectEvent<Connection<C, S>>>();
+  private readonly departed: TrafficStats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
+  private netServer: NetServer | null = null;
+  private startedAt: number | null = null;
+
+  /** Connected clients by token, after their handshake. */
+  readonly clients: ReadonlyMap<string, Connection<C, S>> = this.registered;
+  /** Each client, once its handshake completes. */
+  readonly connection$: Observable<Connection<C, S>> = this.connections.asObservable();
+  /** Each registered client that leaves, with the reason. */
+  readonly disconnect$: Observable<DisconnectEvent<Connection<C, S>>> = this.disconnects.asObservable();
+  /** Every accepted user packet from any client. */
+  readonly packets$: Observable<Envelope<Connection<C, S>>> = this.router.packets$;
+  /** Refused packets, handler failures and protocol errors. Reporting here never closes anything. */
+  readonly error$: Observable<PnetworkError> = this.router.error$;
+
+  /** @param options host, port, limits and timeouts; see {@link CommonOptions} */
+  constructor(options: ServerOptions = {}) {
+    this.options = resolveCommonOptions(options);
+  }
+
+  /** True while listening. */
+  get listening(): boolean {
+    return this.netServer !== null;
+  }
+
+  /** Starts listening. Rejects if the address cannot be bound. */
+  start(): Promise<void> {
+    if (this.netServer) return Promise.resolve();
+    const netServer = createServer((socket) => this.accept(socket));
+    return new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      netServer.once('error', onError);
+      netServer.listen(this.options.port, this.options.host, () => {
+        netServer.off('error', onError);
+        this.netServer = netServer;
+        this.startedAt = Date.now();
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Stops gracefully: stops accepting, tells each client it is closing, lets packets already accepted
+   * by `sendPacket` be written, and resolves when every socket has closed.
+   */
+  async stop(reason = 'server stopping'): Promise<void> {
+    const netServer = this.netServer;
+    if (!netServer) return;
+    this.netServer = null;
+    const closed = new Promise<void>((resolve) => netServer.close(() => resolve()));
+    await Promise.all([...this.open].map((connection) => connection.close(reason)));
+    await closed;
+    this.startedAt = null;
+  }
+
+  /** The bound address; the real port when 0 was asked for. */
+  address(): { host: string; port: number } {
+    const address = this.netServer?.address();
+    if (address && typeof address === 'object') return { host: address.address, port: address.port };
+    return { host: this.options.host, port: this.options.port };
+  }
+
+  /** The client with this token, if connected. */
+  getClient(token: string): Connection<C, S> | undefined {
+    return this.registered.get(token);
+  }
+
+  /** A packet with this server's clock; its token is filled per recipient when sent. */
+  createPacket<A extends ActionName<S>>(action: A, data: DataOf<S, A>): Packet<A, DataOf<S, A>> {
+    return createPacket(action, data, null);
+  }
+
+  /**
+   * Sends one action to every connected client (or those `filter` accepts). Each client receives its
+   * own token only. Resolves with the number of clients the packet was handed to.
+   */
+  async broadcast<A extends ActionName<S>>(action: A, data: DataOf<S, A>, filter?: (connection: Connection<C, S>) => boolean): Promise<number> {
+    const sends: Array<Promise<void>> = [];
+    for (const connection of this.registered.values()) {
+      if (!filter || filter(connection)) sends.push(connection.sendPacket(action, data));
+    }
+    const results = await Promise.allSettled(sends);
+    return results.filter((result) => result.status === 'fulfilled').length;
+  }
+
+  /**
+   * Binds a handler to an action sent by clients. The handler's return value (or its Promise's or
+   * Observable's first value) answers requests. Returns a handle whose `unsubscribe()` unbinds it.
+   * @throws ReservedActionError for a reserved action name
+   */
+  bindAction<A extends ActionName<C>>(
+    action: A,
+    handler:
+      | ((data: DataOf<C, A>, packet: Packet<A, DataOf<C, A>>, connection: Connection<C, S>) => HandlerResult<ReplyOf<C, A>>)
+      | Bind<DataOf<C, A>, ReplyOf<C, A>, Connection<C, S>>,
+  ): Binding {
+    return this.router.bind(action, handler as Handler<Connection<C, S>>);
+  }
+
+  /** The packets of one action, from every client: the stream `bindAction` subscribes to. */
+  action$<A extends ActionName<C>>(action: A): Observable<Envelope<Connection<C, S>, Packet<A, DataOf<C, A>>>> {
+    return this.router.action$(action) as Observable<Envelope<Connection<C, S>, Packet<A, DataOf<C, A>>>>;
+  }
+
+  /** Bound action names with the number of packets each has handled. */
+  boundActions(): ReadonlyMap<string, number> {
+    return this.router.boundActions();
+  }
+
+  /** Cumulative traffic since start, including clients that have left. */
+  stats(): InstanceStats {
+    const totals = { ...this.departed };
+    for (const connection of this.open) addStats(totals, connection.stats);
+    return { ...totals, startedAt: this.startedAt, clients: this.registered.size };
+  }
+
+  private accept(socket: Socket): void {
+    const options = this.options;
+    const connection: Connection<C, S> = new Connection<C, S>(
+      socket,
+      options,
+      serverHandshake({ timeoutMs: options.handshakeTimeoutMs, scheduler: options.scheduler, issueToken: uuidv4 }),
+      {
+        onHandshake: ({ token }) => {
+          this.registered.set(token, connection);
+          connection
+            .sendControl({
+              action: 'handshake',
+              data: {
+                token,
+                protocol: PROTOCOL_VERSION,
+                heartbeatIntervalMs: options.heartbeatIntervalMs,
+                heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+                maxFrameBytes: options.maxFrameBytes,
+              },
+              'packet-created': Date.now(),
+              token,
+            })
+            .catch(() => undefined);
+          this.connections.next(connection);
+        },
+        onPacket: (packet) => this.router.dispatch(packet, connection),
+        onError: (error) => this.router.report(error),
+        onClose: (reason) => {
+          this.open.delete(connection);
+          addStats(this.departed, connection.stats);
+          if (connection.token && this.registered.get(connection.token) === connection) {
+            this.registered.delete(connection.token);
+            this.disconnects.next({ connection, reason });
+          }
+        },
+      },
+    );
+    this.open.add(connection);
+    // A server that is stopping accepts nothing new.
+    if (!this.netServer) void connection.close('server stopping');
+  }
+}
+
+function addStats(into: TrafficStats, from: TrafficStats): void {
+  into.packetsIn += from.packetsIn;
+  into.packetsOut += from.packetsOut;
+  into.bytesIn += from.bytesIn;
+  into.bytesOut += from.bytesOut;
+}

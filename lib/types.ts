@@ -1,0 +1,71 @@
+/**
+ * Types shared by Server, Client and Connection: action maps and envelopes.
+ * @module
+ */
+import type { Observable } from 'rxjs';
+import type { Packet } from './protocol/packet.js';
+
+/**
+ * A map from action name to its signature: the parameter is the packet's data, the return type is the
+ * reply to a request (use `void` for one-way actions). Shared by both sides, as in socket.io's event maps.
+ * @example
+ * interface ClientActions { chat(data: { text: string }): void; sum(data: { a: number; b: number }): number }
+ */
+export type ActionMap = { [action: string]: (data: any) => any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The map used when none is given: any action, any data, any reply. */
+export type AnyActions = ActionMap;
+
+/** The action names of a map. */
+export type ActionName<M extends ActionMap> = Extract<keyof M, string>;
+
+/** The data type of an action. */
+export type DataOf<M extends ActionMap, A extends keyof M> = Parameters<M[A]>[0];
+
+/** The reply type of an action. */
+export type ReplyOf<M extends ActionMap, A extends keyof M> = Awaited<ReturnType<M[A]>>;
+
+/** What a handler may return: the reply, or a Promise or Observable of it. */
+export type HandlerResult<R> = R | Promise<R> | Observable<R> | void | Promise<void>;
+
+/** A packet together with the connection it arrived on. */
+export interface Envelope<C = unknown, P extends Packet = Packet> {
+  /** The packet as received. */
+  readonly packet: P;
+  /** The connection it came from (the client's own connection, on the client side). */
+  readonly connection: C;
+}
+
+/** Per-connection traffic counters. */
+export interface TrafficStats {
+  /** Packets received and accepted. */
+  packetsIn: number;
+  /** Packets handed to the socket. */
+  packetsOut: number;
+  /** Bytes received, frame headers included. */
+  bytesIn: number;
+  /** Bytes handed to the socket, frame headers included. */
+  bytesOut: number;
+}
+
+/** Cumulative traffic of a Server or Client since `start()`. */
+export interface InstanceStats extends TrafficStats {
+  /** When `start()` completed, in ms since the epoch; null before. */
+  startedAt: number | null;
+  /** Connections open now (a client reports 0 or 1). */
+  clients: number;
+}
+
+/** Options for {@link Connection.request}. */
+export interface RequestOptions {
+  /** Time to wait for the reply, in ms. @defaultValue `DEFAULTS.requestTimeoutMs` (10 s) */
+  timeoutMs?: number;
+}
+
+/** A handle returned by `bindAction`; `unsubscribe()` unbinds the handler. */
+export interface Binding {
+  /** Unbinds the handler. Safe to call more than once. */
+  unsubscribe(): void;
+  /** True once unbound. */
+  readonly closed: boolean;
+}
