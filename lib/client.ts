@@ -3,13 +3,15 @@
  * @module
  */
 import { connect, type Socket } from 'node:net';
-import { BehaviorSubject, type Observable } from 'rxjs';
-import { PROTOCOL_VERSION } from './defaults.js';
-import { NotConnectedError, PnetworkError } from './errors.js';
+import { BehaviorSubject, Subject, type Observable, type Subscription } from 'rxjs';
+import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
+import { ConnectionClosedError, NotConnectedError, PnetworkError, ReservedActionError } from './errors.js';
 import { Connection } from './connection.js';
 import { clientHandshake } from './operators/handshake.js';
 import { resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
-import { createPacket, type Packet } from './protocol/packet.js';
+import { createPacket, RESERVED_ACTIONS, type Packet } from './protocol/packet.js';
+import { backoffDelay, type BackoffConfig } from './reconnect/backoff.js';
+import { OfflineQueue } from './reconnect/offline-queue.js';
 import { ActionRouter, type Handler } from './router.js';
 import type { Bind } from './bind.js';
 import type {
@@ -28,8 +30,25 @@ import type {
 /** A client's connection state. */
 export type ClientState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
-/** Options for {@link Client}. */
-export type ClientOptions = CommonOptions;
+/** Options for {@link Client}: the common ones plus reconnection and the offline queue. */
+export interface ClientOptions extends CommonOptions {
+  /** Reconnect after an unexpected disconnect. @defaultValue true */
+  reconnect?: boolean;
+  /** First reconnection delay, in ms (doubles each attempt). @defaultValue 500 */
+  reconnectDelayMs?: number;
+  /** Cap on the reconnection delay, in ms. @defaultValue 10 000 */
+  reconnectDelayMaxMs?: number;
+  /** Random part of each delay, 0–1: the delay is drawn from [d·(1−jitter), d]. @defaultValue 0.5 */
+  reconnectJitter?: number;
+  /** Attempts before giving up; Infinity never gives up. @defaultValue Infinity */
+  reconnectAttempts?: number;
+  /** Packets held while disconnected; more reject with QueueFullError. @defaultValue 1000 */
+  maxQueuedPackets?: number;
+  /** Time a held packet may wait before it rejects with PacketExpiredError, in ms. @defaultValue Infinity */
+  queuedPacketTtlMs?: number;
+  /** Source of randomness for jitter, uniform in [0, 1). @defaultValue Math.random */
+  random?: () => number;
+}
 
 /**
  * A pnetwork client.
@@ -42,10 +61,18 @@ export type ClientOptions = CommonOptions;
  */
 export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyActions> {
   private readonly options: ResolvedCommonOptions;
+  private readonly backoff: BackoffConfig & { enabled: boolean; random: () => number };
+  private readonly queue: OfflineQueue<Packet>;
   private readonly router = new ActionRouter<Connection<S, C>>();
   private readonly states = new BehaviorSubject<ClientState>('closed');
+  private readonly disconnects = new Subject<string>();
   private current: Connection<S, C> | null = null;
   private startedAt: number | null = null;
+  /** The pending reconnection attempt, if any. */
+  private retry: Subscription | null = null;
+  private attempt = 0;
+  /** Bumped by stop(), so an attempt that finishes after it is discarded. */
+  private generation = 0;
 
   /** The connection state; replays the current state to each subscriber. */
   readonly state$: Observable<ClientState> = this.states.asObservable();
@@ -53,10 +80,30 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   readonly packets$: Observable<Envelope<Connection<S, C>>> = this.router.packets$;
   /** Refused packets, handler failures, error packets from the server and connection failures. */
   readonly error$: Observable<PnetworkError> = this.router.error$;
+  /** The reason each time the connection to the server is lost (not when `stop()` closes it). */
+  readonly disconnect$: Observable<string> = this.disconnects.asObservable();
 
-  /** @param options host, port, limits and timeouts; see {@link CommonOptions} */
+  /** @param options host, port, limits, timeouts, reconnection and queue; see {@link ClientOptions} */
   constructor(options: ClientOptions = {}) {
     this.options = resolveCommonOptions(options);
+    this.backoff = {
+      enabled: options.reconnect ?? DEFAULTS.reconnect,
+      initialDelayMs: options.reconnectDelayMs ?? DEFAULTS.reconnectDelayMs,
+      maxDelayMs: options.reconnectDelayMaxMs ?? DEFAULTS.reconnectDelayMaxMs,
+      jitter: options.reconnectJitter ?? DEFAULTS.reconnectJitter,
+      maxAttempts: options.reconnectAttempts ?? DEFAULTS.reconnectAttempts,
+      random: options.random ?? Math.random,
+    };
+    this.queue = new OfflineQueue<Packet>({
+      limit: options.maxQueuedPackets ?? DEFAULTS.maxQueuedPackets,
+      ttlMs: options.queuedPacketTtlMs ?? DEFAULTS.queuedPacketTtlMs,
+      scheduler: this.options.scheduler,
+    });
+  }
+
+  /** Packets waiting for a connection. */
+  get queuedPackets(): number {
+    return this.queue.size;
   }
 
   /** The current state. */
@@ -79,29 +126,45 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     return { host: this.options.host, port: this.options.port };
   }
 
-  /** Connects and resolves once the handshake is done and `token` is set. */
+  /**
+   * Connects and resolves once the handshake is done and `token` is set. The first connection is not
+   * retried: a failure rejects (reconnection applies once a connection has been made).
+   */
   async start(): Promise<void> {
-    if (this.current) return;
+    if (this.state !== 'closed') return;
     this.states.next('connecting');
+    const generation = this.generation;
+    let connection: Connection<S, C>;
     try {
-      this.current = await this.connectOnce();
+      connection = await this.connectOnce();
     } catch (err) {
-      this.states.next('closed');
+      if (generation === this.generation) this.states.next('closed');
       throw err;
     }
+    if (generation !== this.generation) {
+      await connection.close('client stopping');
+      return;
+    }
     this.startedAt = Date.now();
-    this.states.next('connected');
+    this.connected(connection);
   }
 
-  /** Closes the connection gracefully; resolves once the socket has closed. */
+  /**
+   * Closes the connection gracefully and stops reconnecting; resolves once the socket has closed.
+   * Packets still queued reject with ConnectionClosedError.
+   */
   async stop(reason = 'client stopping'): Promise<void> {
+    this.generation++;
+    this.retry?.unsubscribe();
+    this.retry = null;
     const connection = this.current;
     this.current = null;
-    if (connection) await connection.close(reason);
     this.states.next('closed');
+    this.queue.rejectAll(new ConnectionClosedError(reason));
+    if (connection) await connection.close(reason);
   }
 
-  /** Drops the current connection and connects again (a new token is issued). */
+  /** Drops the current connection and connects again at once (a new token is issued). */
   async reconnect(): Promise<void> {
     await this.stop('client reconnecting');
     await this.start();
@@ -116,11 +179,16 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   sendPacket<A extends ActionName<C>>(action: A, data: DataOf<C, A>): Promise<void>;
   sendPacket(packet: Packet): Promise<void>;
   sendPacket(actionOrPacket: string | Packet, data?: unknown): Promise<void> {
+    const packet: Packet =
+      typeof actionOrPacket === 'string'
+        ? createPacket(actionOrPacket, data ?? null, this.token)
+        : { ...actionOrPacket, data: actionOrPacket.data ?? null };
     const connection = this.current;
-    if (!connection) return Promise.reject(new NotConnectedError());
-    return typeof actionOrPacket === 'string'
-      ? connection.sendPacket(actionOrPacket as ActionName<C>, data as DataOf<C, ActionName<C>>)
-      : connection.sendPacket(actionOrPacket);
+    if (connection && this.queue.size === 0 && !this.queue.flushing) return connection.sendPacket(packet);
+    if (this.state === 'closed') return Promise.reject(new NotConnectedError('client is not started'));
+    if (RESERVED_ACTIONS.has(packet.action)) return Promise.reject(new ReservedActionError(packet.action));
+    // Disconnected, or older packets still waiting: keep the order by queueing behind them.
+    return this.queue.enqueue(packet, packet.action);
   }
 
   /** Sends a request to the server and resolves with the reply; see {@link Connection.request}. */
@@ -195,9 +263,54 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     });
   }
 
-  private onConnectionClosed(connection: Connection<S, C>, _reason: string): void {
+  private connected(connection: Connection<S, C>): void {
+    this.current = connection;
+    this.attempt = 0;
+    this.states.next('connected');
+    this.flushQueue(connection);
+  }
+
+  private flushQueue(connection: Connection<S, C>): void {
+    if (this.queue.size === 0) return;
+    // A failed send leaves the rest queued; they go out after the next reconnection.
+    this.queue.flush((packet) => connection.sendPacket(packet)).catch(() => undefined);
+  }
+
+  private onConnectionClosed(connection: Connection<S, C>, reason: string): void {
     if (this.current !== connection) return;
     this.current = null;
-    this.states.next('closed');
+    this.disconnects.next(reason);
+    if (!this.backoff.enabled) {
+      this.states.next('closed');
+      this.queue.rejectAll(new ConnectionClosedError(reason));
+      return;
+    }
+    this.states.next('reconnecting');
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.attempt >= this.backoff.maxAttempts) {
+      this.states.next('closed');
+      this.queue.rejectAll(new ConnectionClosedError('reconnection attempts exhausted'));
+      return;
+    }
+    const delayMs = backoffDelay(Math.min(this.attempt, 64), this.backoff, this.backoff.random);
+    this.attempt++;
+    const generation = this.generation;
+    this.retry = this.options.scheduler.schedule(() => {
+      this.retry = null;
+      this.connectOnce().then(
+        (connection) => {
+          if (generation !== this.generation) void connection.close('client stopping');
+          else this.connected(connection);
+        },
+        (err: unknown) => {
+          if (generation !== this.generation) return;
+          if (err instanceof PnetworkError) this.router.report(err);
+          this.scheduleReconnect();
+        },
+      );
+    }, delayMs);
   }
 }

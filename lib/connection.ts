@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { Subject, tap, type Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import {
   ConnectionClosedError,
+  type HeartbeatTimeoutError,
   PnetworkError,
   RemoteError,
   ReservedActionError,
@@ -16,6 +17,7 @@ import { isTextCodec, type Codec } from './protocol/codec.js';
 import { encodeFrame, encodeTextFrame } from './protocol/frame.js';
 import { RESERVED_ACTIONS, type Packet } from './protocol/packet.js';
 import { decodeFrames } from './operators/decode-frames.js';
+import { heartbeat } from './operators/heartbeat.js';
 import { decodePacketsOrErrors } from './operators/decode-packets.js';
 import type { HandshakeDone, HandshakeEvent } from './operators/handshake.js';
 import { PendingRequests } from './request/pending-requests.js';
@@ -30,6 +32,9 @@ export interface ConnectionSettings {
   maxSendBufferBytes: number;
   requestTimeoutMs: number;
   closeTimeoutMs: number;
+  /** Interval between pings once the handshake is done; 0 turns heartbeats off. */
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
   scheduler: SchedulerLike;
 }
 
@@ -66,6 +71,9 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   readonly closed: Promise<string>;
 
   private readonly incoming = new Subject<Packet>();
+  /** Every packet from the peer, accepted or not: the heartbeat's sign of life. */
+  private readonly activity = new Subject<void>();
+  private heartbeatSubscription: Subscription | null = null;
   private readonly writer: FrameWriter;
   private readonly pending: PendingRequests;
   private readonly subscription: Subscription;
@@ -194,10 +202,12 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   }
 
   private onEvent(event: HandshakeEvent): void {
+    this.activity.next();
     if (event.type === 'packet') {
       this.onPacket(event.packet);
     } else if (event.type === 'handshake') {
       this.token = event.token;
+      this.startHeartbeat();
       this.hooks.onHandshake(event);
     } else {
       // Refused after the handshake: tell the peer, report it, keep the connection.
@@ -257,6 +267,26 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     else this.socket.once('close', () => this.finish(this.closeReason ?? reason));
   }
 
+  /** Pings the peer every interval and drops it when it stays silent past the timeout. */
+  private startHeartbeat(): void {
+    const { heartbeatIntervalMs, heartbeatTimeoutMs, scheduler } = this.settings;
+    if (!(heartbeatIntervalMs > 0)) return;
+    this.heartbeatSubscription = this.activity
+      .pipe(heartbeat({ intervalMs: heartbeatIntervalMs, timeoutMs: heartbeatTimeoutMs, scheduler }))
+      .subscribe({
+        next: () => {
+          this.send({ action: 'ping', data: null, 'packet-created': Date.now(), token: this.token }).catch(() => undefined);
+        },
+        error: (err: HeartbeatTimeoutError) => {
+          // The peer is gone or stuck: no goodbye is possible, so drop the socket at once.
+          this.hooks.onError(err);
+          this.closeReason ??= err.message;
+          this.socket.destroy();
+          this.finish(this.closeReason);
+        },
+      });
+  }
+
   private endSocket(): void {
     this.socket.end();
     this.destroyTimer = setTimeout(() => this.socket.destroy(), this.settings.closeTimeoutMs);
@@ -269,6 +299,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     this.ending = true;
     if (this.destroyTimer) clearTimeout(this.destroyTimer);
     this.subscription?.unsubscribe();
+    this.heartbeatSubscription?.unsubscribe();
+    this.activity.complete();
     if (!this.socket.destroyed) this.socket.destroy();
     const error = new ConnectionClosedError(reason);
     this.writer.close(error);

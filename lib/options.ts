@@ -42,8 +42,6 @@ export interface ResolvedCommonOptions extends ConnectionSettings {
   host: string;
   port: number;
   handshakeTimeoutMs: number;
-  heartbeatIntervalMs: number;
-  heartbeatTimeoutMs: number;
 }
 
 /** Merges options over DEFAULTS once, at the public boundary. */

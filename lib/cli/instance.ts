@@ -63,6 +63,8 @@ interface ConsoleInstance {
 
 /** The parts of a Server the console uses. */
 export interface ConsoleServer extends ConsoleInstance {
+  /** True while listening; when absent, the console goes by `stats().startedAt`. */
+  readonly listening?: boolean;
   /** Open connections, keyed by token. */
   readonly clients: ReadonlyMap<string, ConsoleConnection>;
   /** Sends to every client; resolves with the number of recipients. */

@@ -1,0 +1,52 @@
+/**
+ * `pnetwork serve`: a server with an `echo` action and, unless `--no-console`, the console.
+ * @module
+ */
+import { DEFAULTS } from '../../defaults.js';
+import { Server } from '../../server.js';
+import { parsePort, type BinIo, type ParsedArgs, type Subcommand } from '../args.js';
+import { CLI } from '../cli.js';
+
+/**
+ * Binds `echo`: its handler returns the data it got, so `request echo {…}` gets it back and `send echo`
+ * shows up in the log.
+ * @param server the server to bind on
+ */
+export function bindEcho(server: Server): void {
+  server.bindAction('echo', (data: unknown) => data);
+}
+
+/** The `serve` subcommand. */
+export const serve: Subcommand = {
+  summary: 'start a server (with a console unless --no-console)',
+  options: {
+    host: { type: 'string', valueName: '<host>', description: `address to listen on (default ${DEFAULTS.host})` },
+    port: { type: 'string', short: 'p', valueName: '<port>', description: `port to listen on; 0 picks a free one (default ${DEFAULTS.port})` },
+    'no-console': { type: 'boolean', description: 'run without a console; stop on SIGINT or SIGTERM' },
+    'no-echo': { type: 'boolean', description: "don't bind the echo action" },
+  },
+  async run({ values }: ParsedArgs, io: BinIo): Promise<number> {
+    const host = typeof values.host === 'string' ? values.host : DEFAULTS.host;
+    const port = typeof values.port === 'string' ? parsePort(values.port, true) : DEFAULTS.port;
+    const server = new Server({ host, port });
+    if (values['no-echo'] !== true) bindEcho(server);
+    await server.start();
+    const address = server.address();
+    io.stdout.write(`pnetwork server listening on ${address.host}:${address.port}\n`);
+    if (values['no-console'] === true) {
+      const signal = await new Promise<NodeJS.Signals>((resolve) => io.onSignal(resolve));
+      io.stdout.write(`${signal}: stopping\n`);
+      await server.stop();
+      io.stdout.write('pnetwork server stopped\n');
+      return 0;
+    }
+    const cli = new CLI(server, undefined, { input: io.stdin, output: io.stdout, env: io.env });
+    const removeSignal = io.onSignal(() => void cli.close());
+    try {
+      await cli.processCommand();
+    } finally {
+      removeSignal();
+    }
+    return 0;
+  },
+};
