@@ -30,6 +30,14 @@ import type {
 /** A client's connection state. */
 export type ClientState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
+/** A scheduled reconnection attempt. */
+export interface ReconnectAttempt {
+  /** 1 for the first attempt after a disconnect. */
+  readonly attempt: number;
+  /** The delay before it, jitter included, in ms. */
+  readonly delayMs: number;
+}
+
 /** Options for {@link Client}: the common ones plus reconnection and the offline queue. */
 export interface ClientOptions extends CommonOptions {
   /** Reconnect after an unexpected disconnect. @defaultValue true */
@@ -66,6 +74,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private readonly router = new ActionRouter<Connection<S, C>>();
   private readonly states = new BehaviorSubject<ClientState>('closed');
   private readonly disconnects = new Subject<string>();
+  private readonly attempts = new Subject<ReconnectAttempt>();
   private current: Connection<S, C> | null = null;
   private startedAt: number | null = null;
   /** The pending reconnection attempt, if any. */
@@ -82,6 +91,8 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   readonly error$: Observable<PnetworkError> = this.router.error$;
   /** The reason each time the connection to the server is lost (not when `stop()` closes it). */
   readonly disconnect$: Observable<string> = this.disconnects.asObservable();
+  /** Each reconnection attempt as it is scheduled: its number (1-based) and its jittered delay. */
+  readonly reconnectAttempt$: Observable<ReconnectAttempt> = this.attempts.asObservable();
 
   /** @param options host, port, limits, timeouts, reconnection and queue; see {@link ClientOptions} */
   constructor(options: ClientOptions = {}) {
@@ -297,6 +308,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     }
     const delayMs = backoffDelay(Math.min(this.attempt, 64), this.backoff, this.backoff.random);
     this.attempt++;
+    this.attempts.next({ attempt: this.attempt, delayMs });
     const generation = this.generation;
     this.retry = this.options.scheduler.schedule(() => {
       this.retry = null;

@@ -15,7 +15,7 @@ export { ofAction } from './operators/of-action.js';
 export { decodePacketsOrErrors } from './operators/decode-packets.js';
 export { serverHandshake, clientHandshake, type HandshakeEvent, type HandshakeDone, type PacketAccepted, type PacketRejected, type ServerHandshakeConfig, type ClientHandshakeConfig } from './operators/handshake.js';
 export { Server, type ServerOptions, type DisconnectEvent } from './server.js';
-export { Client, type ClientOptions, type ClientState } from './client.js';
+export { Client, type ClientOptions, type ClientState, type ReconnectAttempt } from './client.js';
 export { Connection } from './connection.js';
 export { Bind } from './bind.js';
 export type { CommonOptions } from './options.js';
