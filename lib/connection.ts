@@ -11,10 +11,9 @@ import {
   PnetworkError,
   RemoteError,
   ReservedActionError,
-  PacketError,
+  type PacketError,
 } from './errors.js';
 import { isTextCodec, type Codec } from './protocol/codec.js';
-import { encodeFrame, encodeTextFrame } from './protocol/frame.js';
 import { RESERVED_ACTIONS, type Packet } from './protocol/packet.js';
 import { decodeFrames } from './operators/decode-frames.js';
 import { heartbeat } from './operators/heartbeat.js';
@@ -66,7 +65,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   /** Live traffic counters. */
   readonly stats: TrafficStats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
   /** Every user packet received on this connection (not replies, pings or errors). Completes on close. */
-  readonly packets$: Observable<Packet>;
+  readonly packets$: Observable<Packet<ActionName<In>>>;
   /** Resolves with the close reason once the socket has closed. */
   readonly closed: Promise<string>;
 
@@ -91,9 +90,9 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     private readonly hooks: ConnectionHooks,
   ) {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.packets$ = this.incoming.asObservable();
+    this.packets$ = this.incoming.asObservable() as Observable<Packet<ActionName<In>>>;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.writer = new FrameWriter(socket, settings.maxSendBufferBytes);
+    this.writer = new FrameWriter(socket, settings.maxFrameBytes, settings.maxSendBufferBytes, this.stats);
     this.pending = new PendingRequests(settings.scheduler);
     socket.setNoDelay(true);
     const stats = this.stats;
@@ -168,11 +167,9 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
    */
   close(reason = 'closed'): Promise<void> {
     if (!this.ending && !this.finished) {
-      this.ending = true;
       this.closeReason = reason;
-      this.writer
-        .write(this.frame({ action: 'closing', data: { reason }, 'packet-created': Date.now(), token: this.token }))
-        .catch(() => undefined);
+      this.send({ action: 'closing', data: { reason }, 'packet-created': Date.now(), token: this.token }).catch(() => undefined);
+      this.ending = true;
       this.endSocket();
     }
     return this.closed.then(() => undefined);
@@ -185,23 +182,22 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
 
   private send(packet: Packet): Promise<void> {
     if (this.isClosed) return Promise.reject(new ConnectionClosedError(this.closeReason ?? 'connection closed'));
-    let frame: Buffer;
+    let payload: string | Uint8Array;
     try {
-      frame = this.frame(packet);
+      payload = this.encode(packet);
     } catch (err) {
       return Promise.reject(err);
     }
-    this.stats.packetsOut++;
-    this.stats.bytesOut += frame.length;
-    return this.writer.write(frame);
+    return this.writer.write(payload);
   }
 
-  private frame(packet: Packet): Buffer {
-    const { codec, maxFrameBytes } = this.settings;
-    return isTextCodec(codec) ? encodeTextFrame(codec.encodeText(packet), maxFrameBytes) : encodeFrame(codec.encode(packet), maxFrameBytes);
+  private encode(packet: Packet): string | Uint8Array {
+    const codec = this.settings.codec;
+    return isTextCodec(codec) ? codec.encodeText(packet) : codec.encode(packet);
   }
 
   private onEvent(event: HandshakeEvent): void {
+    this.stats.packetsIn++;
     this.activity.next();
     if (event.type === 'packet') {
       this.onPacket(event.packet);
@@ -219,7 +215,6 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   }
 
   private onPacket(packet: Packet): void {
-    this.stats.packetsIn++;
     switch (packet.action) {
       case 'reply':
         this.pending.settle(packet);
@@ -253,9 +248,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     if (error) {
       this.hooks.onError(error);
       if (!this.ending && !this.finished && this.socket.writable) {
-        this.writer
-          .write(this.frame({ action: 'error', data: { code: error.code, message: error.message }, 'packet-created': Date.now(), token: this.token || null }))
-          .catch(() => undefined);
+        this.send({ action: 'error', data: { code: error.code, message: error.message }, 'packet-created': Date.now(), token: this.token || null }).catch(() => undefined);
       }
     }
     this.closeReason ??= reason;
@@ -288,7 +281,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   }
 
   private endSocket(): void {
-    this.socket.end();
+    this.writer.end();
     this.destroyTimer = setTimeout(() => this.socket.destroy(), this.settings.closeTimeoutMs);
     this.destroyTimer.unref();
   }

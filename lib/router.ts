@@ -3,7 +3,7 @@
  * handler results into replies, and exposes the packet streams.
  * @module
  */
-import { Observable, Subject, firstValueFrom, isObservable, share } from 'rxjs';
+import { Subject, type Observable, firstValueFrom, isObservable, share } from 'rxjs';
 import { HandlerError, NoHandlerError, PnetworkError, ReservedActionError } from './errors.js';
 import { Bind } from './bind.js';
 import { RESERVED_ACTIONS, type Packet } from './protocol/packet.js';

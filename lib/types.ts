@@ -11,7 +11,10 @@ import type { Packet } from './protocol/packet.js';
  * @example
  * interface ClientActions { chat(data: { text: string }): void; sum(data: { a: number; b: number }): number }
  */
-export type ActionMap = { [action: string]: (data: any) => any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type ActionMap = { [action: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** True when T is `any` (an untyped map's entries). */
+type IsAny<T> = 0 extends 1 & T ? true : false;
 
 /** The map used when none is given: any action, any data, any reply. */
 export type AnyActions = ActionMap;
@@ -20,10 +23,12 @@ export type AnyActions = ActionMap;
 export type ActionName<M extends ActionMap> = Extract<keyof M, string>;
 
 /** The data type of an action. */
-export type DataOf<M extends ActionMap, A extends keyof M> = Parameters<M[A]>[0];
+export type DataOf<M extends ActionMap, A extends keyof M> =
+  IsAny<M[A]> extends true ? any : M[A] extends (data: infer D) => any ? D : never; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** The reply type of an action. */
-export type ReplyOf<M extends ActionMap, A extends keyof M> = Awaited<ReturnType<M[A]>>;
+export type ReplyOf<M extends ActionMap, A extends keyof M> =
+  IsAny<M[A]> extends true ? any : M[A] extends (...args: any[]) => infer R ? Awaited<R> : never; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** What a handler may return: the reply, or a Promise or Observable of it. */
 export type HandlerResult<R> = R | Promise<R> | Observable<R> | void | Promise<void>;
@@ -38,9 +43,9 @@ export interface Envelope<C = unknown, P extends Packet = Packet> {
 
 /** Per-connection traffic counters. */
 export interface TrafficStats {
-  /** Packets received and accepted. */
+  /** Packets received and decoded, the handshake and refused ones included. */
   packetsIn: number;
-  /** Packets handed to the socket. */
+  /** Packets accepted for sending, the handshake and control packets included. */
   packetsOut: number;
   /** Bytes received, frame headers included. */
   bytesIn: number;

@@ -20,6 +20,7 @@ export const SUBCOMMANDS: SubcommandTable = Object.freeze({ serve, connect });
  * @returns the exit code: 0 success, 1 runtime failure, 2 usage error
  */
 export async function main(argv: readonly string[], io: BinIo = processIo(), table: SubcommandTable = SUBCOMMANDS): Promise<number> {
+  let running: string | undefined;
   try {
     const invocation = parseCommandLine(argv, table);
     if (invocation.kind === 'help') {
@@ -30,10 +31,11 @@ export async function main(argv: readonly string[], io: BinIo = processIo(), tab
       io.stdout.write(`${packageVersion()}\n`);
       return EXIT.OK;
     }
+    running = invocation.name;
     return await invocation.subcommand.run(invocation.args, io);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr.write(`pnetwork: ${error.message}\n\n${usage(table, error.subcommand)}\n`);
+      io.stderr.write(`pnetwork: ${error.message}\n\n${usage(table, error.subcommand ?? running)}\n`);
       return EXIT.USAGE;
     }
     io.stderr.write(`pnetwork: ${describeError(error)}\n`);

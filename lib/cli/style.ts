@@ -2,7 +2,7 @@
  * Colour for the console, through `node:util` styleText, and only where colour belongs.
  * @module
  */
-import { styleText } from 'node:util';
+import { stripVTControlCharacters, styleText } from 'node:util';
 
 /** A text format `styleText` understands, such as `'bold'`, `'red'` or `'dim'`. */
 export type StyleFormat = Parameters<typeof styleText>[0];
@@ -32,14 +32,12 @@ export function createStyler(enabled: boolean): Styler {
   return (format, text) => styleText(format, text, { validateStream: false });
 }
 
-const ANSI = /\u001b\[[0-9;]*m/g;
-
 /**
  * The number of columns text takes on a terminal, ignoring colour escapes.
  * @param text text that may contain SGR escapes
  */
 export function visibleWidth(text: string): number {
   let width = 0;
-  for (const _char of text.replace(ANSI, '')) width += 1;
+  for (const _char of stripVTControlCharacters(text)) width += 1;
   return width;
 }

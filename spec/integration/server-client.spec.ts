@@ -1,0 +1,541 @@
+import { expect } from 'chai';
+import { Observable, of, type Subscription } from 'rxjs';
+import { Bind } from '../../lib/bind.js';
+import { Client } from '../../lib/client.js';
+import { Connection } from '../../lib/connection.js';
+import { DEFAULTS } from '../../lib/defaults.js';
+import {
+  ConnectionClosedError,
+  FrameTooLargeError,
+  HandlerError,
+  HandshakeError,
+  RemoteError,
+  RequestTimeoutError,
+  ReservedActionError,
+  TokenMismatchError,
+  type PnetworkError,
+} from '../../lib/errors.js';
+import type { Packet } from '../../lib/protocol/packet.js';
+import { Server, type ServerOptions } from '../../lib/server.js';
+import type { ClientOptions } from '../../lib/client.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { deferred, nextValue, until, withDeadline } from '../helpers/wait.js';
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const WAIT_MS = 5000;
+
+describe('integration: Server and Client over TCP', () => {
+  let cleanups: Array<() => Promise<unknown> | void> = [];
+  let subscriptions: Subscription[] = [];
+
+  afterEach(async () => {
+    for (const sub of subscriptions) sub.unsubscribe();
+    subscriptions = [];
+    // Raw sockets and clients first (pushed after their server), then servers.
+    for (const cleanup of cleanups.reverse()) await withDeadline(Promise.resolve(cleanup()), WAIT_MS, 'cleanup');
+    cleanups = [];
+  });
+
+  async function startServer(options: ServerOptions = {}): Promise<Server> {
+    const server = new Server({ port: 0, ...options });
+    cleanups.push(() => server.stop());
+    await server.start();
+    return server;
+  }
+
+  async function startClient(server: Server, options: ClientOptions = {}): Promise<Client> {
+    const client = new Client({ port: server.address().port, ...options });
+    cleanups.push(() => client.stop());
+    await withDeadline(client.start(), WAIT_MS, 'client.start()');
+    return client;
+  }
+
+  async function rawClient(server: Server): Promise<RawClient> {
+    const raw = await RawClient.connect(server.address().port);
+    cleanups.push(() => raw.destroy());
+    return raw;
+  }
+
+  function collect<T>(source: Observable<T>): T[] {
+    const values: T[] = [];
+    subscriptions.push(source.subscribe((value) => values.push(value)));
+    return values;
+  }
+
+  describe('addresses', () => {
+    it('defaults to host 127.0.0.1 and port 25565 on both sides (not bound)', () => {
+      const server = new Server();
+      const client = new Client();
+      expect(server.address()).to.deep.equal({ host: '127.0.0.1', port: 25565 });
+      expect(client.address()).to.deep.equal({ host: '127.0.0.1', port: 25565 });
+      expect(server.address()).to.deep.equal({ host: DEFAULTS.host, port: DEFAULTS.port });
+      expect(server.listening).to.equal(false);
+    });
+
+    it('reports the port the OS chose for port 0', async () => {
+      const server = await startServer();
+      const { host, port } = server.address();
+      expect(host).to.equal('127.0.0.1');
+      expect(port).to.be.a('number').and.greaterThan(0).and.not.equal(DEFAULTS.port);
+      expect(server.listening).to.equal(true);
+      const client = await startClient(server);
+      expect(client.state).to.equal('connected');
+    });
+  });
+
+  describe('handshake and clients', () => {
+    it('resolves client.start() with a uuid v4 token that the server knows', async () => {
+      const server = await startServer();
+      const client = await startClient(server);
+      const token = client.token;
+      expect(token).to.match(UUID_V4);
+      expect(server.clients.has(token!)).to.equal(true);
+      const connection = server.getClient(token!);
+      expect(connection).to.be.instanceOf(Connection);
+      expect(connection!.token).to.equal(token);
+      expect(connection!.remoteAddress).to.match(/^127\.0\.0\.1:\d+$/);
+      expect(connection!.stats).to.have.all.keys('packetsIn', 'packetsOut', 'bytesIn', 'bytesOut');
+      expect(connection!.stats.bytesIn).to.be.greaterThan(0);
+      expect(client.connection!.token).to.equal(token);
+      expect(server.getClient('not-a-token')).to.equal(undefined);
+    });
+
+    it('emits connection$ for each client and disconnect$ when it leaves', async () => {
+      const server = await startServer();
+      const connected = nextValue(server.connection$, WAIT_MS, 'connection$');
+      const client = await startClient(server);
+      expect((await connected).token).to.equal(client.token);
+      const left = nextValue(server.disconnect$, WAIT_MS, 'disconnect$');
+      await client.stop();
+      const event = await left;
+      expect(event.connection.token).to.not.equal('');
+      expect(server.clients.size).to.equal(0);
+    });
+
+    it('gives 20 clients 20 distinct tokens', async () => {
+      const server = await startServer();
+      const clients = await Promise.all(Array.from({ length: 20 }, () => startClient(server)));
+      const tokens = new Set(clients.map((client) => client.token));
+      expect(tokens.size).to.equal(20);
+      for (const token of tokens) expect(token).to.match(UUID_V4);
+      expect(server.clients.size).to.equal(20);
+      expect([...server.clients.keys()].sort()).to.deep.equal([...tokens].sort());
+    });
+
+    it('builds packets with exactly the four fields on both sides', async () => {
+      const server = await startServer();
+      const client = await startClient(server);
+      const fromClient = client.createPacket('chat', { text: 'hi' });
+      const fromServer = server.createPacket('news', 1);
+      expect(Object.keys(fromClient).sort()).to.deep.equal(['action', 'data', 'packet-created', 'token']);
+      expect(Object.keys(fromServer).sort()).to.deep.equal(['action', 'data', 'packet-created', 'token']);
+      expect(fromClient).to.include({ action: 'chat', token: client.token });
+      expect(fromClient.data).to.deep.equal({ text: 'hi' });
+      expect(fromServer).to.include({ action: 'news', data: 1, token: null });
+      expect(fromClient['packet-created']).to.be.a('number').and.closeTo(Date.now(), 60_000);
+    });
+
+    it('refuses a raw first packet that is not a handshake with ERR_HANDSHAKE_REQUIRED, then closes', async () => {
+      const server = await startServer();
+      const errors = collect(server.error$);
+      const raw = await rawClient(server);
+      raw.sendPacket({ action: 'chat', data: null, 'packet-created': Date.now(), token: null });
+      const error = await raw.waitFor((f) => f.action === 'error', 'an error packet');
+      expect(error.data).to.include({ code: 'ERR_HANDSHAKE_REQUIRED' });
+      await raw.waitClosed();
+      expect(errors.some((e) => e instanceof HandshakeError && e.code === 'ERR_HANDSHAKE_REQUIRED')).to.equal(true);
+      expect(server.clients.size).to.equal(0);
+    });
+
+    it('refuses protocol 2 with ERR_PROTOCOL_VERSION, then closes', async () => {
+      const server = await startServer();
+      const raw = await rawClient(server);
+      raw.sendPacket({ action: 'handshake', data: { protocol: 2 }, 'packet-created': Date.now(), token: null });
+      const error = await raw.waitFor((f) => f.action === 'error', 'an error packet');
+      expect(error.data).to.include({ code: 'ERR_PROTOCOL_VERSION' });
+      await raw.waitClosed();
+      expect(raw.frames.some((f) => f.action === 'handshake')).to.equal(false);
+    });
+  });
+
+  describe('actions', () => {
+    it('runs a function handler with data, packet and the sender connection', async () => {
+      const server = await startServer();
+      const client = await startClient(server);
+      const got = deferred<{ data: unknown; packet: Packet; connection: Connection }>();
+      server.bindAction('chat', (data, packet, connection) => got.resolve({ data, packet, connection }));
+      await client.sendPacket('chat', { text: 'hello' });
+      const { data, packet, connection } = await withDeadline(got.promise, WAIT_MS, 'the chat handler');
+      expect(data).to.deep.equal({ text: 'hello' });
+      expect(packet).to.include({ action: 'chat', token: client.token });
+      expect(connection).to.equal(server.getClient(client.token!));
+    });
+
+    it('runs a Bind subclass handler', async () => {
+      const server = await startServer();
+      const client = await startClient(server);
+      const got = deferred<string>();
+      class TestAction extends Bind<{ text: string }> {
+        run(data: { text: string }, _packet: Packet, connection: Connection): void {
+          got.resolve(`${data.text} from ${connection.token}`);
+        }
+      }
+      server.bindAction('test', new TestAction());
+      await client.sendPacket('test', { text: 'hi' });
+      expect(await withDeadline(got.promise, WAIT_MS, 'TestAction.run')).to.equal(`hi from ${client.token}`);
+      expect(server.boundActions().get('test')).to.equal(1);
+    });
+
+    it('delivers server packets to client handlers, action$ and packets$', async () => {
+      const server = await startServer();
+      const client = await startClient(server);
+      const handled = deferred<unknown>();
+      client.bindAction('news', (data) => handled.resolve(data));
+      const viaAction = nextValue(client.action$('news'), WAIT_MS, 'client action$');
+      const viaPackets = nextValue(client.packets$, WAIT_MS, 'client packets$');
+      await server.getClient(client.token!)!.sendPacket('news', { headline: 'x' });
+      expect(await withDeadline(handled.promise, WAIT_MS, 'the news handler')).to.deep.equal({ headline: 'x' });
+      expect((await viaAction).packet).to.include({ action: 'news', token: client.token });
+      expect((await viaPackets).packet.action).to.equal('news');
+    });
+
+    it('emits on server action$ and packets$ with the connection', async () => {
+      const server = await startServer();
+      const client = await startClient(server);
+      const viaAction = nextValue(server.action$('chat'), WAIT_MS, 'server action$');
+      const viaPackets = nextValue(server.packets$, WAIT_MS, 'server packets$');
+      await client.sendPacket('chat', { text: 'a' });
+      const [a, p] = await Promise.all([viaAction, viaPackets]);
+      expect(a.packet.data).to.deep.equal({ text: 'a' });
+      expect(a.connection).to.equal(server.getClient(client.token!));
+      expect(p.packet.action).to.equal('chat');
+    });
+
+    it('stops calling a handler after unsubscribe()', async () => {
+      const server = await startServer();
+      const client = await startClient(server);
+      let calls = 0;
+      const binding = server.bindAction('chat', () => void calls++);
+      const barrier = deferred();
+      server.bindAction('barrier', () => barrier.resolve());
+      await client.sendPacket('chat', null);
+      await client.sendPacket('barrier', null);
+      await withDeadline(barrier.promise, WAIT_MS, 'the first barrier');
+      expect(calls).to.equal(1);
+      binding.unsubscribe();
+      expect(binding.closed).to.equal(true);
+      const second = deferred();
+      server.bindAction('barrier2', () => second.resolve());
+      await client.sendPacket('chat', null);
+      await client.sendPacket('barrier2', null);
+      await withDeadline(second.promise, WAIT_MS, 'the second barrier');
+      // Packets on one connection arrive in order, so the chat packet was routed before barrier2.
+      expect(calls).to.equal(1);
+      expect(server.boundActions().has('chat')).to.equal(false);
+    });
+
+    it('keeps the connection and the server working after a handler throws', async () => {
+      const server = await startServer();
+      const errors = collect(server.error$);
+      const client = await startClient(server);
+      server.bindAction('boom', () => {
+        throw new Error('handler exploded');
+      });
+      server.bindAction('sum', ({ a, b }: { a: number; b: number }) => a + b);
+      await client.sendPacket('boom', null);
+      const failed = await client.request('boom', null).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(failed).to.be.instanceOf(RemoteError).and.include({ remoteCode: 'ERR_HANDLER' });
+      expect(await client.request('sum', { a: 2, b: 2 })).to.equal(4);
+      expect(errors.filter((e) => e instanceof HandlerError)).to.have.length(2);
+      expect(client.state).to.equal('connected');
+      expect(server.clients.size).to.equal(1);
+    });
+
+    it('delivers 10,000 packets in order on one connection', async () => {
+      const server = await startServer();
+      const client = await startClient(server);
+      const total = 10_000;
+      const received: number[] = [];
+      const all = deferred();
+      server.bindAction('seq', ({ n }: { n: number }) => {
+        received.push(n);
+        if (received.length === total) all.resolve();
+      });
+      const sends: Array<Promise<void>> = [];
+      for (let n = 0; n < total; n++) sends.push(client.sendPacket('seq', { n }));
+      await withDeadline(Promise.all(sends), 15_000, 'every send');
+      await withDeadline(all.promise, 15_000, `${total} packets`);
+      expect(received).to.have.length(total);
+      for (let i = 0; i < total; i++) {
+        if (received[i] !== i) expect.fail(`packet ${i} arrived as ${received[i]}`);
+      }
+    });
+
+    it('counts packets and bytes on both connections', async () => {
+      const server = await startServer();
+      const client = await startClient(server);
+      server.bindAction('echo', (data: unknown) => data);
+      const serverSide = server.getClient(client.token!)!;
+      const before = { ...serverSide.stats };
+      expect(await client.request('echo', { text: 'x'.repeat(100) })).to.deep.equal({ text: 'x'.repeat(100) });
+      const clientSide = client.connection!.stats;
+      expect(serverSide.stats.packetsIn).to.equal(before.packetsIn + 1);
+      expect(serverSide.stats.packetsOut).to.equal(before.packetsOut + 1);
+      expect(serverSide.stats.bytesIn).to.be.greaterThan(before.bytesIn + 100);
+      expect(serverSide.stats.bytesOut).to.be.greaterThan(before.bytesOut + 100);
+      // The reply proves every byte each side sent has arrived.
+      expect(serverSide.stats.bytesIn).to.equal(clientSide.bytesOut);
+      expect(clientSide.bytesIn).to.equal(serverSide.stats.bytesOut);
+      expect(client.stats()).to.include({ clients: 1, bytesOut: clientSide.bytesOut });
+      expect(server.stats()).to.include({ clients: 1, bytesIn: serverSide.stats.bytesIn });
+    });
+  });
+
+  describe('broadcast and tokens', () => {
+    it('sends each client its own token only', async () => {
+      const server = await startServer();
+      const clients = await Promise.all([startClient(server), startClient(server), startClient(server)]);
+      const raw = await rawClient(server);
+      const rawToken = await raw.handshake();
+      const received = clients.map((client) => nextValue(client.action$('news'), WAIT_MS, 'broadcast news'));
+      expect(await server.broadcast('news', { headline: 'hello all' })).to.equal(4);
+      const packets = await Promise.all(received);
+      packets.forEach((envelope, i) => {
+        expect(envelope.packet.token).to.equal(clients[i]!.token);
+        expect(envelope.packet.data).to.deep.equal({ headline: 'hello all' });
+      });
+      const news = await raw.waitFor((f) => f.action === 'news', 'broadcast news on the raw socket');
+      expect(news.token).to.equal(rawToken);
+      const bytes = raw.bytes().toString('utf8');
+      expect(bytes).to.include(rawToken);
+      for (const client of clients) expect(bytes).not.to.include(client.token!);
+    });
+
+    it('broadcasts only to the clients a filter accepts', async () => {
+      const server = await startServer();
+      const [a, b] = await Promise.all([startClient(server), startClient(server)]);
+      const got = deferred<unknown>();
+      b.bindAction('news', (data) => got.resolve(data));
+      let aCalls = 0;
+      a.bindAction('news', () => void aCalls++);
+      expect(await server.broadcast('news', 1, (c) => c.token === b.token)).to.equal(1);
+      expect(await withDeadline(got.promise, WAIT_MS, 'news at b')).to.equal(1);
+      // A round trip to a proves nothing was queued for it before.
+      a.bindAction('ping-me', () => 'ok');
+      expect(await server.getClient(a.token!)!.request('ping-me', null)).to.equal('ok');
+      expect(aCalls).to.equal(0);
+    });
+
+    it('refuses a spoofed token with ERR_TOKEN_MISMATCH, reports it, and never dispatches it', async () => {
+      const server = await startServer();
+      const errors = collect(server.error$);
+      const victim = await startClient(server);
+      const raw = await rawClient(server);
+      const rawToken = await raw.handshake();
+      const seen: Array<string | null> = [];
+      server.bindAction('chat', (_data, packet) => void seen.push(packet.token));
+      const allPackets = collect(server.packets$);
+
+      raw.send('chat', { text: 'spoofed' }, { token: victim.token });
+      const error = await raw.waitFor((f) => f.action === 'error', 'the token-mismatch error packet');
+      expect(error.data).to.include({ code: 'ERR_TOKEN_MISMATCH' });
+      expect(JSON.stringify(error)).not.to.include(victim.token!);
+
+      // The connection stays open: a packet with its own token is dispatched after the refused one.
+      const handled = nextValue(server.action$('chat'), WAIT_MS, 'the genuine chat');
+      raw.send('chat', { text: 'genuine' });
+      await handled;
+      expect(seen).to.deep.equal([rawToken]);
+      expect(allPackets.map((e) => e.packet.data)).to.deep.equal([{ text: 'genuine' }]);
+      expect(errors.some((e) => e instanceof TokenMismatchError && e.code === 'ERR_TOKEN_MISMATCH')).to.equal(true);
+      expect(raw.bytes().toString('utf8')).not.to.include(victim.token!);
+    });
+  });
+
+  describe('requests', () => {
+    let server: Server;
+    let client: Client;
+    beforeEach(async () => {
+      server = await startServer();
+      server.bindAction('sum', ({ a, b }: { a: number; b: number }) => a + b);
+      server.bindAction('later', async ({ a, b }: { a: number; b: number }) => a * b);
+      server.bindAction('stream', () => of('first', 'second'));
+      server.bindAction('fails', () => {
+        throw Object.assign(new Error('forbidden'), { code: 'E_FORBIDDEN' });
+      });
+      server.bindAction('plain-fail', () => Promise.reject(new Error('plain')));
+      server.bindAction('never', () => new Observable<never>(() => undefined));
+      client = await startClient(server);
+    });
+
+    it('resolves with the returned value, a Promise value and an Observable first value', async () => {
+      expect(await client.request('sum', { a: 1, b: 2 })).to.equal(3);
+      expect(await client.request('later', { a: 3, b: 4 })).to.equal(12);
+      expect(await client.request('stream', null)).to.equal('first');
+    });
+
+    it('keeps concurrent requests apart', async () => {
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => client.request('sum', { a: i, b: 1000 })));
+      expect(results).to.deep.equal(Array.from({ length: 50 }, (_, i) => i + 1000));
+    });
+
+    it('rejects with RemoteError carrying the thrown code, or ERR_HANDLER', async () => {
+      const custom = await client.request('fails', null).catch((err: unknown) => err);
+      expect(custom).to.be.instanceOf(RemoteError).and.include({ code: 'ERR_REMOTE', remoteCode: 'E_FORBIDDEN', message: 'forbidden' });
+      const plain = await client.request('plain-fail', null).catch((err: unknown) => err);
+      expect(plain).to.be.instanceOf(RemoteError).and.include({ remoteCode: 'ERR_HANDLER' });
+    });
+
+    it('rejects with RemoteError ERR_NO_HANDLER for an unbound action', async () => {
+      const error = await client.request('missing', null).catch((err: unknown) => err);
+      expect(error).to.be.instanceOf(RemoteError).and.include({ remoteCode: 'ERR_NO_HANDLER' });
+    });
+
+    it('rejects with RequestTimeoutError when no reply comes within timeoutMs (real timer)', async () => {
+      const error = await withDeadline(
+        client.request('never', null, { timeoutMs: 50 }).catch((err: unknown) => err),
+        WAIT_MS,
+        'the request timeout',
+      );
+      expect(error).to.be.instanceOf(RequestTimeoutError).and.include({ code: 'ERR_REQUEST_TIMEOUT', action: 'never', timeoutMs: 50 });
+      expect(client.connection!.pendingRequests).to.equal(0);
+    });
+
+    it('rejects pending requests with ConnectionClosedError when the server stops', async () => {
+      const pending = client.request('never', null, { timeoutMs: 10_000 }).catch((err: unknown) => err);
+      const started = nextValue(server.action$('never'), WAIT_MS, 'the request to arrive');
+      await started;
+      await withDeadline(server.stop(), WAIT_MS, 'server.stop()');
+      const error = await withDeadline(pending, WAIT_MS, 'the pending request to reject');
+      expect(error).to.be.instanceOf(ConnectionClosedError).and.include({ code: 'ERR_CONNECTION_CLOSED' });
+    });
+
+    it('lets the server request from a client', async () => {
+      client.bindAction('whoami', (_data, _packet, connection) => connection.token);
+      expect(await server.getClient(client.token!)!.request('whoami', null)).to.equal(client.token);
+    });
+  });
+
+  describe('send-side checks', () => {
+    it('rejects a reserved action with ReservedActionError', async () => {
+      const server = await startServer();
+      const client = await startClient(server);
+      for (const action of ['ping', 'handshake', 'reply', 'error', 'closing']) {
+        const error = await client.sendPacket(action, null).catch((err: unknown) => err);
+        expect(error, action).to.be.instanceOf(ReservedActionError).and.include({ code: 'ERR_RESERVED_ACTION', action });
+      }
+      const requested = await client.request('ping', null).catch((err: unknown) => err);
+      expect(requested).to.be.instanceOf(ReservedActionError);
+      expect(() => server.bindAction('ping', () => undefined)).to.throw(ReservedActionError);
+    });
+
+    it('rejects a payload over maxFrameBytes with FrameTooLargeError and stays connected', async () => {
+      const server = await startServer();
+      server.bindAction('sum', ({ a, b }: { a: number; b: number }) => a + b);
+      const client = await startClient(server, { maxFrameBytes: 1024 });
+      const error = await client.sendPacket('big', 'x'.repeat(2000)).catch((err: unknown) => err);
+      expect(error).to.be.instanceOf(FrameTooLargeError).and.include({ code: 'ERR_FRAME_TOO_LARGE', limit: 1024 });
+      expect(await client.request('sum', { a: 1, b: 1 })).to.equal(2);
+    });
+  });
+
+  describe('malformed input', () => {
+    it('closes a connection whose frame declares more than maxFrameBytes, with ERR_FRAME_TOO_LARGE, and keeps serving others', async () => {
+      const server = await startServer({ maxFrameBytes: 1024 });
+      server.bindAction('sum', ({ a, b }: { a: number; b: number }) => a + b);
+      const errors = collect(server.error$);
+      const raw = await rawClient(server);
+      await raw.handshake();
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(1025, 0);
+      raw.sendRaw(header);
+      const error = await raw.waitFor((f) => f.action === 'error', 'the frame-too-large error');
+      expect(error.data).to.include({ code: 'ERR_FRAME_TOO_LARGE' });
+      await raw.waitClosed();
+      expect(errors.some((e) => e instanceof FrameTooLargeError)).to.equal(true);
+      const other = await startClient(server);
+      expect(await other.request('sum', { a: 20, b: 22 })).to.equal(42);
+    });
+
+    it('refuses invalid JSON after the handshake with ERR_PACKET_JSON and keeps the connection open', async () => {
+      const server = await startServer();
+      server.bindAction('sum', ({ a, b }: { a: number; b: number }) => a + b);
+      const raw = await rawClient(server);
+      await raw.handshake();
+      raw.sendFrame('{"action": "sum", oops');
+      const error = await raw.waitFor((f) => f.action === 'error', 'the ERR_PACKET_JSON error');
+      expect(error.data).to.include({ code: 'ERR_PACKET_JSON' });
+      raw.send('sum', { a: 1, b: 2 }, { id: 1 });
+      const reply = await raw.waitFor((f) => f.action === 'reply' && f.id === 1, 'the reply to request 1');
+      expect(reply.data).to.equal(3);
+      expect(raw.hasClosed).to.equal(false);
+    });
+  });
+
+  describe('stop() during traffic', () => {
+    const payload = 'p'.repeat(1000);
+
+    it('loses no client→server packet whose sendPacket resolved', async () => {
+      const server = await startServer();
+      const client = await startClient(server);
+      const received = new Set<number>();
+      server.bindAction('seq', ({ n }: { n: number }) => void received.add(n));
+      const resolved = new Set<number>();
+      const sends: Array<Promise<void>> = [];
+      const send = (n: number): void => {
+        sends.push(client.sendPacket('seq', { n, payload }).then(() => void resolved.add(n), () => undefined));
+      };
+      let n = 0;
+      for (; n < 3000; n++) send(n);
+      const stopping = client.stop();
+      for (; n < 4000; n++) send(n);
+      const left = nextValue(server.disconnect$, WAIT_MS, 'the client to leave the server');
+      await withDeadline(stopping, WAIT_MS, 'client.stop()');
+      await left;
+      await withDeadline(Promise.all(sends), WAIT_MS, 'every send to settle');
+      expect(resolved.size).to.be.greaterThan(0);
+      const lost = [...resolved].filter((i) => !received.has(i));
+      expect(lost, `${lost.length} resolved packets never arrived (first: ${lost.slice(0, 5).join(', ')})`).to.deep.equal([]);
+      expect(received.size).to.be.at.least(resolved.size);
+    });
+
+    it('loses no server→client packet whose sendPacket resolved', async () => {
+      const server = await startServer();
+      const client = await startClient(server);
+      const received = new Set<number>();
+      client.bindAction('seq', ({ n }: { n: number }) => void received.add(n));
+      const connection = server.getClient(client.token!)!;
+      const clientSide = client.connection!;
+      const resolved = new Set<number>();
+      const sends: Array<Promise<void>> = [];
+      const send = (n: number): void => {
+        sends.push(connection.sendPacket('seq', { n, payload }).then(() => void resolved.add(n), () => undefined));
+      };
+      let n = 0;
+      for (; n < 3000; n++) send(n);
+      const stopping = server.stop();
+      for (; n < 4000; n++) send(n);
+      await withDeadline(stopping, WAIT_MS, 'server.stop()');
+      await withDeadline(clientSide.closed, WAIT_MS, 'the client connection to close');
+      await withDeadline(Promise.all(sends), WAIT_MS, 'every send to settle');
+      expect(resolved.size).to.be.greaterThan(0);
+      const lost = [...resolved].filter((i) => !received.has(i));
+      expect(lost, `${lost.length} resolved packets never arrived (first: ${lost.slice(0, 5).join(', ')})`).to.deep.equal([]);
+      expect(received.size).to.be.at.least(resolved.size);
+    });
+  });
+
+  it('reports errors as PnetworkError instances with a code', async () => {
+    const server = await startServer();
+    const errors: PnetworkError[] = collect(server.error$);
+    const raw = await rawClient(server);
+    await raw.handshake();
+    raw.send('x', null, { token: 'wrong' });
+    await raw.waitFor((f) => f.action === 'error', 'an error packet');
+    await until(() => errors.length > 0, WAIT_MS, 'error$');
+    expect(errors[0]!.code).to.equal('ERR_TOKEN_MISMATCH');
+  });
+});
