@@ -11,7 +11,7 @@ import {
   PnetworkError,
   RemoteError,
   ReservedActionError,
-  type PacketError,
+  PacketError,
 } from './errors.js';
 import { isTextCodec, type Codec } from './protocol/codec.js';
 import { RESERVED_ACTIONS, type Packet } from './protocol/packet.js';
@@ -28,6 +28,7 @@ import type { ActionMap, ActionName, AnyActions, DataOf, ReplyOf, RequestOptions
 export interface ConnectionSettings {
   codec: Codec;
   maxFrameBytes: number;
+  maxActionLength: number;
   maxSendBufferBytes: number;
   requestTimeoutMs: number;
   closeTimeoutMs: number;
@@ -132,7 +133,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
       typeof actionOrPacket === 'string'
         ? { action: actionOrPacket, data: data ?? null, 'packet-created': Date.now(), token: this.token }
         : { action: actionOrPacket.action, data: actionOrPacket.data ?? null, 'packet-created': actionOrPacket['packet-created'], token: this.token };
-    if (RESERVED_ACTIONS.has(packet.action)) return Promise.reject(new ReservedActionError(packet.action));
+    const refused = this.refuseAction(packet.action);
+    if (refused) return Promise.reject(refused);
     return this.send(packet);
   }
 
@@ -142,7 +144,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
    * error (its code in `remoteCode`), and with ConnectionClosedError when the connection closes first.
    */
   request<A extends ActionName<Out>>(action: A, data: DataOf<Out, A>, options: RequestOptions = {}): Promise<ReplyOf<Out, A>> {
-    if (RESERVED_ACTIONS.has(action)) return Promise.reject(new ReservedActionError(action));
+    const refused = this.refuseAction(action);
+    if (refused) return Promise.reject(refused);
     if (this.isClosed) return Promise.reject(new ConnectionClosedError(this.closeReason ?? 'connection closed'));
     const { id, reply } = this.pending.open(action, options.timeoutMs ?? this.settings.requestTimeoutMs);
     const packet: Packet = { action, data: data ?? null, 'packet-created': Date.now(), token: this.token, id };
@@ -168,7 +171,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   close(reason = 'closed'): Promise<void> {
     if (!this.ending && !this.finished) {
       this.closeReason = reason;
-      this.send({ action: 'closing', data: { reason }, 'packet-created': Date.now(), token: this.token }).catch(() => undefined);
+      this.send({ action: 'closing', data: { reason }, 'packet-created': Date.now(), token: this.token || null }).catch(() => undefined);
       this.ending = true;
       this.endSocket();
     }
@@ -178,6 +181,16 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   /** Sends a protocol packet (handshake reply, ping, error). Not for user actions. */
   sendControl(packet: Packet): Promise<void> {
     return this.send(packet);
+  }
+
+  /** Why a user action name cannot be sent, checked here so the peer never has to refuse it. */
+  private refuseAction(action: unknown): PnetworkError | null {
+    if (typeof action !== 'string' || action.length === 0) return new PacketError('ERR_PACKET_ACTION', 'action must be a non-empty string');
+    if (action.length > this.settings.maxActionLength) {
+      return new PacketError('ERR_PACKET_ACTION_TOO_LONG', `action is ${action.length} characters; the limit is ${this.settings.maxActionLength}`);
+    }
+    if (RESERVED_ACTIONS.has(action)) return new ReservedActionError(action);
+    return null;
   }
 
   private send(packet: Packet): Promise<void> {

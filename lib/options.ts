@@ -46,17 +46,14 @@ export interface ResolvedCommonOptions extends ConnectionSettings {
 
 /** Merges options over DEFAULTS once, at the public boundary. */
 export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOptions {
-  const codec =
-    options.codec ??
-    jsonCodec({
-      maxActionLength: options.maxActionLength ?? DEFAULTS.maxActionLength,
-      maxDepth: options.maxDepth ?? DEFAULTS.maxDepth,
-    });
+  const maxActionLength = options.maxActionLength ?? DEFAULTS.maxActionLength;
+  const codec = options.codec ?? jsonCodec({ maxActionLength, maxDepth: options.maxDepth ?? DEFAULTS.maxDepth });
   return {
     host: options.host ?? DEFAULTS.host,
     port: options.port ?? DEFAULTS.port,
     codec,
     maxFrameBytes: options.maxFrameBytes ?? DEFAULTS.maxFrameBytes,
+    maxActionLength,
     maxSendBufferBytes: options.maxSendBufferBytes ?? DEFAULTS.maxSendBufferBytes,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs,
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,

@@ -6,7 +6,7 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { Subject, type Observable } from 'rxjs';
 import { v4 as uuidv4 } from 'uuid';
 import { PROTOCOL_VERSION } from './defaults.js';
-import type { PnetworkError } from './errors.js';
+import { PnetworkError } from './errors.js';
 import { Connection } from './connection.js';
 import { serverHandshake } from './operators/handshake.js';
 import { resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
@@ -191,7 +191,11 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
               'packet-created': Date.now(),
               token,
             })
-            .catch(() => undefined);
+            .catch((err: unknown) => {
+              // Without its reply the client cannot proceed: report why, and let it go.
+              if (err instanceof PnetworkError) this.router.report(err);
+              void connection.close('handshake reply could not be sent');
+            });
           this.connections.next(connection);
         },
         onPacket: (packet) => this.router.dispatch(packet, connection),

@@ -142,7 +142,14 @@ export class CLI {
       rl.on('line', (line) => this.enqueue(line));
       // Ctrl-C quits at once instead of killing the process, so the instance still stops gracefully.
       rl.on('SIGINT', () => this.quit());
-      rl.on('close', () => this.shutdown().then(resolve, reject));
+      // Output gone (EPIPE: `pnetwork serve | head`): nobody can read the console, so leave it.
+      const onOutputError = (): void => this.quit();
+      this.output.on('error', onOutputError);
+      rl.on('close', () =>
+        this.shutdown()
+          .finally(() => this.output.off('error', onOutputError))
+          .then(resolve, reject),
+      );
       this.watch();
       this.print(`${this.displayName}: type 'help' for commands, 'quit' or Ctrl-D to leave`);
       this.showPrompt();

@@ -1,0 +1,324 @@
+/**
+ * Turns a results file into console tables, target lines, docs/benchmarks.md and docs/benchmarks.svg.
+ * Every number in the docs comes from the results object; nothing is hand-edited.
+ *
+ * Standalone: `npx tsx bench/report.ts bench/results/<file>.json` regenerates the docs from a saved run.
+ * @module
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { CaseDef, MetricDef } from './scenarios.js';
+import { SYSTEM_LABELS, type SystemName } from './systems/index.js';
+
+/** One verified run of one system in one case. */
+export interface RunRecord {
+  round: number;
+  metrics: Record<string, number>;
+  /** Everything the run reported (counts, elapsed times, latency percentiles, memory readings). */
+  raw: Record<string, unknown>;
+  wallMs: number;
+}
+
+export interface SystemResult {
+  status: 'ok' | 'failed' | 'skipped' | 'n/a';
+  reason?: string;
+  runs: RunRecord[];
+  /** Median over rounds, per metric (only when status is ok). */
+  median: Record<string, number>;
+}
+
+export interface CaseResult extends CaseDef {
+  systems: Partial<Record<SystemName, SystemResult>>;
+}
+
+export interface ScenarioResult {
+  id: string;
+  title: string;
+  measures: string;
+  notYet?: string;
+  cases: CaseResult[];
+}
+
+export interface Results {
+  schema: 1;
+  mode: 'full' | 'quick';
+  startedAt: string;
+  finishedAt: string;
+  command: string;
+  options: Record<string, unknown>;
+  machine: { cpu: string; cores: number; memoryGiB: number; platform: string; release: string; arch: string; node: string };
+  versions: Record<string, string>;
+  ulimitNofile: string;
+  notes: string[];
+  systems: SystemName[];
+  scenarios: ScenarioResult[];
+  failures: string[];
+}
+
+export interface TargetLine {
+  name: string;
+  status: 'pass' | 'miss' | 'skipped';
+  text: string;
+}
+
+const BASELINE: SystemName = 'net';
+
+/** Median of `system` over the floor's median for one metric, or null when either is missing. */
+export function ratio(result: CaseResult, system: SystemName, key: string): number | null {
+  const mine = result.systems[system];
+  const floor = result.systems[BASELINE];
+  if (mine?.status !== 'ok' || floor?.status !== 'ok') return null;
+  const a = mine.median[key];
+  const b = floor.median[key];
+  if (a === undefined || b === undefined || !(a > 0) || !(b > 0)) return null;
+  return a / b;
+}
+
+function allCases(results: Results): CaseResult[] {
+  return results.scenarios.flatMap((s) => s.cases);
+}
+
+function findCase(results: Results, id: string): CaseResult | undefined {
+  return allCases(results).find((c) => c.id === id);
+}
+
+const fmtRatio = (r: number): string => `${r.toFixed(2)}×`;
+
+/** The pass/miss lines for pnetwork's targets (ratios to the floor in the same run). */
+export function targets(results: Results): TargetLine[] {
+  const lines: TargetLine[] = [];
+  const check = (name: string, value: number | null, limit: number, atLeast: boolean, of = 'the floor'): void => {
+    const bound = `${atLeast ? '≥' : '≤'} ${limit}×`;
+    if (value === null) {
+      lines.push({ name, status: 'skipped', text: `SKIP ${name}: target ${bound} of ${of} (no result)` });
+      return;
+    }
+    const ok = atLeast ? value >= limit : value <= limit;
+    const gap = atLeast ? limit - value : value - limit;
+    lines.push({
+      name,
+      status: ok ? 'pass' : 'miss',
+      text: ok
+        ? `PASS ${name}: ${fmtRatio(value)} of ${of} (target ${bound})`
+        : `MISS ${name}: ${fmtRatio(value)} of ${of} (target ${bound}; gap ${gap.toFixed(2)}×, ${((gap / limit) * 100).toFixed(0)}% of the target)`,
+    });
+  };
+  const r = (id: string, key: string): number | null => {
+    const found = findCase(results, id);
+    return found ? ratio(found, 'pnetwork', key) : null;
+  };
+  check('one-way 100 B throughput', r('oneway-100', 'msgPerSec'), 0.6, true);
+  check('one-way 4 KiB throughput', r('oneway-4k', 'msgPerSec'), 0.8, true);
+  check('round trip p50 latency', r('rtt', 'p50Us'), 1.15, false);
+  check('pipelined throughput', r('pipelined', 'reqPerSec'), 0.7, true);
+  const one = findCase(results, 'dispatch-1')?.systems.pnetwork;
+  const many = findCase(results, 'dispatch-1000')?.systems.pnetwork;
+  const dispatch =
+    one?.status === 'ok' && many?.status === 'ok' && one.median.msgPerSec && many.median.msgPerSec
+      ? many.median.msgPerSec / one.median.msgPerSec
+      : null;
+  check('dispatch with 1,000 actions', dispatch, 0.9, true, 'pnetwork with 1 action');
+  for (const idle of allCases(results).filter((c) => c.scenario === 'idle')) {
+    check(`${idle.title}: RSS per connection`, ratio(idle, 'pnetwork', 'rssPerConn'), 1.5, false);
+    check(`${idle.title}: heap+external per connection`, ratio(idle, 'pnetwork', 'heapExtPerConn'), 3, false);
+  }
+  return lines;
+}
+
+/** Formats a metric value for tables. */
+export function formatValue(metric: MetricDef, value: number): string {
+  switch (metric.unit) {
+    case 'µs':
+      return `${value.toFixed(1)} µs`;
+    case 'ms':
+      return `${value.toFixed(0)} ms`;
+    case 'B':
+      return value >= 10_240 ? `${(value / 1024).toFixed(1)} KiB` : `${value.toFixed(0)} B`;
+    default:
+      return `${Math.round(value).toLocaleString('en-US')} ${metric.unit === '1/s' ? '/s' : metric.unit}`;
+  }
+}
+
+function cell(result: CaseResult, system: SystemName, metric: MetricDef): { value: string; ratio: string } {
+  const entry = result.systems[system];
+  if (!entry || entry.status === 'n/a') return { value: 'N/A', ratio: '' };
+  if (entry.status === 'skipped') return { value: 'not run', ratio: '' };
+  if (entry.status === 'failed') return { value: 'FAILED', ratio: '' };
+  const value = entry.median[metric.key];
+  if (value === undefined) return { value: '?', ratio: '' };
+  const r = ratio(result, system, metric.key);
+  return { value: formatValue(metric, value), ratio: r === null ? '' : fmtRatio(r) };
+}
+
+/** Plain-text tables for the console. */
+export function consoleTables(results: Results): string {
+  const out: string[] = [];
+  for (const scenario of results.scenarios) {
+    out.push(`\n${scenario.title}`);
+    if (scenario.notYet) {
+      out.push(`  ${scenario.notYet}`);
+      continue;
+    }
+    for (const result of scenario.cases) {
+      out.push(`  ${result.title}`);
+      for (const system of results.systems) {
+        const cells = result.metrics.map((metric) => {
+          const c = cell(result, system, metric);
+          return `${metric.label} ${c.value}${c.ratio ? ` (${c.ratio})` : ''}`;
+        });
+        const reason = result.systems[system]?.reason;
+        out.push(`    ${SYSTEM_LABELS[system].padEnd(22)} ${cells.join('   ')}${reason && result.systems[system]?.status !== 'ok' ? `  [${reason}]` : ''}`);
+      }
+    }
+  }
+  return out.join('\n');
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+const COLORS: Record<SystemName, string> = { net: '#888888', ws: '#4e79a7', socketio: '#f28e2b', pnetwork: '#59a14f' };
+
+/** A horizontal bar chart (log scale) of every metric's ratio to the floor, per system. */
+export function renderSvg(results: Results): string {
+  const systems = results.systems.filter((s) => s !== BASELINE);
+  const groups: { label: string; bars: { system: SystemName; value: number | null }[] }[] = [];
+  for (const result of allCases(results)) {
+    if (result.only) continue;
+    for (const metric of result.metrics) {
+      groups.push({
+        label: `${result.title}: ${metric.label} (${metric.better} is better)`,
+        bars: systems.map((system) => ({ system, value: ratio(result, system, metric.key) })),
+      });
+    }
+  }
+  const values = groups.flatMap((g) => g.bars.map((b) => b.value)).filter((v): v is number => v !== null && v > 0);
+  const lo = Math.min(-1, Math.floor(Math.log2(Math.min(1, ...values))));
+  const hi = Math.max(1, Math.ceil(Math.log2(Math.max(1, ...values))));
+  const width = 900;
+  const left = 330;
+  const right = 60;
+  const top = 56;
+  const barHeight = 13;
+  const groupGap = 10;
+  const plotWidth = width - left - right;
+  const x = (r: number): number => left + ((Math.log2(r) - lo) / (hi - lo)) * plotWidth;
+  const groupHeight = systems.length * barHeight + groupGap;
+  const height = top + groups.length * groupHeight + 30;
+  const parts: string[] = [];
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${left}" y="18" font-size="13" font-weight="bold">Ratio to the node:net floor (log scale; 1× = floor)</text>`,
+  );
+  systems.forEach((system, i) => {
+    const lx = left + i * 170;
+    parts.push(`<rect x="${lx}" y="28" width="12" height="10" fill="${COLORS[system]}"/>`);
+    parts.push(`<text x="${lx + 16}" y="37">${escapeXml(SYSTEM_LABELS[system])}</text>`);
+  });
+  for (let p = lo; p <= hi; p++) {
+    const gx = x(2 ** p);
+    parts.push(`<line x1="${gx.toFixed(1)}" y1="${top - 6}" x2="${gx.toFixed(1)}" y2="${height - 24}" stroke="${p === 0 ? '#000000' : '#dddddd'}"/>`);
+    const label = p >= 0 ? `${2 ** p}×` : `1/${2 ** -p}×`;
+    parts.push(`<text x="${gx.toFixed(1)}" y="${height - 10}" text-anchor="middle" fill="#555555">${label}</text>`);
+  }
+  groups.forEach((group, g) => {
+    const gy = top + g * groupHeight;
+    parts.push(`<text x="${left - 8}" y="${(gy + (systems.length * barHeight) / 2 + 4).toFixed(1)}" text-anchor="end">${escapeXml(group.label)}</text>`);
+    group.bars.forEach((bar, i) => {
+      const by = gy + i * barHeight;
+      if (bar.value === null || bar.value <= 0) {
+        parts.push(`<text x="${(x(1) + 4).toFixed(1)}" y="${by + 10}" fill="#999999">${escapeXml(SYSTEM_LABELS[bar.system])}: no result</text>`);
+        return;
+      }
+      const x0 = Math.min(x(1), x(bar.value));
+      const w = Math.max(1, Math.abs(x(bar.value) - x(1)));
+      parts.push(`<rect x="${x0.toFixed(1)}" y="${by + 1}" width="${w.toFixed(1)}" height="${barHeight - 2}" fill="${COLORS[bar.system]}"/>`);
+      const tx = bar.value >= 1 ? x0 + w + 3 : x0 - 3;
+      parts.push(`<text x="${tx.toFixed(1)}" y="${by + 10}" text-anchor="${bar.value >= 1 ? 'start' : 'end'}" font-size="10">${fmtRatio(bar.value)}</text>`);
+    });
+  });
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}
+
+/** docs/benchmarks.md. */
+export function renderMarkdown(results: Results, resultsPath: string, svgName: string): string {
+  const out: string[] = [];
+  out.push('# Benchmarks', '');
+  out.push(
+    `<!-- Generated by bench/report.ts from ${resultsPath}. Do not edit by hand: run \`npm run bench\` (or \`npx tsx bench/report.ts ${resultsPath}\`). -->`,
+    '',
+  );
+  out.push(
+    'pnetwork side by side with a hand-written node:net floor (4-byte big-endian length + JSON, writes coalesced per tick), ws and socket.io (websocket transport only).',
+    'Every system carries the same packet-like message `{ action, data, packet-created, token }`. Server and client run in separate processes over 127.0.0.1.',
+    `Each figure is the median of ${String(results.options.rounds)} round(s); systems take turns within each round. Every run verified its own result (message counts, sequence sums, echoed bodies) before its numbers were kept.`,
+    'Ratios are to the node:net floor measured in the same run. See bench/README.md for what each scenario does.',
+    '',
+  );
+  out.push('## Machine and versions', '');
+  out.push('| | |', '|---|---|');
+  out.push(`| CPU | ${results.machine.cpu} |`);
+  out.push(`| Cores | ${results.machine.cores} |`);
+  out.push(`| Memory | ${results.machine.memoryGiB} GiB |`);
+  out.push(`| OS | ${results.machine.platform} ${results.machine.release} (${results.machine.arch}) |`);
+  out.push(`| Node.js | ${results.machine.node} |`);
+  for (const [name, version] of Object.entries(results.versions)) out.push(`| ${name} | ${version} |`);
+  out.push(`| ulimit -n | ${results.ulimitNofile} |`);
+  out.push(`| Run | ${results.startedAt} → ${results.finishedAt} |`);
+  out.push('');
+  out.push('Commands:', '', '```sh', results.command, `npx tsx bench/report.ts ${resultsPath}   # regenerates this page from the saved results`, '```', '');
+  if (results.notes.length > 0) {
+    out.push('Notes:', '');
+    for (const note of results.notes) out.push(`- ${note}`);
+    out.push('');
+  }
+  out.push('## Chart', '', `![Ratio to the node:net floor per scenario and system](${svgName})`, '');
+  for (const scenario of results.scenarios) {
+    out.push(`## ${scenario.title}`, '', scenario.measures, '');
+    if (scenario.notYet) {
+      out.push(`**${scenario.notYet}**`, '');
+      continue;
+    }
+    for (const result of scenario.cases) {
+      out.push(`### ${result.title}`, '');
+      const header = ['System', ...result.metrics.flatMap((m) => [`${m.label} (median, ${m.better} is better)`, 'ratio to floor'])];
+      out.push(`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
+      for (const system of results.systems) {
+        const cells = result.metrics.flatMap((metric) => {
+          const c = cell(result, system, metric);
+          return [c.value, c.ratio || '—'];
+        });
+        out.push(`| ${SYSTEM_LABELS[system]} | ${cells.join(' | ')} |`);
+      }
+      out.push('');
+    }
+  }
+  out.push('## pnetwork targets', '');
+  for (const line of targets(results)) out.push(`- ${line.text}`);
+  out.push('');
+  return `${out.join('\n')}`;
+}
+
+/** Writes docs/benchmarks.md and docs/benchmarks.svg from a results object saved at `resultsFile`. */
+export function writeDocs(results: Results, resultsFile: string, root: string): string[] {
+  const md = new URL('docs/benchmarks.md', pathToFileURL(`${root}/`));
+  const svg = new URL('docs/benchmarks.svg', pathToFileURL(`${root}/`));
+  writeFileSync(svg, renderSvg(results));
+  writeFileSync(md, renderMarkdown(results, relative(root, resultsFile), 'benchmarks.svg'));
+  return [fileURLToPath(md), fileURLToPath(svg)];
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const file = process.argv[2];
+  if (!file) {
+    console.error('usage: npx tsx bench/report.ts bench/results/<file>.json');
+    process.exit(2);
+  }
+  const results = JSON.parse(readFileSync(file, 'utf8')) as Results;
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  for (const written of writeDocs(results, file, root)) console.log(`wrote ${written}`);
+}

@@ -1,0 +1,370 @@
+/**
+ * Scenario and case definitions, shared by the orchestrator (what to run) and the child processes
+ * (server behaviour and client workloads). Every workload verifies its own result and throws on any
+ * mismatch.
+ * @module
+ */
+import { performance } from 'node:perf_hooks';
+import { isDeepStrictEqual } from 'node:util';
+import type { SystemName } from './systems/index.js';
+import type { BenchConnection, BenchSystem, ServerHooks } from './systems/types.js';
+import { percentile, round } from './stats.js';
+
+export type Kind = 'oneway' | 'rtt' | 'pipelined' | 'idle' | 'broadcast';
+
+/** Everything a case needs; unused fields are 0. */
+export interface CaseParams {
+  kind: Kind;
+  /** Body length of `data.body`, in characters (ASCII, so bytes). */
+  size: number;
+  /** Most measured messages or requests (the run also stops at `budgetMs`). */
+  count: number;
+  /** Most unmeasured messages or requests sent first (also stops at `warmupMs`). */
+  warmup: number;
+  /** Time budget of the measured part, in ms: the loop stops at `count` or at this, whichever is first. */
+  budgetMs: number;
+  /** Time budget of the warm-up, in ms. */
+  warmupMs: number;
+  /** Bound one-way actions (dispatch scenario); messages cycle through them. */
+  actions: number;
+  /** Requests in flight (pipelined). */
+  inflight: number;
+  /** Connections (idle, broadcast). */
+  clients: number;
+  /** Packets broadcast (broadcast). */
+  packets: number;
+}
+
+export interface MetricDef {
+  key: string;
+  label: string;
+  unit: string;
+  better: 'higher' | 'lower';
+}
+
+export interface CaseDef {
+  id: string;
+  scenario: string;
+  title: string;
+  params: CaseParams;
+  metrics: MetricDef[];
+  /** The metric charted and used for the headline ratio. */
+  primary: string;
+  /** Systems this case applies to (others are reported N/A); all when absent. */
+  only?: SystemName[];
+}
+
+export interface ScenarioDef {
+  id: string;
+  title: string;
+  measures: string;
+  cases: CaseDef[];
+  /** Printed instead of running, while the feature does not exist. */
+  notYet?: string;
+}
+
+const base: CaseParams = {
+  kind: 'oneway',
+  size: 100,
+  count: 0,
+  warmup: 0,
+  budgetMs: 0,
+  warmupMs: 0,
+  actions: 1,
+  inflight: 1,
+  clients: 1,
+  packets: 0,
+};
+
+const MSG_RATE: MetricDef = { key: 'msgPerSec', label: 'msg/s', unit: 'msg/s', better: 'higher' };
+
+/** The scenarios, sized for a full or a quick run; `idleCap` caps connection counts (file descriptors). */
+export function scenarios(quick: boolean, idleCap: number): ScenarioDef[] {
+  const q = <T>(full: T, small: T): T => (quick ? small : full);
+  const idleCounts = (quick ? [100] : [1000, 5000]).map((n) => Math.min(n, idleCap));
+  const broadcastClients = Math.min(q(1000, 50), idleCap);
+  const timed = { budgetMs: q(1500, 300), warmupMs: q(400, 100) };
+  return [
+    {
+      id: 'oneway',
+      title: 'One-way throughput',
+      measures:
+        'One connection sends messages as fast as backpressure allows; the server counts them and sums their sequence numbers. Ends with a request whose reply carries the server’s totals.',
+      cases: [
+        {
+          id: 'oneway-100',
+          scenario: 'oneway',
+          title: 'one-way, 100 B data',
+          params: { ...base, ...timed, kind: 'oneway', size: 100, count: q(1_000_000, 3_000), warmup: q(20_000, 200) },
+          metrics: [MSG_RATE],
+          primary: 'msgPerSec',
+        },
+        {
+          id: 'oneway-4k',
+          scenario: 'oneway',
+          title: 'one-way, 4 KiB data',
+          params: { ...base, ...timed, kind: 'oneway', size: 4096, count: q(200_000, 500), warmup: q(4_000, 100) },
+          metrics: [MSG_RATE],
+          primary: 'msgPerSec',
+        },
+      ],
+    },
+    {
+      id: 'rtt',
+      title: 'Request/reply round trip',
+      measures: 'One request in flight at a time, 100 B data echoed back; latency per round trip, measured in the client.',
+      cases: [
+        {
+          id: 'rtt',
+          scenario: 'rtt',
+          title: 'round trip, 1 in flight',
+          params: { ...base, ...timed, kind: 'rtt', size: 100, count: q(20_000, 300), warmup: q(1_000, 50) },
+          metrics: [
+            { key: 'p50Us', label: 'p50', unit: 'µs', better: 'lower' },
+            { key: 'p99Us', label: 'p99', unit: 'µs', better: 'lower' },
+          ],
+          primary: 'p50Us',
+        },
+      ],
+    },
+    {
+      id: 'pipelined',
+      title: 'Pipelined request/reply',
+      measures: '64 requests in flight on one connection, 100 B data echoed back and checked.',
+      cases: [
+        {
+          id: 'pipelined',
+          scenario: 'pipelined',
+          title: 'pipelined, 64 in flight',
+          params: { ...base, ...timed, kind: 'pipelined', size: 100, inflight: 64, count: q(300_000, 1_000), warmup: q(5_000, 200) },
+          metrics: [{ key: 'reqPerSec', label: 'req/s', unit: 'req/s', better: 'higher' }],
+          primary: 'reqPerSec',
+        },
+      ],
+    },
+    {
+      id: 'dispatch',
+      title: 'Dispatch cost',
+      measures: 'One-way 100 B messages with 1 bound action, and with 1,000 bound actions (messages cycle through all of them).',
+      cases: [1, 1000].map((actions) => ({
+        id: `dispatch-${actions}`,
+        scenario: 'dispatch',
+        title: `dispatch, ${actions.toLocaleString('en-US')} bound action${actions === 1 ? '' : 's'}`,
+        params: { ...base, ...timed, kind: 'oneway' as const, size: 100, actions, count: q(1_000_000, 3_000), warmup: q(20_000, 200) },
+        metrics: [MSG_RATE],
+        primary: 'msgPerSec',
+        only: ['pnetwork' as const],
+      })),
+    },
+    {
+      id: 'idle',
+      title: 'Idle connections',
+      measures:
+        'Clients connect (handshake done) and stay idle; server process memory (after gc) before and after, per connection, and the time to connect them all.',
+      cases: idleCounts.map((clients) => ({
+        id: `idle-${clients}`,
+        scenario: 'idle',
+        title: `${clients.toLocaleString('en-US')} idle connections`,
+        params: { ...base, kind: 'idle' as const, clients },
+        metrics: [
+          { key: 'rssPerConn', label: 'RSS/conn', unit: 'B', better: 'lower' as const },
+          { key: 'heapExtPerConn', label: 'heap+external/conn', unit: 'B', better: 'lower' as const },
+          { key: 'connectMs', label: 'connect all', unit: 'ms', better: 'lower' as const },
+        ],
+        primary: 'rssPerConn',
+      })),
+    },
+    {
+      id: 'broadcast',
+      title: 'Broadcast',
+      measures: 'The server broadcasts packets (100 B data) to every connected client; deliveries per second until every client has every packet.',
+      cases: [
+        {
+          id: 'broadcast',
+          scenario: 'broadcast',
+          title: `broadcast to ${broadcastClients.toLocaleString('en-US')} clients`,
+          params: { ...base, kind: 'broadcast', size: 100, clients: broadcastClients, packets: q(50, 5) },
+          metrics: [{ key: 'deliveriesPerSec', label: 'deliveries/s', unit: '1/s', better: 'higher' }],
+          primary: 'deliveriesPerSec',
+        },
+      ],
+    },
+    {
+      id: 'encryption',
+      title: 'Encrypted vs plain vs node:tls',
+      measures: 'Not measured yet.',
+      cases: [],
+      notYet: 'not yet: encryption does not exist',
+    },
+  ];
+}
+
+/** Names of the one-way actions a case binds. */
+export function actionNames(params: CaseParams): string[] {
+  return Array.from({ length: params.actions }, (_, i) => `a${i}`);
+}
+
+interface Body {
+  seq: number;
+  body: string;
+}
+
+/** Server totals returned by the `done` request. */
+export interface Totals {
+  count: number;
+  seqSum: number;
+  bad: number;
+}
+
+/** Server-side behaviour for a case: counts one-way messages, echoes, and reports totals. */
+export function serverHooks(params: CaseParams): ServerHooks & { unexpected: () => { count: number; first: string | null } } {
+  let count = 0;
+  let seqSum = 0;
+  let bad = 0;
+  let unexpected = 0;
+  let first: string | null = null;
+  return {
+    oneWay: actionNames(params),
+    requests: ['done', 'echo'],
+    onMessage(_action, data) {
+      const body = data as Body;
+      count++;
+      seqSum += body.seq;
+      if (body.body.length !== params.size) bad++;
+    },
+    onRequest(action, data) {
+      if (action === 'echo') return data;
+      const totals: Totals = { count, seqSum, bad };
+      count = 0;
+      seqSum = 0;
+      bad = 0;
+      return totals;
+    },
+    onUnexpected(what) {
+      unexpected++;
+      first ??= what;
+    },
+    unexpected: () => ({ count: unexpected, first }),
+  };
+}
+
+/** Throws when a condition does not hold: the run is broken and must not report numbers. */
+export function verify(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`verification failed: ${message}`);
+}
+
+const sumTo = (n: number): number => (n * (n - 1)) / 2;
+
+/** Sends up to `limit` messages until `budgetMs` has passed; verifies the server's totals; returns the count sent. */
+async function sendOneWay(connection: BenchConnection, params: CaseParams, limit: number, budgetMs: number, body: string): Promise<number> {
+  const actions = actionNames(params);
+  const end = performance.now() + budgetMs;
+  let count = 0;
+  while (count < limit && ((count & 255) !== 0 || performance.now() < end)) {
+    const wait = connection.send(actions[count % actions.length]!, { seq: count, body });
+    count++;
+    if (wait !== undefined) await wait;
+  }
+  const totals = (await connection.request('done', null)) as Totals;
+  verify(totals.count === count, `server counted ${totals.count} messages, expected ${count}`);
+  verify(totals.seqSum === sumTo(count), `server sequence sum ${totals.seqSum}, expected ${sumTo(count)}`);
+  verify(totals.bad === 0, `${totals.bad} messages had a body of the wrong length`);
+  return count;
+}
+
+/** One-way throughput: warm up, then time `count` messages up to the reply carrying the server's totals. */
+export async function runOneWay(connection: BenchConnection, params: CaseParams): Promise<Record<string, number>> {
+  const body = 'x'.repeat(params.size);
+  await sendOneWay(connection, params, params.warmup, params.warmupMs, body);
+  const start = performance.now();
+  const count = await sendOneWay(connection, params, params.count, params.budgetMs, body);
+  const seconds = (performance.now() - start) / 1000;
+  return { msgPerSec: round(count / seconds, 6), elapsedMs: round(seconds * 1000, 6), count };
+}
+
+async function echo(connection: BenchConnection, seq: number, body: string): Promise<void> {
+  const sent: Body = { seq, body };
+  const reply = await connection.request('echo', sent);
+  verify(isDeepStrictEqual(reply, sent), `echo ${seq} came back different`);
+}
+
+/** Round trip, one in flight: per-request latency. */
+export async function runRtt(connection: BenchConnection, params: CaseParams): Promise<Record<string, number | number[]>> {
+  const body = 'y'.repeat(params.size);
+  const warmEnd = performance.now() + params.warmupMs;
+  for (let seq = 0; seq < params.warmup && performance.now() < warmEnd; seq++) await echo(connection, seq, body);
+  const latencies = new Float64Array(params.count);
+  const end = performance.now() + params.budgetMs;
+  let count = 0;
+  while (count < params.count && performance.now() < end) {
+    const start = performance.now();
+    await echo(connection, count, body);
+    latencies[count++] = (performance.now() - start) * 1000;
+  }
+  verify(count >= 1, 'no round trip completed');
+  const sorted = Array.from(latencies.subarray(0, count)).sort((a, b) => a - b);
+  const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+  return {
+    p50Us: round(percentile(sorted, 50)),
+    p90Us: round(percentile(sorted, 90)),
+    p99Us: round(percentile(sorted, 99)),
+    minUs: round(sorted[0]!),
+    maxUs: round(sorted[sorted.length - 1]!),
+    meanUs: round(mean),
+    count,
+    /** Latency at every whole percentile 0..100, in µs: the raw distribution in 101 numbers. */
+    percentilesUs: Array.from({ length: 101 }, (_, p) => round(percentile(sorted, p))),
+  };
+}
+
+/** Runs up to `count` requests, `inflight` at a time, starting new ones until `budgetMs` has passed. */
+async function pipeline(connection: BenchConnection, count: number, budgetMs: number, inflight: number, body: string): Promise<{ started: number; done: number }> {
+  const end = performance.now() + budgetMs;
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count && performance.now() < end) {
+      const seq = next++;
+      await echo(connection, seq, body);
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(inflight, count) }, worker));
+  return { started: next, done };
+}
+
+/** Pipelined requests: `inflight` concurrent request loops. */
+export async function runPipelined(connection: BenchConnection, params: CaseParams): Promise<Record<string, number>> {
+  const body = 'z'.repeat(params.size);
+  const warm = await pipeline(connection, params.warmup, params.warmupMs, params.inflight, body);
+  verify(warm.done === warm.started, `warm-up: ${warm.done} replies to ${warm.started} requests`);
+  const start = performance.now();
+  const { started, done } = await pipeline(connection, params.count, params.budgetMs, params.inflight, body);
+  const seconds = (performance.now() - start) / 1000;
+  verify(done === started && done > 0, `${done} replies to ${started} requests`);
+  return { reqPerSec: round(done / seconds, 6), elapsedMs: round(seconds * 1000, 6), count: done };
+}
+
+/** Opens `count` connections, at most `parallel` at a time; resolves when all completed their handshake. */
+export async function connectMany(
+  system: BenchSystem,
+  port: number,
+  count: number,
+  onPush: (index: number, action: string, data: unknown) => void,
+  parallel = 100,
+): Promise<BenchConnection[]> {
+  const connections: BenchConnection[] = new Array<BenchConnection>(count);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const index = next++;
+      connections[index] = await system.connect(port, {
+        pushActions: ['b'],
+        onPush: (action, data) => onPush(index, action, data),
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
+  verify(connections.every(Boolean), 'not every connection opened');
+  return connections;
+}

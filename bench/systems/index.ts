@@ -1,0 +1,38 @@
+/**
+ * The systems under test, by name, loaded on demand (so a missing one never breaks the others).
+ * @module
+ */
+import type { BenchSystem } from './types.js';
+
+/** Names in the order runs take turns: the floor first. */
+export const SYSTEM_NAMES = ['net', 'ws', 'socketio', 'pnetwork'] as const;
+export type SystemName = (typeof SYSTEM_NAMES)[number];
+
+/** Human labels for reports. */
+export const SYSTEM_LABELS: Record<SystemName, string> = {
+  net: 'node:net floor',
+  ws: 'ws',
+  socketio: 'socket.io (websocket)',
+  pnetwork: 'pnetwork',
+};
+
+export function isSystemName(name: string): name is SystemName {
+  return (SYSTEM_NAMES as readonly string[]).includes(name);
+}
+
+/** Loads one system's module. */
+export async function loadSystem(name: SystemName): Promise<BenchSystem> {
+  switch (name) {
+    case 'net':
+      return (await import('./net-floor.js')).system;
+    case 'ws':
+      return (await import('./ws.js')).system;
+    case 'socketio':
+      return (await import('./socketio.js')).system;
+    case 'pnetwork': {
+      const module = await import('./pnetwork.js');
+      await module.loadPnetwork();
+      return module.system;
+    }
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * pnetwork, through its public API (see /work/api-draft.md): `Server` / `Client` from lib/index.js.
+ *
+ * The library is written alongside this benchmark, so the module is loaded dynamically and typed
+ * here structurally (only the members the benchmark uses). `loadPnetwork()` throws a readable error
+ * when lib/index.js does not export `Server` and `Client` yet; the orchestrator then skips pnetwork.
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  HOST,
+  type BenchConnection,
+  type BenchServer,
+  type BenchSystem,
+  type ConnectOptions,
+  type ServerHooks,
+} from './types.js';
+
+/** The server members the benchmark uses. */
+interface PnServer {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  address(): { host: string; port: number };
+  readonly clients: ReadonlyMap<string, unknown>;
+  bindAction(action: string, handler: (data: unknown, packet: unknown, connection: unknown) => unknown): { unsubscribe(): void };
+  broadcast(action: string, data: unknown): Promise<number>;
+}
+
+/** The client members the benchmark uses. */
+interface PnClient {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  sendPacket(action: string, data: unknown): Promise<void>;
+  request(action: string, data: unknown): Promise<unknown>;
+  bindAction(action: string, handler: (data: unknown, packet: unknown, connection: unknown) => unknown): { unsubscribe(): void };
+}
+
+interface PnModule {
+  Server: new (options: { host: string; port: number }) => PnServer;
+  Client: new (options: { host: string; port: number; reconnect?: boolean }) => PnClient;
+}
+
+/** One-way sends allowed in flight (promise not yet settled) before the sender waits. */
+const MAX_IN_FLIGHT = 1024;
+/** The sender resumes once in-flight sends fall to this. */
+const RESUME_AT = 256;
+
+let loaded: Promise<PnModule> | null = null;
+
+/** Files the adapter needs before it tries to load the library. */
+export const REQUIRED_FILES = ['lib/index.ts', 'lib/server.ts', 'lib/client.ts'];
+
+/**
+ * Loads lib/index.js and checks it exports `Server` and `Client`.
+ * @throws Error saying what is missing
+ */
+export function loadPnetwork(): Promise<PnModule> {
+  loaded ??= (async () => {
+    const missing = REQUIRED_FILES.filter((file) => !existsSync(fileURLToPath(new URL(`../../${file}`, import.meta.url))));
+    if (missing.length > 0) throw new Error(`${missing.join(', ')} missing`);
+    const module = (await import('../../lib/index.js')) as unknown as Partial<PnModule>;
+    if (typeof module.Server !== 'function' || typeof module.Client !== 'function') {
+      throw new Error('lib/index.js does not export Server and Client');
+    }
+    return module as PnModule;
+  })();
+  return loaded;
+}
+
+function createServer(hooks: ServerHooks): BenchServer {
+  let server: PnServer | null = null;
+  return {
+    async start() {
+      const { Server } = await loadPnetwork();
+      const created = new Server({ host: HOST, port: 0 });
+      server = created;
+      for (const action of hooks.oneWay) {
+        created.bindAction(action, (data) => {
+          hooks.onMessage(action, data);
+        });
+      }
+      for (const action of hooks.requests) created.bindAction(action, (data) => hooks.onRequest(action, data));
+      await created.start();
+      return created.address().port;
+    },
+    clientCount: () => server?.clients.size ?? 0,
+    broadcast: (action, data) => {
+      if (!server) return Promise.reject(new Error('server not started'));
+      return server.broadcast(action, data);
+    },
+    stop: async () => {
+      await server?.stop();
+    },
+  };
+}
+
+async function connect(port: number, options: ConnectOptions): Promise<BenchConnection> {
+  const { Client } = await loadPnetwork();
+  const client = new Client({ host: HOST, port, reconnect: false });
+  for (const action of options.pushActions) {
+    client.bindAction(action, (data) => {
+      options.onPush(action, data);
+    });
+  }
+  await client.start();
+  let inFlight = 0;
+  let failure: unknown = null;
+  let resume: (() => void) | null = null;
+  const settled = (): void => {
+    inFlight--;
+    if (resume !== null && inFlight <= RESUME_AT) {
+      const wake = resume;
+      resume = null;
+      wake();
+    }
+  };
+  return {
+    send(action, data) {
+      if (failure !== null) return Promise.reject(failure instanceof Error ? failure : new Error(String(failure)));
+      inFlight++;
+      client.sendPacket(action, data).then(settled, (error: unknown) => {
+        failure ??= error;
+        settled();
+      });
+      if (inFlight < MAX_IN_FLIGHT) return undefined;
+      return new Promise<void>((done) => {
+        resume = done;
+      }).then(() => {
+        if (failure !== null) throw failure instanceof Error ? failure : new Error(String(failure));
+      });
+    },
+    request: (action, data) => client.request(action, data),
+    close: () => {
+      client.stop().catch(() => undefined);
+    },
+  };
+}
+
+/** pnetwork. */
+export const system: BenchSystem = { name: 'pnetwork', createServer, connect };

@@ -1,0 +1,57 @@
+import { expect } from 'chai';
+import { JsonArgumentError, parseJsonArgument } from '../../lib/cli/json-arg.js';
+
+function errorOf(text: string): JsonArgumentError {
+  try {
+    parseJsonArgument(text);
+  } catch (error) {
+    expect(error).to.be.instanceOf(JsonArgumentError);
+    return error as JsonArgumentError;
+  }
+  throw new Error(`'${text}' parsed`);
+}
+
+describe('json-arg', () => {
+  describe('parseJsonArgument', () => {
+    it('parses any JSON value', () => {
+      expect(parseJsonArgument('{"x": 1, "y": [true, null]}')).to.deep.equal({ x: 1, y: [true, null] });
+      expect(parseJsonArgument(' "text" ')).to.equal('text');
+      expect(parseJsonArgument('42')).to.equal(42);
+    });
+
+    it('reads an empty argument as null', () => {
+      expect(parseJsonArgument('')).to.equal(null);
+      expect(parseJsonArgument('   ')).to.equal(null);
+    });
+
+    it('explains bare property names with the column', () => {
+      const error = errorOf('{x:1}');
+      expect(error.column).to.equal(2);
+      expect(error.message).to.equal(`malformed JSON at column 2 (near 'x:1}'): expected property name or '}' — property names need double quotes, e.g. {"x":1}`);
+    });
+
+    it('explains single quotes', () => {
+      expect(errorOf("'hi'").message).to.match(/^malformed JSON: unexpected '''? — JSON takes double quotes/);
+    });
+
+    it('suggests quoting a bare word', () => {
+      expect(errorOf('hello').message).to.equal(`malformed JSON: unexpected 'h' — to send a string, quote it: "hello"`);
+    });
+
+    it('spots a trailing comma', () => {
+      expect(errorOf('[1,2,]').message).to.include('remove the trailing comma');
+    });
+
+    it('explains an unfinished object', () => {
+      const error = errorOf('{"x":1');
+      expect(error.message).to.match(/^malformed JSON at column 7 \(near ''\): expected ',' or '}' after property value$/);
+    });
+
+    it('is always one line', () => {
+      for (const text of ['{', '"abc', '1 2', '{"a":1}}', 'nul', '[', '{"a" 1}']) {
+        expect(errorOf(text).message, text).not.to.include('\n');
+        expect(errorOf(text).message, text).to.match(/^malformed JSON/);
+      }
+    });
+  });
+});

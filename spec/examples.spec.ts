@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const DEADLINE_MS = 20_000;
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one example as its own process, from the repository root, as the docs tell readers to. */
+function runExample(file: string): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', file], { cwd: root, timeout: DEADLINE_MS }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+      resolve({ code, signal: error?.signal ?? null, stdout, stderr });
+    });
+  });
+}
+
+/** The example's stdout, one entry per line. */
+const lines = (run: Run): string[] => run.stdout.split('\n').filter((line) => line.length > 0);
+
+/** Asserts a clean exit and exactly the expected output. */
+function expectOutput(run: Run, expected: string[]): void {
+  expect(run.signal, `killed (deadline ${DEADLINE_MS} ms?); stderr:\n${run.stderr}`).to.equal(null);
+  expect(run.code, `exit code; stderr:\n${run.stderr}`).to.equal(0);
+  expect(lines(run)).to.deep.equal(expected);
+}
+
+describe('examples', function () {
+  this.timeout(DEADLINE_MS + 5_000);
+
+  it('quick-start.ts sends a packet, gets a sum and stops both sides', async () => {
+    expectOutput(await runExample('examples/quick-start.ts'), [
+      'server: hello from quick-start',
+      'client: 1 + 2 = 3',
+      'stopped',
+    ]);
+  });
+
+  it('bind-class.ts handles actions with Bind subclasses', async () => {
+    expectOutput(await runExample('examples/bind-class.ts'), [
+      'TestAction: hello from a Bind subclass',
+      'multiply: 42',
+      'echo: shout: hi',
+    ]);
+  });
+
+  it('broadcast.ts reaches every client, one client by token, and a filtered set', async () => {
+    expectOutput(await runExample('examples/broadcast.ts'), [
+      'clients connected: 3',
+      'broadcast delivered to 3 clients',
+      'alice got news: pnetwork 0.1 released (own token: true)',
+      'bob got news: pnetwork 0.1 released (own token: true)',
+      'carol got news: pnetwork 0.1 released (own token: true)',
+      'bob got whisper: only for bob',
+      'filtered broadcast delivered to 2 clients',
+      'alice: closed by peer: maintenance',
+      'bob: closed by peer: maintenance',
+      'carol: closed by peer: maintenance',
+    ]);
+  });
+
+  it('typed-actions.ts types both directions and reports errors and timeouts', async () => {
+    expectOutput(await runExample('examples/typed-actions.ts'), [
+      'sum: 5',
+      'server error$: ERR_HANDLER',
+      'divide failed: ERR_HANDLER: division by zero',
+      'server error$: ERR_NO_HANDLER',
+      'unbound failed: ERR_NO_HANDLER',
+      'slow failed: ERR_REQUEST_TIMEOUT after 50 ms',
+      'chat pair: HI + HOW ARE YOU',
+      'chat pair: FINE + BYE',
+      'client says it is: typed client',
+    ]);
+  });
+});

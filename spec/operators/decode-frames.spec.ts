@@ -1,0 +1,281 @@
+import { expect } from 'chai';
+import { from, Observable, take } from 'rxjs';
+import sinon from 'sinon';
+import { FrameTooLargeError, IncompleteFrameError } from '../../lib/errors.js';
+import { decodeFrames } from '../../lib/operators/decode-frames.js';
+import { FrameDecoder } from '../../lib/protocol/frame.js';
+import { testScheduler } from '../helpers/scheduler.js';
+
+/** Bytes from hex (whitespace ignored) in an ArrayBuffer of their own. */
+const bytes = (hex: string): Uint8Array => new Uint8Array(Buffer.from(hex.replace(/\s+/g, ''), 'hex'));
+
+/** "hello", "", "world" as three frames: 22 bytes. */
+const THREE_FRAMES = bytes('0000000568656c6c6f 00000000 00000005776f726c64');
+const PAYLOADS = { h: bytes('68656c6c6f'), e: bytes(''), w: bytes('776f726c64') };
+/** Byte offsets at which each of THREE_FRAMES is complete. */
+const FRAME_ENDS: [keyof typeof PAYLOADS, number][] = [
+  ['h', 9],
+  ['e', 13],
+  ['w', 22],
+];
+
+/** A synchronous source of `count` copies of `chunk` that counts how many it produced. */
+function countingSource(chunk: Uint8Array, count: number): { source: Observable<Uint8Array>; pulled: () => number } {
+  let pulled = 0;
+  const source = new Observable<Uint8Array>((subscriber) => {
+    for (let i = 0; i < count && !subscriber.closed; i++) {
+      pulled++;
+      subscriber.next(chunk);
+    }
+    subscriber.complete();
+  });
+  return { source, pulled: () => pulled };
+}
+
+/**
+ * The expected marble when THREE_FRAMES is cut at `cuts` and chunk k arrives at frame 1 + 6k:
+ * the frames a chunk completes are emitted, grouped, in its frame. Groups take as many frames as they
+ * have characters, so chunks are 6 frames apart to leave room for "(hew)".
+ */
+function expectedMarble(cuts: number[]): string {
+  const bounds = [...cuts, THREE_FRAMES.length];
+  let marble = '';
+  let start = 0;
+  bounds.forEach((bound, k) => {
+    const done = FRAME_ENDS.filter(([, end]) => end > start && end <= bound).map(([name]) => name);
+    const token = done.length === 0 ? '' : done.length === 1 ? done[0]! : `(${done.join('')})`;
+    marble = marble.padEnd(1 + 6 * k, '-') + token;
+    start = bound;
+  });
+  return `${marble.padEnd(6 * bounds.length, '-')}|`;
+}
+
+/** The source marble for `count` chunks named a, b, c… arriving 6 frames apart. */
+function chunkMarble(count: number): string {
+  return `${Array.from({ length: count }, (_, k) => `-${String.fromCharCode(97 + k)}----`).join('')}|`;
+}
+
+describe('operators/decodeFrames', () => {
+  afterEach(() => sinon.restore());
+
+  describe('#decodeFrames', () => {
+    it('emits the payload once a whole frame has arrived', () => {
+      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+        const source = cold('--a--b--|', { a: bytes('0000'), b: bytes('000141') });
+        expectObservable(source.pipe(decodeFrames())).toBe('-----x--|', { x: bytes('41') });
+        expectSubscriptions(source.subscriptions).toBe('^-------!');
+      });
+    });
+
+    it('emits every frame of one chunk in the same frame, in order', () => {
+      testScheduler().run(({ cold, expectObservable }) => {
+        const source = cold('-a------|', { a: THREE_FRAMES });
+        expectObservable(source.pipe(decodeFrames())).toBe('-(hew)--|', PAYLOADS);
+        expect(expectedMarble([])).to.equal('-(hew)|');
+      });
+    });
+
+    it('emits the same payloads for chunks split at every offset', () => {
+      for (let cut = 0; cut <= THREE_FRAMES.length; cut++) {
+        testScheduler().run(({ cold, expectObservable }) => {
+          const source = cold(chunkMarble(2), { a: THREE_FRAMES.subarray(0, cut), b: THREE_FRAMES.subarray(cut) });
+          expectObservable(source.pipe(decodeFrames())).toBe(expectedMarble([cut]), PAYLOADS);
+        });
+      }
+    });
+
+    it('emits the same payloads for three chunks split at every pair of offsets', () => {
+      for (let i = 0; i <= THREE_FRAMES.length; i++) {
+        for (let j = i; j <= THREE_FRAMES.length; j++) {
+          testScheduler().run(({ cold, expectObservable }) => {
+            const source = cold(chunkMarble(3), {
+              a: THREE_FRAMES.subarray(0, i),
+              b: THREE_FRAMES.subarray(i, j),
+              c: THREE_FRAMES.subarray(j),
+            });
+            expectObservable(source.pipe(decodeFrames())).toBe(expectedMarble([i, j]), PAYLOADS);
+          });
+        }
+      }
+    });
+
+    it('emits the same payloads when fed one byte per frame', () => {
+      testScheduler().run(({ cold, expectObservable }) => {
+        const values: Record<string, Uint8Array> = {};
+        let marble = '';
+        let expected = '';
+        for (let i = 0; i < THREE_FRAMES.length; i++) {
+          const name = String.fromCharCode(65 + i);
+          values[name] = THREE_FRAMES.subarray(i, i + 1);
+          marble += name;
+          const done = FRAME_ENDS.find(([, end]) => end === i + 1);
+          expected += done ? done[0] : '-';
+        }
+        const source = cold(`${marble}|`, values);
+        expectObservable(source.pipe(decodeFrames())).toBe(`${expected}|`, PAYLOADS);
+      });
+    });
+
+    it('passes a source error through', () => {
+      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+        const failure = new Error('socket reset');
+        const source = cold('--a--#', { a: bytes('0000000141') }, failure);
+        expectObservable(source.pipe(decodeFrames())).toBe('--x--#', { x: bytes('41') }, failure);
+        expectSubscriptions(source.subscriptions).toBe('^----!');
+      });
+    });
+
+    it('passes a source error through even mid-frame', () => {
+      testScheduler().run(({ cold, expectObservable }) => {
+        const failure = new Error('socket reset');
+        expectObservable(cold('--a--#', { a: bytes('000000') }, failure).pipe(decodeFrames())).toBe('-----#', {}, failure);
+      });
+    });
+
+    it('errors with FrameTooLargeError and unsubscribes the source when a header exceeds the limit', () => {
+      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+        const source = cold('--a--b--|', { a: bytes('00000005'), b: bytes('6868686868') });
+        expectObservable(source.pipe(decodeFrames({ maxFrameBytes: 4 }))).toBe(
+          '--#',
+          {},
+          new FrameTooLargeError(5, 4),
+        );
+        expectSubscriptions(source.subscriptions).toBe('^-!');
+      });
+    });
+
+    it('emits the frames before an oversized header, then errors', () => {
+      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+        const source = cold('--a--|', { a: bytes('0000000141 00000003 414141') });
+        expectObservable(source.pipe(decodeFrames({ maxFrameBytes: 2 }))).toBe(
+          '--(x#)',
+          { x: bytes('41') },
+          new FrameTooLargeError(3, 2),
+        );
+        expectSubscriptions(source.subscriptions).toBe('^-!');
+      });
+    });
+
+    it('errors with FrameTooLargeError from the header alone under the default 1 MiB limit', () => {
+      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+        const source = cold('-a-b-|', { a: bytes('0010'), b: bytes('0001') });
+        expectObservable(source.pipe(decodeFrames())).toBe('---#', {}, new FrameTooLargeError(1024 * 1024 + 1, 1024 * 1024));
+        expectSubscriptions(source.subscriptions).toBe('^--!');
+      });
+    });
+
+    it('accepts a header declaring exactly the default limit', () => {
+      testScheduler().run(({ cold, expectObservable }) => {
+        // The header alone is accepted; ending there is an incomplete frame, not an oversized one.
+        expectObservable(cold('-a-|', { a: bytes('00100000') }).pipe(decodeFrames())).toBe(
+          '---#',
+          {},
+          new IncompleteFrameError(4),
+        );
+      });
+    });
+
+    it('errors with IncompleteFrameError when the source completes mid-frame', () => {
+      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+        const source = cold('-a-b--|', { a: bytes('0000000141 0000'), b: bytes('0003 4142') });
+        expectObservable(source.pipe(decodeFrames())).toBe('-x----#', { x: bytes('41') }, new IncompleteFrameError(6));
+        expectSubscriptions(source.subscriptions).toBe('^-----!');
+      });
+    });
+
+    it('unsubscribes from the source when the result is unsubscribed early', () => {
+      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+        const source = cold('-a--b--c--|', { a: bytes('0000000141'), b: bytes('0000000142'), c: bytes('0000000143') });
+        expectObservable(source.pipe(decodeFrames()), '^---!').toBe('-x---', { x: bytes('41') });
+        expectSubscriptions(source.subscriptions).toBe('^---!');
+      });
+    });
+
+    it('releases a partial frame when unsubscribed', () => {
+      const release = sinon.spy(FrameDecoder.prototype, 'release');
+      testScheduler().run(({ cold, expectObservable }) => {
+        expectObservable(cold('-a---|', { a: bytes('000000') }).pipe(decodeFrames()), '^--!').toBe('----');
+      });
+      expect(release.called).to.equal(true);
+    });
+
+    it('completes on an empty source', () => {
+      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+        const source = cold<Uint8Array>('|');
+        expectObservable(source.pipe(decodeFrames())).toBe('|');
+        expectSubscriptions(source.subscriptions).toBe('(^!)');
+      });
+    });
+
+    it('stays silent on a source that never emits', () => {
+      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+        const source = cold<Uint8Array>('-');
+        expectObservable(source.pipe(decodeFrames())).toBe('-');
+        expectSubscriptions(source.subscriptions).toBe('^');
+      });
+    });
+
+    it('errors at once on a source that errors at once', () => {
+      testScheduler().run(({ cold, expectObservable }) => {
+        const failure = new Error('boom');
+        expectObservable(cold<Uint8Array>('#', {}, failure).pipe(decodeFrames())).toBe('#', {}, failure);
+      });
+    });
+
+    it('completes on a source of empty chunks', () => {
+      testScheduler().run(({ cold, expectObservable }) => {
+        expectObservable(cold('-a-a-|', { a: bytes('') }).pipe(decodeFrames())).toBe('-----|');
+      });
+    });
+
+    it('stops a synchronous source when take(n) has enough', () => {
+      testScheduler().run(({ expectObservable }) => {
+        const source = from([bytes('0000000141'), bytes('0000000142'), bytes('0000000143')]);
+        expectObservable(source.pipe(decodeFrames(), take(2))).toBe('(xy|)', { x: bytes('41'), y: bytes('42') });
+      });
+      const { source, pulled } = countingSource(bytes('0000000141'), 1000);
+      const seen: number[] = [];
+      source.pipe(decodeFrames(), take(2)).subscribe((payload) => seen.push(payload[0]!));
+      expect(seen).to.deep.equal([0x41, 0x41]);
+      expect(pulled()).to.equal(2);
+    });
+
+    it('stops emitting from a chunk of many frames when take(n) has enough', () => {
+      const chunk = Buffer.concat(Array.from({ length: 12_000 }, () => Buffer.from('0000000141', 'hex')));
+      const { source, pulled } = countingSource(chunk, 5);
+      let count = 0;
+      let completed = false;
+      source.pipe(decodeFrames(), take(3)).subscribe({ next: () => count++, complete: () => (completed = true) });
+      expect(count).to.equal(3);
+      expect(completed).to.equal(true);
+      expect(pulled()).to.equal(1);
+    });
+
+    it('stops a synchronous source when a frame is too large', () => {
+      const { source, pulled } = countingSource(bytes('00000005'), 1000);
+      let error: unknown;
+      source.pipe(decodeFrames({ maxFrameBytes: 4 })).subscribe({ error: (err: unknown) => (error = err) });
+      expect(error).to.be.instanceOf(FrameTooLargeError);
+      expect(error).to.include({ code: 'ERR_FRAME_TOO_LARGE', declared: 5, limit: 4 });
+      expect(pulled()).to.equal(1);
+    });
+
+    it('gives every subscription its own decoder', () => {
+      testScheduler().run(({ hot, expectObservable }) => {
+        const source = hot('-a-b-|', { a: bytes('0000'), b: bytes('000141') });
+        const decoded = source.pipe(decodeFrames());
+        expectObservable(decoded).toBe('---x-|', { x: bytes('41') });
+        // A late subscriber sees 00 01 41 as the start of a header and ends mid-frame.
+        expectObservable(decoded, '--^').toBe('-----#', {}, new IncompleteFrameError(3));
+      });
+    });
+
+    it('decodes 12,000 pipelined frames from one chunk', () => {
+      const chunk = Buffer.concat(Array.from({ length: 12_000 }, (_, i) => Buffer.from([0, 0, 0, 1, i & 0xff])));
+      const seen: number[] = [];
+      from([chunk]).pipe(decodeFrames()).subscribe((payload) => seen.push(payload[0]!));
+      expect(seen).to.have.length(12_000);
+      expect(seen.every((value, i) => value === (i & 0xff))).to.equal(true);
+    });
+  });
+});
