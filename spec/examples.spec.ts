@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { childEnv } from './helpers/child-env.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DEADLINE_MS = 20_000;
@@ -15,7 +16,7 @@ interface Run {
 /** Runs one example as its own process, from the repository root, as the docs tell readers to. */
 function runExample(file: string): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', file], { cwd: root, timeout: DEADLINE_MS }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', file], { cwd: root, timeout: DEADLINE_MS, env: childEnv() }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
       resolve({ code, signal: error?.signal ?? null, stdout, stderr });
     });

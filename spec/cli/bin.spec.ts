@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Client } from '../../lib/client.js';
 import { until, withDeadline } from '../helpers/wait.js';
 import { WAIT_MS } from './console-harness.js';
+import { childEnv } from '../helpers/child-env.js';
 
 /** A `pnetwork` child process with its output collected and its exit awaited. */
 class Bin {
@@ -14,7 +15,7 @@ class Bin {
   constructor(args: readonly string[], stdin: 'pipe' | 'ignore' = 'pipe') {
     this.child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/bin.ts', ...args], {
       stdio: [stdin, 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
+      env: childEnv({ NO_COLOR: '1' }),
     });
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk));
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));

@@ -13,6 +13,7 @@ import {
 } from '../../lib/index.js';
 import { FreezeProxy } from '../helpers/freeze-proxy.js';
 import { seededRandom, until } from '../helpers/until.js';
+import { childEnv } from '../helpers/child-env.js';
 
 describe('liveness (integration)', () => {
   const servers: Server[] = [];
@@ -203,7 +204,7 @@ describe('liveness (integration)', () => {
   describe('start/stop cycles', () => {
     it('leave no socket or timer behind: the process exits on its own', async function () {
       this.timeout(30_000);
-      const child = spawn(process.execPath, ['--import', 'tsx', 'spec/fixtures/cycles.ts'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', 'spec/fixtures/cycles.ts'], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
       let output = '';
       child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
