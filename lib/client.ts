@@ -149,7 +149,10 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     try {
       connection = await this.connectOnce();
     } catch (err) {
-      if (generation === this.generation) this.states.next('closed');
+      if (generation === this.generation) {
+        this.states.next('closed');
+        this.queue.rejectAll(new ConnectionClosedError(err instanceof Error ? err.message : String(err)));
+      }
       throw err;
     }
     if (generation !== this.generation) {
