@@ -47,7 +47,17 @@ export interface Results {
   finishedAt: string;
   command: string;
   options: Record<string, unknown>;
-  machine: { cpu: string; cores: number; memoryGiB: number; platform: string; release: string; arch: string; node: string };
+  machine: {
+    cpu: string;
+    cores: number;
+    memoryGiB: number;
+    platform: string;
+    release: string;
+    arch: string;
+    node: string;
+    /** 1-minute load average at the start and at the end of the run (other work on the machine skews results). */
+    loadAverage?: { start: number; end: number };
+  };
   versions: Record<string, string>;
   ulimitNofile: string;
   notes: string[];
@@ -96,12 +106,13 @@ export function targets(results: Results): TargetLine[] {
     }
     const ok = atLeast ? value >= limit : value <= limit;
     const gap = atLeast ? limit - value : value - limit;
+    const shown = `${value.toFixed(3)}×`;
     lines.push({
       name,
       status: ok ? 'pass' : 'miss',
       text: ok
-        ? `PASS ${name}: ${fmtRatio(value)} of ${of} (target ${bound})`
-        : `MISS ${name}: ${fmtRatio(value)} of ${of} (target ${bound}; gap ${gap.toFixed(2)}×, ${((gap / limit) * 100).toFixed(0)}% of the target)`,
+        ? `PASS ${name}: ${shown} of ${of} (target ${bound})`
+        : `MISS ${name}: ${shown} of ${of} (target ${bound}; gap ${gap.toFixed(3)}×, ${((gap / limit) * 100).toFixed(1)}% of the target)`,
     });
   };
   const r = (id: string, key: string): number | null => {
@@ -266,6 +277,8 @@ export function renderMarkdown(results: Results, resultsPath: string, svgName: s
   out.push(`| Memory | ${results.machine.memoryGiB} GiB |`);
   out.push(`| OS | ${results.machine.platform} ${results.machine.release} (${results.machine.arch}) |`);
   out.push(`| Node.js | ${results.machine.node} |`);
+  const load = results.machine.loadAverage;
+  if (load) out.push(`| Load average (1 min) | ${load.start} at start, ${load.end} at end |`);
   for (const [name, version] of Object.entries(results.versions)) out.push(`| ${name} | ${version} |`);
   out.push(`| ulimit -n | ${results.ulimitNofile} |`);
   out.push(`| Run | ${results.startedAt} → ${results.finishedAt} |`);

@@ -12,7 +12,7 @@
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, platform, release, arch, totalmem } from 'node:os';
+import { cpus, platform, release, arch, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -389,6 +389,7 @@ const results: Results = {
     release: release(),
     arch: arch(),
     node: process.version,
+    loadAverage: { start: round(loadavg()[0] ?? 0, 3), end: 0 },
   },
   versions: {
     pnetwork: pnetworkReason === null ? pnetworkVersion() : `not available (${pnetworkReason})`,
@@ -405,7 +406,7 @@ const results: Results = {
 };
 
 console.log(`pnetwork benchmarks: ${quick ? 'quick' : 'full'} run, ${rounds} round(s), systems ${systems.join(', ')}`);
-console.log(`${results.machine.cpu} × ${results.machine.cores}, Node ${process.version}, ulimit -n ${nofile}`);
+console.log(`${results.machine.cpu} × ${results.machine.cores}, Node ${process.version}, ulimit -n ${nofile}, load average ${loadavg()[0]?.toFixed(2) ?? '?'}`);
 for (const note of notes) console.log(`note: ${note}`);
 
 for (const scenario of selected) {
@@ -476,6 +477,7 @@ for (const scenario of selected) {
 
 killAll();
 results.finishedAt = new Date().toISOString();
+if (results.machine.loadAverage) results.machine.loadAverage.end = round(loadavg()[0] ?? 0, 3);
 
 console.log('\n== Medians (ratio to the node:net floor)');
 console.log(consoleTables(results));
