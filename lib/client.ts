@@ -193,12 +193,16 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   sendPacket<A extends ActionName<C>>(action: A, data: DataOf<C, A>): Promise<void>;
   sendPacket(packet: Packet): Promise<void>;
   sendPacket(actionOrPacket: string | Packet, data?: unknown): Promise<void> {
+    const connection = this.current;
+    if (connection && this.queue.size === 0 && !this.queue.flushing) {
+      return typeof actionOrPacket === 'string'
+        ? connection.sendPacket(actionOrPacket as ActionName<C>, data as DataOf<C, ActionName<C>>)
+        : connection.sendPacket(actionOrPacket);
+    }
     const packet: Packet =
       typeof actionOrPacket === 'string'
         ? createPacket(actionOrPacket, data ?? null, this.token)
         : { ...actionOrPacket, data: actionOrPacket.data ?? null };
-    const connection = this.current;
-    if (connection && this.queue.size === 0 && !this.queue.flushing) return connection.sendPacket(packet);
     if (this.state === 'closed') return Promise.reject(new NotConnectedError('client is not started'));
     if (RESERVED_ACTIONS.has(packet.action)) return Promise.reject(new ReservedActionError(packet.action));
     // Disconnected, or older packets still waiting: keep the order by queueing behind them.

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Socket } from 'node:net';
-import { Subject, tap, type Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { Subject, type Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import {
   ConnectionClosedError,
   type HeartbeatTimeoutError,
@@ -96,10 +96,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     this.writer = new FrameWriter(socket, settings.maxFrameBytes, settings.maxSendBufferBytes, this.stats);
     this.pending = new PendingRequests(settings.scheduler);
     socket.setNoDelay(true);
-    const stats = this.stats;
-    this.subscription = socketChunks(socket)
+    this.subscription = socketChunks(socket, this.stats)
       .pipe(
-        tap((chunk) => (stats.bytesIn += chunk.length)),
         decodeFrames({ maxFrameBytes: settings.maxFrameBytes }),
         decodePacketsOrErrors(settings.codec),
         handshake,
@@ -211,7 +209,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
 
   private onEvent(event: HandshakeEvent): void {
     this.stats.packetsIn++;
-    this.activity.next();
+    if (this.activity.observed) this.activity.next();
     if (event.type === 'packet') {
       this.onPacket(event.packet);
     } else if (event.type === 'handshake') {
@@ -249,7 +247,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
         return;
       }
       default:
-        this.incoming.next(packet);
+        if (this.incoming.observed) this.incoming.next(packet);
         this.hooks.onPacket(packet);
     }
   }

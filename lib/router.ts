@@ -94,8 +94,9 @@ export class ActionRouter<C extends Replier> {
       this.errors.next(error);
       this.settle(connection.sendErrorReply(packet.id, error.code, error.message));
     }
-    if (route !== undefined) route.subject.next(envelope);
-    this.all.next(envelope);
+    // Skipping unobserved subjects keeps the hot path to the handlers alone.
+    if (route !== undefined && route.subject.observed) route.subject.next(envelope);
+    if (this.all.observed) this.all.next(envelope);
   }
 
   /** Completes every stream; used when the owner stops for good. */

@@ -1,4 +1,4 @@
-import { concatMap, concatWith, defer, EMPTY, finalize, Observable, type OperatorFunction } from 'rxjs';
+import { Observable, Subscriber, type OperatorFunction } from 'rxjs';
 import { DEFAULTS } from '../defaults.js';
 import { FrameDecoder } from '../protocol/frame.js';
 
@@ -25,24 +25,32 @@ export interface DecodeFramesConfig {
 export function decodeFrames(config: DecodeFramesConfig = {}): OperatorFunction<Uint8Array, Uint8Array> {
   const maxFrameBytes = config.maxFrameBytes ?? DEFAULTS.maxFrameBytes;
   return (source) =>
-    defer(() => {
+    new Observable<Uint8Array>((subscriber) => {
       const decoder = new FrameDecoder(maxFrameBytes);
-      // Built from linked operators so that unsubscribing downstream also stops a synchronous source.
-      return source.pipe(
-        concatMap(
-          (chunk) =>
-            new Observable<Uint8Array>((frames) => {
-              decoder.push(chunk, (payload) => frames.next(payload));
-              frames.complete();
-            }),
-        ),
-        concatWith(
-          defer(() => {
+      const emit = (payload: Uint8Array): void => subscriber.next(payload);
+      // A Subscriber linked to the downstream one: unsubscribing downstream closes it, which also stops a
+      // synchronous source (a plain observer would keep being called). One decoder per subscription.
+      const upstream = new Subscriber<Uint8Array>({
+        next(chunk) {
+          try {
+            decoder.push(chunk, emit);
+          } catch (err) {
+            subscriber.error(err);
+          }
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete() {
+          try {
             decoder.end();
-            return EMPTY;
-          }),
-        ),
-        finalize(() => decoder.release()),
-      );
+          } catch (err) {
+            subscriber.error(err);
+            return;
+          }
+          subscriber.complete();
+        },
+      });
+      subscriber.add(upstream);
+      subscriber.add(() => decoder.release());
+      source.subscribe(upstream);
     });
 }

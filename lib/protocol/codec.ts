@@ -54,7 +54,7 @@ export function jsonCodec(limits: Partial<PacketLimits> = {}): TextCodec {
     encode: (packet) => Buffer.from(encodeText(packet), 'utf8'),
     decode(bytes) {
       if (!isUtf8(bytes)) throw new PacketError('ERR_PACKET_UTF8', 'payload is not valid UTF-8');
-      const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+      const text = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('utf8');
       let value: unknown;
       try {
         value = JSON.parse(text);

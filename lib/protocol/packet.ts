@@ -32,6 +32,9 @@ export interface PacketLimits {
 /** Reserved action names with protocol meaning. Users can neither bind nor send them. */
 export const RESERVED_ACTIONS: ReadonlySet<string> = new Set(['handshake', 'error', 'ping', 'pong', 'reply', 'closing']);
 
+/** Up to this limit the depth check recurses (fast, allocation-free); above it, it uses a stack. */
+const MAX_RECURSIVE_DEPTH = 1000;
+
 const KNOWN_KEYS: ReadonlySet<string> = new Set(['action', 'data', 'packet-created', 'token', 'id']);
 
 /**
@@ -78,14 +81,37 @@ export function validatePacket(value: unknown, limits: PacketLimits): Packet {
   if (id !== undefined && !(typeof id === 'number' && Number.isSafeInteger(id) && id >= 0)) {
     throw new PacketError('ERR_PACKET_FIELD_TYPE', 'id must be a non-negative integer');
   }
-  if (depthExceeds(record.data, limits.maxDepth)) {
+  const tooDeep =
+    limits.maxDepth <= MAX_RECURSIVE_DEPTH ? depthExceeds(record.data, limits.maxDepth) : depthExceedsIteratively(record.data, limits.maxDepth);
+  if (tooDeep) {
     throw new PacketError('ERR_PACKET_TOO_DEEP', `data nests deeper than ${limits.maxDepth} levels`);
   }
   return record as unknown as Packet;
 }
 
-/** True when `value` nests arrays/objects more than `max` levels deep. Iterative, so depth cannot overflow the stack. */
-function depthExceeds(value: unknown, max: number): boolean {
+/**
+ * True when `value` nests arrays/objects more than `remaining` levels deep. It recurses, but never deeper
+ * than the limit itself (it returns as soon as the limit is passed), so hostile nesting cannot overflow
+ * the stack; and it allocates nothing.
+ */
+function depthExceeds(value: unknown, remaining: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (remaining === 0) return true;
+  if (Array.isArray(value)) {
+    for (const child of value) {
+      if (typeof child === 'object' && child !== null && depthExceeds(child, remaining - 1)) return true;
+    }
+  } else {
+    for (const key in value) {
+      const child = (value as Record<string, unknown>)[key];
+      if (typeof child === 'object' && child !== null && depthExceeds(child, remaining - 1)) return true;
+    }
+  }
+  return false;
+}
+
+/** The same check with an explicit stack, for limits too high to recurse to. */
+function depthExceedsIteratively(value: unknown, max: number): boolean {
   if (typeof value !== 'object' || value === null) return false;
   const stack: unknown[] = [value];
   const depths: number[] = [1];
@@ -93,8 +119,7 @@ function depthExceeds(value: unknown, max: number): boolean {
     const node = stack.pop() as object;
     const depth = depths.pop()!;
     if (depth > max) return true;
-    const children = Array.isArray(node) ? node : Object.values(node);
-    for (const child of children) {
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
       if (typeof child === 'object' && child !== null) {
         stack.push(child);
         depths.push(depth + 1);
