@@ -1,9 +1,11 @@
 /**
- * pnetwork, through its public API (see /work/api-draft.md): `Server` / `Client` from lib/index.js.
+ * pnetwork, through its public API: `Server` / `Client` from the compiled package in dist/, which is
+ * what users run (`npm run bench` builds it first). Running lib/ through tsx instead would measure the
+ * TypeScript loader too: it wraps every closure with a name-keeping helper that costs time and memory.
  *
- * The library is written alongside this benchmark, so the module is loaded dynamically and typed
- * here structurally (only the members the benchmark uses). `loadPnetwork()` throws a readable error
- * when lib/index.js does not export `Server` and `Client` yet; the orchestrator then skips pnetwork.
+ * The module is loaded dynamically and typed here structurally (only the members the benchmark uses),
+ * so that typechecking bench/ never depends on a build. `loadPnetwork()` throws a readable error when
+ * dist/ is missing; the orchestrator then skips pnetwork.
  * @module
  */
 import { existsSync } from 'node:fs';
@@ -49,19 +51,20 @@ const RESUME_AT = 256;
 let loaded: Promise<PnModule> | null = null;
 
 /** Files the adapter needs before it tries to load the library. */
-export const REQUIRED_FILES = ['lib/index.ts', 'lib/server.ts', 'lib/client.ts'];
+export const REQUIRED_FILES = ['dist/index.js', 'dist/server.js', 'dist/client.js'];
 
 /**
- * Loads lib/index.js and checks it exports `Server` and `Client`.
+ * Loads dist/index.js and checks it exports `Server` and `Client`.
  * @throws Error saying what is missing
  */
 export function loadPnetwork(): Promise<PnModule> {
   loaded ??= (async () => {
     const missing = REQUIRED_FILES.filter((file) => !existsSync(fileURLToPath(new URL(`../../${file}`, import.meta.url))));
-    if (missing.length > 0) throw new Error(`${missing.join(', ')} missing`);
-    const module = (await import('../../lib/index.js')) as unknown as Partial<PnModule>;
+    if (missing.length > 0) throw new Error(`${missing.join(', ')} missing: run npm run build`);
+    const entry = '../../dist/index.js';
+    const module = (await import(entry)) as Partial<PnModule>;
     if (typeof module.Server !== 'function' || typeof module.Client !== 'function') {
-      throw new Error('lib/index.js does not export Server and Client');
+      throw new Error('dist/index.js does not export Server and Client');
     }
     return module as PnModule;
   })();
