@@ -261,12 +261,12 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
             ready = true;
             resolve(connection);
           },
-          onPacket: (packet) => this.router.dispatch(packet, connection),
-          onError: (error) => {
+          onPacket: (_connection, packet) => this.router.dispatch(packet, connection),
+          onError: (_connection, error) => {
             if (ready) this.router.report(error);
             else failure = error;
           },
-          onClose: (reason) => {
+          onClose: (_connection, reason) => {
             if (!ready) {
               reject(failure ?? new NotConnectedError(`could not connect to ${host}:${port}: ${reason}`));
               return;

@@ -16,7 +16,7 @@ import {
 import { isTextCodec, type Codec } from './protocol/codec.js';
 import { RESERVED_ACTIONS, type Packet } from './protocol/packet.js';
 import { decodeFrames } from './operators/decode-frames.js';
-import { heartbeat } from './operators/heartbeat.js';
+import { HeartbeatMonitor, type HeartbeatListener } from './liveness/heartbeat-monitor.js';
 import { decodePacketsOrErrors } from './operators/decode-packets.js';
 import type { HandshakeDone, HandshakeEvent } from './operators/handshake.js';
 import { PendingRequests } from './request/pending-requests.js';
@@ -38,16 +38,19 @@ export interface ConnectionSettings {
   scheduler: SchedulerLike;
 }
 
-/** How a connection reports to its owner (Server or Client). */
-export interface ConnectionHooks {
+/**
+ * How a connection reports to its owner (Server or Client). Each call names the connection, so one
+ * hooks object can serve every connection of a server.
+ */
+export interface ConnectionHooks<C = Connection> {
   /** The handshake completed. */
-  onHandshake(done: HandshakeDone): void;
+  onHandshake(connection: C, done: HandshakeDone): void;
   /** A user packet arrived and passed every check. */
-  onPacket(packet: Packet): void;
+  onPacket(connection: C, packet: Packet): void;
   /** Something went wrong that the owner should report. */
-  onError(error: PnetworkError): void;
+  onError(connection: C, error: PnetworkError): void;
   /** The socket closed; `reason` says why. */
-  onClose(reason: string): void;
+  onClose(connection: C, reason: string): void;
 }
 
 /**
@@ -56,7 +59,7 @@ export interface ConnectionHooks {
  * @typeParam In actions this side receives
  * @typeParam Out actions this side sends
  */
-export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap = AnyActions> {
+export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap = AnyActions> implements HeartbeatListener {
   /** The connection's secret token ('' until the handshake completes). Never sent to anyone else. */
   token = '';
   /** The peer's address as `host:port`. */
@@ -65,19 +68,15 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   readonly connectedAt = Date.now();
   /** Live traffic counters. */
   readonly stats: TrafficStats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
-  /** Every user packet received on this connection (not replies, pings or errors). Completes on close. */
-  readonly packets$: Observable<Packet<ActionName<In>>>;
-  /** Resolves with the close reason once the socket has closed. */
-  readonly closed: Promise<string>;
 
-  private readonly incoming = new Subject<Packet>();
-  /** Every packet from the peer, accepted or not: the heartbeat's sign of life. */
-  private readonly activity = new Subject<void>();
-  private heartbeatSubscription: Subscription | null = null;
+  // Created on first use: an idle connection should cost as little memory as possible.
+  private incoming: Subject<Packet> | null = null;
+  private pending: PendingRequests | null = null;
+  private closedPromise: Promise<string> | null = null;
+  private resolveClosed: ((reason: string) => void) | null = null;
+  private monitor: HeartbeatMonitor | null = null;
   private readonly writer: FrameWriter;
-  private readonly pending: PendingRequests;
   private readonly subscription: Subscription;
-  private resolveClosed!: (reason: string) => void;
   private closeReason: string | null = null;
   private ending = false;
   private finished = false;
@@ -88,13 +87,10 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     private readonly socket: Socket,
     private readonly settings: ConnectionSettings,
     handshake: OperatorFunction<Packet | PacketError, HandshakeEvent>,
-    private readonly hooks: ConnectionHooks,
+    private readonly hooks: ConnectionHooks<Connection<In, Out>>,
   ) {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.packets$ = this.incoming.asObservable() as Observable<Packet<ActionName<In>>>;
-    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.writer = new FrameWriter(socket, settings.maxFrameBytes, settings.maxSendBufferBytes, this.stats);
-    this.pending = new PendingRequests(settings.scheduler);
     socket.setNoDelay(true);
     this.subscription = socketChunks(socket, this.stats)
       .pipe(
@@ -116,7 +112,25 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
 
   /** Requests waiting for a reply on this connection. */
   get pendingRequests(): number {
-    return this.pending.size;
+    return this.pending?.size ?? 0;
+  }
+
+  /** Every user packet received on this connection (not replies, pings or errors). Completes on close. */
+  get packets$(): Observable<Packet<ActionName<In>>> {
+    if (this.incoming === null) {
+      this.incoming = new Subject<Packet>();
+      if (this.finished) this.incoming.complete();
+    }
+    return this.incoming.asObservable() as Observable<Packet<ActionName<In>>>;
+  }
+
+  /** Resolves with the close reason once the socket has closed. */
+  get closed(): Promise<string> {
+    if (this.closedPromise === null) {
+      if (this.finished) this.closedPromise = Promise.resolve(this.closeReason ?? 'connection closed');
+      else this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
+    }
+    return this.closedPromise;
   }
 
   /**
@@ -145,9 +159,10 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     const refused = this.refuseAction(action);
     if (refused) return Promise.reject(refused);
     if (this.isClosed) return Promise.reject(new ConnectionClosedError(this.closeReason ?? 'connection closed'));
+    this.pending ??= new PendingRequests(this.settings.scheduler);
     const { id, reply } = this.pending.open(action, options.timeoutMs ?? this.settings.requestTimeoutMs);
     const packet: Packet = { action, data: data ?? null, 'packet-created': Date.now(), token: this.token, id };
-    this.send(packet).catch((err: Error) => this.pending.fail(id, err));
+    this.send(packet).catch((err: Error) => this.pending?.fail(id, err));
     return reply as Promise<ReplyOf<Out, A>>;
   }
 
@@ -209,31 +224,31 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
 
   private onEvent(event: HandshakeEvent): void {
     this.stats.packetsIn++;
-    if (this.activity.observed) this.activity.next();
+    this.monitor?.activity();
     if (event.type === 'packet') {
       this.onPacket(event.packet);
     } else if (event.type === 'handshake') {
       this.token = event.token;
       this.startHeartbeat();
-      this.hooks.onHandshake(event);
+      this.hooks.onHandshake(this, event);
     } else {
       // Refused after the handshake: tell the peer, report it, keep the connection.
       const { error, packet } = event;
       const id = packet?.id;
       this.send({ action: 'error', data: { code: error.code, message: error.message }, 'packet-created': Date.now(), token: this.token, ...(id !== undefined ? { id } : {}) }).catch(() => undefined);
-      this.hooks.onError(error);
+      this.hooks.onError(this, error);
     }
   }
 
   private onPacket(packet: Packet): void {
     switch (packet.action) {
       case 'reply':
-        this.pending.settle(packet);
+        this.pending?.settle(packet);
         return;
       case 'error':
-        if (!this.pending.settle(packet)) {
+        if (!this.pending?.settle(packet)) {
           const data = (packet.data ?? {}) as { code?: unknown; message?: unknown };
-          this.hooks.onError(new RemoteError(String(data.code ?? 'ERR_REMOTE'), String(data.message ?? 'error')));
+          this.hooks.onError(this, new RemoteError(String(data.code ?? 'ERR_REMOTE'), String(data.message ?? 'error')));
         }
         return;
       case 'ping':
@@ -247,8 +262,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
         return;
       }
       default:
-        if (this.incoming.observed) this.incoming.next(packet);
-        this.hooks.onPacket(packet);
+        if (this.incoming?.observed) this.incoming.next(packet);
+        this.hooks.onPacket(this, packet);
     }
   }
 
@@ -257,7 +272,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     const error = err instanceof PnetworkError ? err : null;
     const reason = err instanceof Error ? err.message : String(err);
     if (error) {
-      this.hooks.onError(error);
+      this.hooks.onError(this, error);
       if (!this.ending && !this.finished && this.socket.writable) {
         this.send({ action: 'error', data: { code: error.code, message: error.message }, 'packet-created': Date.now(), token: this.token || null }).catch(() => undefined);
       }
@@ -275,20 +290,21 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   private startHeartbeat(): void {
     const { heartbeatIntervalMs, heartbeatTimeoutMs, scheduler } = this.settings;
     if (!(heartbeatIntervalMs > 0)) return;
-    this.heartbeatSubscription = this.activity
-      .pipe(heartbeat({ intervalMs: heartbeatIntervalMs, timeoutMs: heartbeatTimeoutMs, scheduler }))
-      .subscribe({
-        next: () => {
-          this.send({ action: 'ping', data: null, 'packet-created': Date.now(), token: this.token }).catch(() => undefined);
-        },
-        error: (err: HeartbeatTimeoutError) => {
-          // The peer is gone or stuck: no goodbye is possible, so drop the socket at once.
-          this.hooks.onError(err);
-          this.closeReason ??= err.message;
-          this.socket.destroy();
-          this.finish(this.closeReason);
-        },
-      });
+    this.monitor = new HeartbeatMonitor({ intervalMs: heartbeatIntervalMs, timeoutMs: heartbeatTimeoutMs }, scheduler, this);
+    this.monitor.start();
+  }
+
+  /** @internal The heartbeat monitor's call: send a ping. */
+  onHeartbeatPing(): void {
+    this.send({ action: 'ping', data: null, 'packet-created': Date.now(), token: this.token }).catch(() => undefined);
+  }
+
+  /** @internal The heartbeat monitor's call: the peer is gone or stuck, so drop the socket at once. */
+  onHeartbeatTimeout(error: HeartbeatTimeoutError): void {
+    this.hooks.onError(this, error);
+    this.closeReason ??= error.message;
+    this.socket.destroy();
+    this.finish(this.closeReason);
   }
 
   private endSocket(): void {
@@ -303,14 +319,14 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     this.ending = true;
     if (this.destroyTimer) clearTimeout(this.destroyTimer);
     this.subscription?.unsubscribe();
-    this.heartbeatSubscription?.unsubscribe();
-    this.activity.complete();
+    this.monitor?.stop();
     if (!this.socket.destroyed) this.socket.destroy();
     const error = new ConnectionClosedError(reason);
     this.writer.close(error);
-    this.pending.rejectAll(error);
-    this.incoming.complete();
-    this.resolveClosed(reason);
-    this.hooks.onClose(reason);
+    this.pending?.rejectAll(error);
+    this.incoming?.complete();
+    this.resolveClosed?.(reason);
+    this.closedPromise ??= Promise.resolve(reason);
+    this.hooks.onClose(this, reason);
   }
 }

@@ -7,7 +7,7 @@ import { Subject, type Observable } from 'rxjs';
 import { v4 as uuidv4 } from 'uuid';
 import { PROTOCOL_VERSION } from './defaults.js';
 import { PnetworkError } from './errors.js';
-import { Connection } from './connection.js';
+import { Connection, type ConnectionHooks } from './connection.js';
 import { serverHandshake } from './operators/handshake.js';
 import { resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
 import { createPacket, type Packet } from './protocol/packet.js';
@@ -171,49 +171,49 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   private accept(socket: Socket): void {
     const options = this.options;
-    const connection: Connection<C, S> = new Connection<C, S>(
-      socket,
-      options,
-      serverHandshake({ timeoutMs: options.handshakeTimeoutMs, scheduler: options.scheduler, issueToken: uuidv4 }),
-      {
-        onHandshake: ({ token }) => {
-          this.registered.set(token, connection);
-          connection
-            .sendControl({
-              action: 'handshake',
-              data: {
-                token,
-                protocol: PROTOCOL_VERSION,
-                heartbeatIntervalMs: options.heartbeatIntervalMs,
-                heartbeatTimeoutMs: options.heartbeatTimeoutMs,
-                maxFrameBytes: options.maxFrameBytes,
-              },
-              'packet-created': Date.now(),
-              token,
-            })
-            .catch((err: unknown) => {
-              // Without its reply the client cannot proceed: report why, and let it go.
-              if (err instanceof PnetworkError) this.router.report(err);
-              void connection.close('handshake reply could not be sent');
-            });
-          this.connections.next(connection);
-        },
-        onPacket: (packet) => this.router.dispatch(packet, connection),
-        onError: (error) => this.router.report(error),
-        onClose: (reason) => {
-          this.open.delete(connection);
-          addStats(this.departed, connection.stats);
-          if (connection.token && this.registered.get(connection.token) === connection) {
-            this.registered.delete(connection.token);
-            this.disconnects.next({ connection, reason });
-          }
-        },
-      },
-    );
+    const handshake = serverHandshake({ timeoutMs: options.handshakeTimeoutMs, scheduler: options.scheduler, issueToken: uuidv4 });
+    const connection = new Connection<C, S>(socket, options, handshake, this.hooks);
     this.open.add(connection);
     // A server that is stopping accepts nothing new.
     if (!this.netServer) void connection.close('server stopping');
   }
+
+  /** One hooks object for every connection: an idle connection carries no closures of its own. */
+  private readonly hooks: ConnectionHooks<Connection<C, S>> = {
+    onHandshake: (connection, { token }) => {
+      const options = this.options;
+      this.registered.set(token, connection);
+      connection
+        .sendControl({
+          action: 'handshake',
+          data: {
+            token,
+            protocol: PROTOCOL_VERSION,
+            heartbeatIntervalMs: options.heartbeatIntervalMs,
+            heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+            maxFrameBytes: options.maxFrameBytes,
+          },
+          'packet-created': Date.now(),
+          token,
+        })
+        .catch((err: unknown) => {
+          // Without its reply the client cannot proceed: report why, and let it go.
+          if (err instanceof PnetworkError) this.router.report(err);
+          void connection.close('handshake reply could not be sent');
+        });
+      this.connections.next(connection);
+    },
+    onPacket: (connection, packet) => this.router.dispatch(packet, connection),
+    onError: (_connection, error) => this.router.report(error),
+    onClose: (connection, reason) => {
+      this.open.delete(connection);
+      addStats(this.departed, connection.stats);
+      if (connection.token && this.registered.get(connection.token) === connection) {
+        this.registered.delete(connection.token);
+        this.disconnects.next({ connection, reason });
+      }
+    },
+  };
 }
 
 function addStats(into: TrafficStats, from: TrafficStats): void {

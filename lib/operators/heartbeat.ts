@@ -1,5 +1,5 @@
-import { asyncScheduler, interval, Observable, Subscription, timer, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { HeartbeatTimeoutError } from '../errors.js';
+import { asyncScheduler, Observable, Subscriber, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { HeartbeatMonitor } from '../liveness/heartbeat-monitor.js';
 
 /** Options for {@link heartbeat}. Callers pass `DEFAULTS.heartbeatIntervalMs` / `DEFAULTS.heartbeatTimeoutMs`. */
 export interface HeartbeatConfig {
@@ -41,40 +41,27 @@ export interface HeartbeatConfig {
  */
 export function heartbeat(config: HeartbeatConfig): OperatorFunction<unknown, 'ping'> {
   const { intervalMs, timeoutMs, scheduler = asyncScheduler } = config;
-  assertPositiveFinite('intervalMs', intervalMs);
-  assertPositiveFinite('timeoutMs', timeoutMs);
+  const timing = { intervalMs, timeoutMs };
+  // Validates now, at call time, rather than at subscription.
+  new HeartbeatMonitor(timing, scheduler, { onHeartbeatPing: noop, onHeartbeatTimeout: noop });
   return (source) =>
     new Observable<'ping'>((subscriber) => {
-      let deadline: Subscription | null = null;
-      const clearDeadline = (): void => {
-        deadline?.unsubscribe();
-        deadline = null;
-      };
-      const subscription = new Subscription(clearDeadline);
-      subscription.add(
-        source.subscribe({
-          next: clearDeadline,
-          error: (err: unknown) => subscriber.error(err),
-          complete: () => subscriber.complete(),
-        }),
-      );
+      const monitor = new HeartbeatMonitor(timing, scheduler, {
+        onHeartbeatPing: () => subscriber.next('ping'),
+        onHeartbeatTimeout: (error) => subscriber.error(error),
+      });
+      // Linked to the downstream subscriber, so unsubscribing also stops a synchronous source.
+      const upstream = new Subscriber<unknown>({
+        next: () => monitor.activity(),
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+      subscriber.add(upstream);
+      subscriber.add(() => monitor.stop());
+      source.subscribe(upstream);
       // A source that ended synchronously must not start timers.
-      if (subscriber.closed) return subscription;
-      subscription.add(
-        interval(intervalMs, scheduler).subscribe(() => {
-          // Armed before emitting, so a synchronous answer to this ping counts and a synchronous
-          // unsubscribe during next() tears the deadline down.
-          deadline ??= timer(timeoutMs, scheduler).subscribe(() => subscriber.error(new HeartbeatTimeoutError(timeoutMs)));
-          subscriber.next('ping');
-        }),
-      );
-      return subscription;
+      if (!subscriber.closed) monitor.start();
     });
 }
 
-// Rejects values that would make timers misbehave (Node turns Infinity or NaN delays into 1 ms).
-function assertPositiveFinite(name: string, value: number): void {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new RangeError(`heartbeat ${name} must be a finite number above 0, got ${value}`);
-  }
-}
+function noop(): void {}

@@ -44,7 +44,8 @@ export function encodeTextFrame(text: string, maxFrameBytes: number = MAX_DECLAR
  * the declared size.
  */
 export class FrameDecoder {
-  private readonly header = Buffer.alloc(FRAME_HEADER_BYTES);
+  /** The header bytes read so far, as a number (no buffer per decoder: idle connections stay small). */
+  private headerValue = 0;
   private headerFill = 0;
   private payload: Buffer | null = null;
   private payloadFill = 0;
@@ -76,13 +77,14 @@ export class FrameDecoder {
           length = ((chunk[offset]! << 24) >>> 0) + (chunk[offset + 1]! << 16) + (chunk[offset + 2]! << 8) + chunk[offset + 3]!;
           offset += FRAME_HEADER_BYTES;
         } else {
-          const take = Math.min(FRAME_HEADER_BYTES - this.headerFill, end - offset);
-          this.header.set(chunk.subarray(offset, offset + take), this.headerFill);
-          this.headerFill += take;
-          offset += take;
+          while (this.headerFill < FRAME_HEADER_BYTES && offset < end) {
+            this.headerValue = this.headerValue * 256 + chunk[offset++]!;
+            this.headerFill++;
+          }
           if (this.headerFill < FRAME_HEADER_BYTES) return;
+          length = this.headerValue;
+          this.headerValue = 0;
           this.headerFill = 0;
-          length = this.header.readUInt32BE(0);
         }
         if (length > this.maxFrameBytes) {
           this.failed = new FrameTooLargeError(length, this.maxFrameBytes);
@@ -123,6 +125,7 @@ export class FrameDecoder {
   release(): void {
     this.payload = null;
     this.payloadFill = 0;
+    this.headerValue = 0;
     this.headerFill = 0;
   }
 }

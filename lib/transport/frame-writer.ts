@@ -69,7 +69,7 @@ export class FrameWriter {
     this.counters.bytesOut += size;
     if (!this.blocked && !this.scheduled) {
       this.scheduled = true;
-      process.nextTick(this.flush);
+      process.nextTick(flushWriter, this);
     }
     return batch.done;
   }
@@ -91,7 +91,8 @@ export class FrameWriter {
     batch?.reject(error);
   }
 
-  private readonly flush = (): void => {
+  /** @internal Hands the batch to the socket; runs once per tick with writes (see flushWriter). */
+  flush(): void {
     this.scheduled = false;
     const batch = this.batch;
     if (batch === null || this.blocked || this.closedWith) return;
@@ -110,13 +111,18 @@ export class FrameWriter {
     if (!this.socket.write(buffer)) this.blocked = true;
     batch.resolve();
     if (this.ending && !this.blocked) this.socket.end();
-  };
+  }
 
   private readonly onDrain = (): void => {
     this.blocked = false;
     if (this.batch !== null) this.flush();
     else if (this.ending) this.socket.end();
   };
+}
+
+/** The nextTick callback: a module function, so a writer needs no closure of its own for it. */
+function flushWriter(writer: FrameWriter): void {
+  writer.flush();
 }
 
 function newBatch(): Batch {
