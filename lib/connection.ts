@@ -98,11 +98,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
         decodePacketsOrErrors(settings.codec),
         handshake,
       )
-      .subscribe({
-        next: (event) => this.onEvent(event),
-        error: (err: unknown) => this.onFatal(err),
-        complete: () => this.finish(this.closeReason ?? 'connection closed by peer'),
-      });
+      .subscribe(new InboundObserver(this));
   }
 
   /** True once the connection is closing or closed; sends then reject with ConnectionClosedError. */
@@ -222,7 +218,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     return isTextCodec(codec) ? codec.encodeText(packet) : codec.encode(packet);
   }
 
-  private onEvent(event: HandshakeEvent): void {
+  /** @internal Inbound pipeline: one event. */
+  onEvent(event: HandshakeEvent): void {
     this.stats.packetsIn++;
     this.monitor?.activity();
     if (event.type === 'packet') {
@@ -267,8 +264,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     }
   }
 
-  /** A fatal inbound error: tell the peer if we still can, then close. */
-  private onFatal(err: unknown): void {
+  /** @internal Inbound pipeline: a fatal error. Tell the peer if we still can, then close. */
+  onFatal(err: unknown): void {
     const error = err instanceof PnetworkError ? err : null;
     const reason = err instanceof Error ? err.message : String(err);
     if (error) {
@@ -313,7 +310,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     this.destroyTimer.unref();
   }
 
-  private finish(reason: string): void {
+  /** @internal Inbound pipeline ended, or the connection is being torn down. */
+  finish(reason: string = this.closeReason ?? 'connection closed by peer'): void {
     if (this.finished) return;
     this.finished = true;
     this.ending = true;
@@ -328,5 +326,22 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     this.resolveClosed?.(reason);
     this.closedPromise ??= Promise.resolve(reason);
     this.hooks.onClose(this, reason);
+  }
+}
+
+/** Feeds the inbound pipeline into its connection: one small object instead of three closures. */
+class InboundObserver {
+  constructor(private readonly connection: Pick<Connection, 'onEvent' | 'onFatal' | 'finish'>) {}
+
+  next(event: HandshakeEvent): void {
+    this.connection.onEvent(event);
+  }
+
+  error(err: unknown): void {
+    this.connection.onFatal(err);
+  }
+
+  complete(): void {
+    this.connection.finish();
   }
 }

@@ -26,31 +26,51 @@ export function decodeFrames(config: DecodeFramesConfig = {}): OperatorFunction<
   const maxFrameBytes = config.maxFrameBytes ?? DEFAULTS.maxFrameBytes;
   return (source) =>
     new Observable<Uint8Array>((subscriber) => {
-      const decoder = new FrameDecoder(maxFrameBytes);
-      const emit = (payload: Uint8Array): void => subscriber.next(payload);
+      const splitter = new FrameSplitter(new FrameDecoder(maxFrameBytes), subscriber);
       // A Subscriber linked to the downstream one: unsubscribing downstream closes it, which also stops a
       // synchronous source (a plain observer would keep being called). One decoder per subscription.
-      const upstream = new Subscriber<Uint8Array>({
-        next(chunk) {
-          try {
-            decoder.push(chunk, emit);
-          } catch (err) {
-            subscriber.error(err);
-          }
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete() {
-          try {
-            decoder.end();
-          } catch (err) {
-            subscriber.error(err);
-            return;
-          }
-          subscriber.complete();
-        },
-      });
+      const upstream = new Subscriber<Uint8Array>(splitter);
       subscriber.add(upstream);
-      subscriber.add(() => decoder.release());
+      subscriber.add(splitter);
       source.subscribe(upstream);
     });
+}
+
+/** Pushes chunks through one decoder into one subscriber; a class, so a connection holds no closures for it. */
+class FrameSplitter {
+  private readonly emit: (payload: Uint8Array) => void;
+
+  constructor(
+    private readonly decoder: FrameDecoder,
+    private readonly subscriber: Subscriber<Uint8Array>,
+  ) {
+    this.emit = (payload) => subscriber.next(payload);
+  }
+
+  next(chunk: Uint8Array): void {
+    try {
+      this.decoder.push(chunk, this.emit);
+    } catch (err) {
+      this.subscriber.error(err);
+    }
+  }
+
+  error(err: unknown): void {
+    this.subscriber.error(err);
+  }
+
+  complete(): void {
+    try {
+      this.decoder.end();
+    } catch (err) {
+      this.subscriber.error(err);
+      return;
+    }
+    this.subscriber.complete();
+  }
+
+  /** Teardown: releases any partial frame. */
+  unsubscribe(): void {
+    this.decoder.release();
+  }
 }

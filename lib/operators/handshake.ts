@@ -3,7 +3,7 @@
  * time limit; after it every packet must carry the connection's token.
  * @module
  */
-import { Observable, asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { Observable, asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { PROTOCOL_VERSION } from '../defaults.js';
 import {
   HandshakeError,
@@ -121,11 +121,13 @@ function handshakeOperator(
   return (source) =>
     new Observable<HandshakeEvent>((subscriber) => {
       let token: string | null = null;
-      const timer = scheduler.schedule(() => subscriber.error(new HandshakeTimeoutError(timeoutMs)), timeoutMs);
+      // Dropped once the handshake is done, so a long-lived connection does not keep it.
+      let timer: Subscription | null = scheduler.schedule(() => subscriber.error(new HandshakeTimeoutError(timeoutMs)), timeoutMs);
       const subscription = source.subscribe({
         next(input) {
           if (token === null) {
-            timer.unsubscribe();
+            timer?.unsubscribe();
+            timer = null;
             if (input instanceof PacketError) {
               subscriber.error(new HandshakeError(`the first packet was malformed: ${input.message}`));
               return;
@@ -155,7 +157,7 @@ function handshakeOperator(
         complete: () => subscriber.complete(),
       });
       return () => {
-        timer.unsubscribe();
+        timer?.unsubscribe();
         subscription.unsubscribe();
       };
     });
