@@ -313,16 +313,42 @@ export function renderMarkdown(results: Results, resultsPath: string, svgName: s
   out.push('## pnetwork targets', '');
   for (const line of targets(results)) out.push(`- ${line.text}`);
   out.push('');
+  // The hand-written analysis of missed targets, kept beside the generator so a new run keeps it.
+  out.push(readFileSync(new URL('./analysis.md', import.meta.url), 'utf8').trimEnd(), '');
   return `${out.join('\n')}`;
 }
 
-/** Writes docs/benchmarks.md and docs/benchmarks.svg from a results object saved at `resultsFile`. */
+const HEADLINE_START = '<!-- bench:headline:start -->';
+const HEADLINE_END = '<!-- bench:headline:end -->';
+
+/** The README's headline block: pnetwork's ratio to the floor per target, from one run. */
+export function renderHeadline(results: Results, resultsFile: string): string {
+  const rows = targets(results)
+    .filter((line) => line.status !== 'skipped')
+    .map((line) => `- ${line.text}`);
+  return [
+    HEADLINE_START,
+    `Generated from \`${resultsFile}\` (${results.machine.cores} cores, ${results.machine.cpu}, Node.js ${results.machine.node}); details in [docs/benchmarks.md](docs/benchmarks.md).`,
+    '',
+    ...rows,
+    HEADLINE_END,
+  ].join('\n');
+}
+
+/** Writes docs/benchmarks.md, docs/benchmarks.svg and the README's headline block from a results object saved at `resultsFile`. */
 export function writeDocs(results: Results, resultsFile: string, root: string): string[] {
   const md = new URL('docs/benchmarks.md', pathToFileURL(`${root}/`));
   const svg = new URL('docs/benchmarks.svg', pathToFileURL(`${root}/`));
+  const readme = new URL('README.md', pathToFileURL(`${root}/`));
   writeFileSync(svg, renderSvg(results));
   writeFileSync(md, renderMarkdown(results, relative(root, resultsFile), 'benchmarks.svg'));
-  return [fileURLToPath(md), fileURLToPath(svg)];
+  const text = readFileSync(readme, 'utf8');
+  const start = text.indexOf(HEADLINE_START);
+  const end = text.indexOf(HEADLINE_END);
+  if (start >= 0 && end > start) {
+    writeFileSync(readme, text.slice(0, start) + renderHeadline(results, relative(root, resultsFile)) + text.slice(end + HEADLINE_END.length));
+  }
+  return [fileURLToPath(md), fileURLToPath(svg), fileURLToPath(readme)];
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
