@@ -483,6 +483,8 @@ console.log('\n== Medians (ratio to the node:net floor)');
 console.log(consoleTables(results));
 console.log('\n== pnetwork targets');
 if (pnetworkReason !== null || !systems.includes('pnetwork')) console.log(`  skipped: pnetwork ${pnetworkReason === null ? 'not selected' : `not available (${pnetworkReason})`}`);
+// A quick run's counts are too small for its ratios to mean anything: it only proves every run verifies.
+else if (quick) console.log('  not evaluated: --quick is a smoke run (tiny counts, one round); run npm run bench for the targets');
 else for (const line of targets(results)) console.log(`  ${line.text}`);
 
 mkdirSync(RESULTS_DIR, { recursive: true });
