@@ -9,11 +9,14 @@ export { jsonCodec, JSON_CODEC, isTextCodec, type Codec, type TextCodec } from '
 export { createPacket, validatePacket, RESERVED_ACTIONS, type Packet, type PacketLimits, type JsonValue } from './protocol/packet.js';
 export { decodeFrames, type DecodeFramesConfig } from './operators/decode-frames.js';
 export { encodeFrames, type EncodeFramesConfig } from './operators/encode-frames.js';
-export { decodePackets } from './operators/decode-packets.js';
+export { decodePackets, decodePacketsOrErrors } from './operators/decode-packets.js';
 export { encodePackets } from './operators/encode-packets.js';
 export { ofAction } from './operators/of-action.js';
-export { decodePacketsOrErrors } from './operators/decode-packets.js';
 export { serverHandshake, clientHandshake, type HandshakeEvent, type HandshakeDone, type PacketAccepted, type PacketRejected, type ServerHandshakeConfig, type ClientHandshakeConfig } from './operators/handshake.js';
+export { heartbeat, type HeartbeatConfig } from './operators/heartbeat.js';
+export { HeartbeatMonitor, type HeartbeatTiming, type HeartbeatListener } from './liveness/heartbeat-monitor.js';
+export { backoffDelay, retryWithBackoff, type BackoffConfig, type RetryWithBackoffConfig } from './reconnect/backoff.js';
+export { OfflineQueue, type OfflineQueueConfig } from './reconnect/offline-queue.js';
 export { Server, type ServerOptions, type DisconnectEvent } from './server.js';
 export { Client, type ClientOptions, type ClientState, type ReconnectAttempt } from './client.js';
 export { Connection } from './connection.js';
