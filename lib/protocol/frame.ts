@@ -36,19 +36,29 @@ export function encodeTextFrame(text: string, maxFrameBytes: number = MAX_DECLAR
   return frame;
 }
 
+/** Views a split payload may collect before it is assembled into one buffer (bounds tiny-chunk floods). */
+const MAX_PAYLOAD_PARTS = 64;
+
 /**
  * Incremental frame decoder. Feed it chunks in any split; it calls `onFrame` for each complete
  * payload, in order. It parses in a loop (never recursively), checks the declared length before
  * buffering anything, and copies payload bytes at most once: a payload that lies whole inside one
- * chunk is handed out as a view of that chunk, otherwise it is assembled into one buffer of exactly
- * the declared size.
+ * chunk is handed out as a view of that chunk; a split payload is held as views of the chunks it
+ * arrived in, so memory grows only with the bytes that really arrived, and is joined once at the end.
+ * A payload trickling in as more than 64 pieces is instead assembled into one buffer of the declared
+ * size from that point, so tiny chunks cannot pile up bookkeeping.
  */
 export class FrameDecoder {
   /** The header bytes read so far, as a number (no buffer per decoder: idle connections stay small). */
   private headerValue = 0;
   private headerFill = 0;
-  private payload: Buffer | null = null;
+  /** Declared length of the payload being read; -1 between payloads. */
+  private payloadLength = -1;
   private payloadFill = 0;
+  /** The pieces of a split payload, while they are few. */
+  private parts: Uint8Array[] = [];
+  /** The payload being assembled, once it came in too many pieces. */
+  private assembly: Buffer | null = null;
   private failed: Error | null = null;
 
   /** @param maxFrameBytes largest payload accepted, in bytes */
@@ -57,7 +67,7 @@ export class FrameDecoder {
   /** Bytes held for an unfinished frame (header and payload). */
   get buffered(): number {
     // Once a payload is pending, its header has been consumed but still belongs to the unfinished frame.
-    return this.payload === null ? this.headerFill : FRAME_HEADER_BYTES + this.payloadFill;
+    return this.payloadLength < 0 ? this.headerFill : FRAME_HEADER_BYTES + this.payloadFill;
   }
 
   /**
@@ -70,7 +80,7 @@ export class FrameDecoder {
     let offset = 0;
     const end = chunk.length;
     while (offset < end) {
-      if (this.payload === null) {
+      if (this.payloadLength < 0) {
         let length: number;
         if (this.headerFill === 0 && end - offset >= FRAME_HEADER_BYTES) {
           // Fast path: the whole header is in this chunk.
@@ -95,20 +105,37 @@ export class FrameDecoder {
           offset += length;
           continue;
         }
-        this.payload = Buffer.allocUnsafe(length);
+        this.payloadLength = length;
         this.payloadFill = 0;
       }
-      const take = Math.min(this.payload.length - this.payloadFill, end - offset);
-      this.payload.set(chunk.subarray(offset, offset + take), this.payloadFill);
-      this.payloadFill += take;
+      const take = Math.min(this.payloadLength - this.payloadFill, end - offset);
+      this.hold(chunk.subarray(offset, offset + take));
       offset += take;
-      if (this.payloadFill === this.payload.length) {
-        const done = this.payload;
-        this.payload = null;
-        this.payloadFill = 0;
-        onFrame(done);
-      }
+      if (this.payloadFill === this.payloadLength) onFrame(this.takePayload());
     }
+  }
+
+  /** Keeps one piece of a split payload: as a view while pieces are few, else copied into place. */
+  private hold(piece: Uint8Array): void {
+    if (this.assembly === null && this.parts.length >= MAX_PAYLOAD_PARTS) {
+      this.assembly = Buffer.allocUnsafe(this.payloadLength);
+      let at = 0;
+      for (const part of this.parts) {
+        this.assembly.set(part, at);
+        at += part.length;
+      }
+      this.parts = [];
+    }
+    if (this.assembly !== null) this.assembly.set(piece, this.payloadFill);
+    else this.parts.push(piece);
+    this.payloadFill += piece.length;
+  }
+
+  /** Hands out the finished payload (its bytes copied exactly once) and resets for the next frame. */
+  private takePayload(): Uint8Array {
+    const payload = this.assembly ?? Buffer.concat(this.parts, this.payloadLength);
+    this.release();
+    return payload;
   }
 
   /**
@@ -123,7 +150,9 @@ export class FrameDecoder {
 
   /** Drops any partial frame so its memory can be reclaimed. */
   release(): void {
-    this.payload = null;
+    this.payloadLength = -1;
+    this.parts = [];
+    this.assembly = null;
     this.payloadFill = 0;
     this.headerValue = 0;
     this.headerFill = 0;

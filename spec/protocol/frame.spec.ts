@@ -271,14 +271,38 @@ describe('protocol/frame', () => {
         for (const chunk of chunks) expect(payload.buffer).not.to.equal(chunk.buffer);
       });
 
-      it('does not retain the input chunk when assembling a split payload', () => {
-        const chunk = bytes('0000000341');
+      it('holds a split payload as views of its chunks and joins them once', () => {
+        const first = bytes('0000000341');
         const decoder = new FrameDecoder(16);
-        decoder.push(chunk, () => expect.fail('no frame yet'));
-        chunk.fill(0xff);
-        const out: string[] = [];
-        decoder.push(bytes('4243'), (p) => out.push(hex(p)));
-        expect(out).to.deep.equal(['414243']);
+        decoder.push(first, () => expect.fail('no frame yet'));
+        const out: Uint8Array[] = [];
+        const second = bytes('4243');
+        decoder.push(second, (p) => out.push(p));
+        expect(out.map(hex)).to.deep.equal(['414243']);
+        expect(out[0]!.buffer).not.to.equal(first.buffer);
+        expect(out[0]!.buffer).not.to.equal(second.buffer);
+      });
+
+      it('allocates nothing for a declared length until the bytes arrive', () => {
+        // 200 decoders each told to expect 1 MiB: allocating up front would hold 200 MiB.
+        const header = Buffer.from('00100000', 'hex');
+        const before = process.memoryUsage().arrayBuffers;
+        const decoders = Array.from({ length: 200 }, () => new FrameDecoder(1 << 20));
+        for (const decoder of decoders) decoder.push(Buffer.concat([header, Buffer.from('ab', 'hex')]), () => expect.fail('no frame yet'));
+        const grown = process.memoryUsage().arrayBuffers - before;
+        expect(grown).to.be.below(16 * 1024 * 1024);
+        expect(decoders[0]!.buffered).to.equal(5);
+      });
+
+      it('assembles a payload that trickles in as many tiny chunks, byte for byte', () => {
+        const payload = Buffer.from(Array.from({ length: 300 }, (_, i) => i & 0xff));
+        const frame = encodeFrame(payload);
+        const decoder = new FrameDecoder(1024);
+        const out: Uint8Array[] = [];
+        for (let i = 0; i < frame.length; i++) decoder.push(frame.subarray(i, i + 1), (p) => out.push(p));
+        expect(out).to.have.length(1);
+        expect(Buffer.from(out[0]!).equals(payload)).to.equal(true);
+        expect(decoder.buffered).to.equal(0);
       });
 
       it('decodes 12,000 pipelined frames in one chunk without recursing', () => {
