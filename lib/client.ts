@@ -12,20 +12,8 @@ import { resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } 
 import { createPacket, RESERVED_ACTIONS, type Packet } from './protocol/packet.js';
 import { backoffDelay, type BackoffConfig } from './reconnect/backoff.js';
 import { OfflineQueue } from './reconnect/offline-queue.js';
-import { ActionRouter, type Handler } from './router.js';
-import type { Bind } from './bind.js';
-import type {
-  ActionMap,
-  ActionName,
-  AnyActions,
-  Binding,
-  DataOf,
-  Envelope,
-  HandlerResult,
-  InstanceStats,
-  ReplyOf,
-  RequestOptions,
-} from './types.js';
+import { Endpoint } from './endpoint.js';
+import type { ActionMap, ActionName, AnyActions, DataOf, InstanceStats, ReplyOf, RequestOptions } from './types.js';
 
 /** A client's connection state. */
 export type ClientState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
@@ -67,11 +55,10 @@ export interface ClientOptions extends CommonOptions {
  * await client.start();
  * const sum = await client.request('sum', { a: 1, b: 2 });
  */
-export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyActions> {
+export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyActions> extends Endpoint<S, Connection<S, C>> {
   private readonly options: ResolvedCommonOptions;
   private readonly backoff: BackoffConfig & { enabled: boolean; random: () => number };
   private readonly queue: OfflineQueue<Packet>;
-  private readonly router = new ActionRouter<Connection<S, C>>();
   private readonly states = new BehaviorSubject<ClientState>('closed');
   private readonly disconnects = new Subject<string>();
   private readonly attempts = new Subject<ReconnectAttempt>();
@@ -85,10 +72,6 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /** The connection state; replays the current state to each subscriber. */
   readonly state$: Observable<ClientState> = this.states.asObservable();
-  /** Every accepted packet from the server. */
-  readonly packets$: Observable<Envelope<Connection<S, C>>> = this.router.packets$;
-  /** Refused packets, handler failures, error packets from the server and connection failures. */
-  readonly error$: Observable<PnetworkError> = this.router.error$;
   /** The reason each time the connection to the server is lost (not when `stop()` closes it). */
   readonly disconnect$: Observable<string> = this.disconnects.asObservable();
   /** Each reconnection attempt as it is scheduled: its number (1-based) and its jittered delay. */
@@ -96,6 +79,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /** @param options host, port, limits, timeouts, reconnection and queue; see {@link ClientOptions} */
   constructor(options: ClientOptions = {}) {
+    super();
     this.options = resolveCommonOptions(options);
     this.backoff = {
       enabled: options.reconnect ?? DEFAULTS.reconnect,
@@ -214,29 +198,6 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     const connection = this.current;
     if (!connection) return Promise.reject(new NotConnectedError());
     return connection.request(action, data, options);
-  }
-
-  /**
-   * Binds a handler to an action sent by the server. Returns a handle whose `unsubscribe()` unbinds it.
-   * @throws ReservedActionError for a reserved action name
-   */
-  bindAction<A extends ActionName<S>>(
-    action: A,
-    handler:
-      | ((data: DataOf<S, A>, packet: Packet<A, DataOf<S, A>>, connection: Connection<S, C>) => HandlerResult<ReplyOf<S, A>>)
-      | Bind<DataOf<S, A>, ReplyOf<S, A>, Connection<S, C>>,
-  ): Binding {
-    return this.router.bind(action, handler as Handler<Connection<S, C>>);
-  }
-
-  /** The packets of one action from the server: the stream `bindAction` subscribes to. */
-  action$<A extends ActionName<S>>(action: A): Observable<Envelope<Connection<S, C>, Packet<A, DataOf<S, A>>>> {
-    return this.router.action$(action) as Observable<Envelope<Connection<S, C>, Packet<A, DataOf<S, A>>>>;
-  }
-
-  /** Bound action names with the number of packets each has handled. */
-  boundActions(): ReadonlyMap<string, number> {
-    return this.router.boundActions();
   }
 
   /** Traffic of the current connection. */

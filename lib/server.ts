@@ -11,20 +11,8 @@ import { Connection, type ConnectionHooks } from './connection.js';
 import { serverHandshake } from './operators/handshake.js';
 import { resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
 import { createPacket, type Packet } from './protocol/packet.js';
-import { ActionRouter, type Handler } from './router.js';
-import type { Bind } from './bind.js';
-import type {
-  ActionMap,
-  ActionName,
-  AnyActions,
-  Binding,
-  DataOf,
-  Envelope,
-  HandlerResult,
-  InstanceStats,
-  ReplyOf,
-  TrafficStats,
-} from './types.js';
+import { Endpoint } from './endpoint.js';
+import type { ActionMap, ActionName, AnyActions, DataOf, InstanceStats, TrafficStats } from './types.js';
 
 /** Options for {@link Server}. */
 export type ServerOptions = CommonOptions;
@@ -46,9 +34,8 @@ export interface DisconnectEvent<C> {
  * server.bindAction('sum', ({ a, b }) => a + b);
  * await server.start();
  */
-export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyActions> {
+export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyActions> extends Endpoint<C, Connection<C, S>> {
   private readonly options: ResolvedCommonOptions;
-  private readonly router = new ActionRouter<Connection<C, S>>();
   private readonly registered = new Map<string, Connection<C, S>>();
   private readonly open = new Set<Connection<C, S>>();
   private readonly connections = new Subject<Connection<C, S>>();
@@ -63,13 +50,10 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   readonly connection$: Observable<Connection<C, S>> = this.connections.asObservable();
   /** Each registered client that leaves, with the reason. */
   readonly disconnect$: Observable<DisconnectEvent<Connection<C, S>>> = this.disconnects.asObservable();
-  /** Every accepted user packet from any client. */
-  readonly packets$: Observable<Envelope<Connection<C, S>>> = this.router.packets$;
-  /** Refused packets, handler failures and protocol errors. Reporting here never closes anything. */
-  readonly error$: Observable<PnetworkError> = this.router.error$;
 
   /** @param options host, port, limits and timeouts; see {@link CommonOptions} */
   constructor(options: ServerOptions = {}) {
+    super();
     this.options = resolveCommonOptions(options);
   }
 
@@ -136,30 +120,6 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     }
     const results = await Promise.allSettled(sends);
     return results.filter((result) => result.status === 'fulfilled').length;
-  }
-
-  /**
-   * Binds a handler to an action sent by clients. The handler's return value (or its Promise's or
-   * Observable's first value) answers requests. Returns a handle whose `unsubscribe()` unbinds it.
-   * @throws ReservedActionError for a reserved action name
-   */
-  bindAction<A extends ActionName<C>>(
-    action: A,
-    handler:
-      | ((data: DataOf<C, A>, packet: Packet<A, DataOf<C, A>>, connection: Connection<C, S>) => HandlerResult<ReplyOf<C, A>>)
-      | Bind<DataOf<C, A>, ReplyOf<C, A>, Connection<C, S>>,
-  ): Binding {
-    return this.router.bind(action, handler as Handler<Connection<C, S>>);
-  }
-
-  /** The packets of one action, from every client: the stream `bindAction` subscribes to. */
-  action$<A extends ActionName<C>>(action: A): Observable<Envelope<Connection<C, S>, Packet<A, DataOf<C, A>>>> {
-    return this.router.action$(action) as Observable<Envelope<Connection<C, S>, Packet<A, DataOf<C, A>>>>;
-  }
-
-  /** Bound action names with the number of packets each has handled. */
-  boundActions(): ReadonlyMap<string, number> {
-    return this.router.boundActions();
   }
 
   /** Cumulative traffic since start, including clients that have left. */
