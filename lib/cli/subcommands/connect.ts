@@ -5,7 +5,7 @@
 import { Client } from '../../client.js';
 import { DEFAULTS } from '../../defaults.js';
 import { parseHostPort, type BinIo, type ParsedArgs, type Subcommand } from '../args.js';
-import { CLI } from '../cli.js';
+import { runConsole } from './run-console.js';
 
 /** The `connect` subcommand. */
 export const connect: Subcommand = {
@@ -19,13 +19,6 @@ export const connect: Subcommand = {
     const client = new Client({ host, port });
     await client.start();
     io.stdout.write(`connected to ${host}:${port}\n`);
-    const cli = new CLI(client, undefined, { input: io.stdin, output: io.stdout, env: io.env });
-    const removeSignal = io.onSignal(() => void cli.close());
-    try {
-      await cli.processCommand();
-    } finally {
-      removeSignal();
-    }
-    return 0;
+    return runConsole(client, io);
   },
 };

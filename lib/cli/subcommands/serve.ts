@@ -5,7 +5,7 @@
 import { DEFAULTS } from '../../defaults.js';
 import { Server } from '../../server.js';
 import { parsePort, type BinIo, type ParsedArgs, type Subcommand } from '../args.js';
-import { CLI } from '../cli.js';
+import { runConsole } from './run-console.js';
 
 /**
  * Binds `echo`: its handler returns the data it got, so `request echo {…}` gets it back and `send echo`
@@ -40,13 +40,6 @@ export const serve: Subcommand = {
       io.stdout.write('pnetwork server stopped\n');
       return 0;
     }
-    const cli = new CLI(server, undefined, { input: io.stdin, output: io.stdout, env: io.env });
-    const removeSignal = io.onSignal(() => void cli.close());
-    try {
-      await cli.processCommand();
-    } finally {
-      removeSignal();
-    }
-    return 0;
+    return runConsole(server, io);
   },
 };
