@@ -2,20 +2,29 @@
  * Requests waiting for their replies, keyed by id. Time enters through a SchedulerLike.
  * @module
  */
-import type { SchedulerLike, Subscription } from 'rxjs';
+import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 import { RemoteError, RequestTimeoutError } from '../errors.js';
 import type { Packet } from '../protocol/packet.js';
 
 interface Entry {
-  resolve: (data: unknown) => void;
-  reject: (err: Error) => void;
-  timer: Subscription;
+  readonly action: string;
+  readonly timeoutMs: number;
+  /** When it times out, on the scheduler's clock. */
+  readonly deadline: number;
+  readonly resolve: (data: unknown) => void;
+  readonly reject: (err: Error) => void;
 }
 
-/** Correlates replies with requests, and times requests out. */
+/**
+ * Correlates replies with requests, and times requests out. One scheduled action serves every
+ * request: it wakes at the earliest deadline, so a request costs no timer of its own.
+ */
 export class PendingRequests {
   private readonly entries = new Map<number, Entry>();
   private lastId = 0;
+  private sweep: Subscription | null = null;
+  /** When the scheduled sweep runs; Infinity when none is scheduled. */
+  private sweepAt = Number.POSITIVE_INFINITY;
 
   /** @param scheduler drives the timeouts */
   constructor(private readonly scheduler: SchedulerLike) {}
@@ -31,13 +40,11 @@ export class PendingRequests {
    */
   open(action: string, timeoutMs: number): { id: number; reply: Promise<unknown> } {
     const id = this.nextId();
+    const deadline = this.scheduler.now() + timeoutMs;
     const reply = new Promise<unknown>((resolve, reject) => {
-      const timer = this.scheduler.schedule(() => {
-        this.entries.delete(id);
-        reject(new RequestTimeoutError(action, timeoutMs));
-      }, timeoutMs);
-      this.entries.set(id, { resolve, reject, timer });
+      this.entries.set(id, { action, timeoutMs, deadline, resolve, reject });
     });
+    if (deadline < this.sweepAt) this.scheduleSweep(deadline);
     return { id, reply };
   }
 
@@ -49,7 +56,6 @@ export class PendingRequests {
     const entry = packet.id === undefined ? undefined : this.entries.get(packet.id);
     if (!entry) return false;
     this.entries.delete(packet.id!);
-    entry.timer.unsubscribe();
     if (packet.action === 'error') {
       const data = (packet.data ?? {}) as { code?: unknown; message?: unknown };
       entry.reject(new RemoteError(String(data.code ?? 'ERR_REMOTE'), String(data.message ?? 'request failed')));
@@ -64,13 +70,47 @@ export class PendingRequests {
     const entry = this.entries.get(id);
     if (!entry) return;
     this.entries.delete(id);
-    entry.timer.unsubscribe();
     entry.reject(error);
   }
 
-  /** Rejects every waiting request with `error`. */
+  /** Rejects every waiting request with `error`, and cancels the timer. */
   rejectAll(error: Error): void {
-    for (const id of [...this.entries.keys()]) this.fail(id, error);
+    const entries = [...this.entries.values()];
+    this.entries.clear();
+    this.cancelSweep();
+    for (const entry of entries) entry.reject(error);
+  }
+
+  /** @internal The sweep: rejects what is due, then sleeps until the next deadline. Returns that delay, or null. */
+  expire(): number | null {
+    const now = this.scheduler.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [id, entry] of this.entries) {
+      if (entry.deadline <= now) {
+        this.entries.delete(id);
+        entry.reject(new RequestTimeoutError(entry.action, entry.timeoutMs));
+      } else if (entry.deadline < next) {
+        next = entry.deadline;
+      }
+    }
+    this.sweepAt = next;
+    if (next === Number.POSITIVE_INFINITY) {
+      this.sweep = null;
+      return null;
+    }
+    return next - now;
+  }
+
+  private scheduleSweep(at: number): void {
+    this.cancelSweep();
+    this.sweepAt = at;
+    this.sweep = this.scheduler.schedule(runSweep, Math.max(0, at - this.scheduler.now()), this);
+  }
+
+  private cancelSweep(): void {
+    this.sweep?.unsubscribe();
+    this.sweep = null;
+    this.sweepAt = Number.POSITIVE_INFINITY;
   }
 
   private nextId(): number {
@@ -78,4 +118,10 @@ export class PendingRequests {
     this.lastId = this.lastId >= Number.MAX_SAFE_INTEGER ? 1 : this.lastId + 1;
     return this.lastId;
   }
+}
+
+/** The scheduled work, shared by every PendingRequests: no closure per connection or per request. */
+function runSweep(this: SchedulerAction<PendingRequests>, pending?: PendingRequests): void {
+  const delay = pending!.expire();
+  if (delay !== null) this.schedule(pending, delay);
 }
