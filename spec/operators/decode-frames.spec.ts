@@ -1,9 +1,10 @@
 import { expect } from 'chai';
-import { from, Observable, take } from 'rxjs';
+import { from, take } from 'rxjs';
 import sinon from 'sinon';
 import { FrameTooLargeError, IncompleteFrameError } from '../../lib/errors.js';
 import { decodeFrames } from '../../lib/operators/decode-frames.js';
 import { FrameDecoder } from '../../lib/protocol/frame.js';
+import { countingSource } from '../helpers/operator-battery.js';
 import { testScheduler } from '../helpers/scheduler.js';
 
 /** Bytes from hex (whitespace ignored) in an ArrayBuffer of their own. */
@@ -18,19 +19,6 @@ const FRAME_ENDS: [keyof typeof PAYLOADS, number][] = [
   ['e', 13],
   ['w', 22],
 ];
-
-/** A synchronous source of `count` copies of `chunk` that counts how many it produced. */
-function countingSource(chunk: Uint8Array, count: number): { source: Observable<Uint8Array>; pulled: () => number } {
-  let pulled = 0;
-  const source = new Observable<Uint8Array>((subscriber) => {
-    for (let i = 0; i < count && !subscriber.closed; i++) {
-      pulled++;
-      subscriber.next(chunk);
-    }
-    subscriber.complete();
-  });
-  return { source, pulled: () => pulled };
-}
 
 /**
  * The expected marble when THREE_FRAMES is cut at `cuts` and chunk k arrives at frame 1 + 6k:
@@ -233,7 +221,7 @@ describe('operators/decodeFrames', () => {
         const source = from([bytes('0000000141'), bytes('0000000142'), bytes('0000000143')]);
         expectObservable(source.pipe(decodeFrames(), take(2))).toBe('(xy|)', { x: bytes('41'), y: bytes('42') });
       });
-      const { source, pulled } = countingSource(bytes('0000000141'), 1000);
+      const { source, pulled } = countingSource([bytes('0000000141')], 1000);
       const seen: number[] = [];
       source.pipe(decodeFrames(), take(2)).subscribe((payload) => seen.push(payload[0]!));
       expect(seen).to.deep.equal([0x41, 0x41]);
@@ -242,7 +230,7 @@ describe('operators/decodeFrames', () => {
 
     it('stops emitting from a chunk of many frames when take(n) has enough', () => {
       const chunk = Buffer.concat(Array.from({ length: 12_000 }, () => Buffer.from('0000000141', 'hex')));
-      const { source, pulled } = countingSource(chunk, 5);
+      const { source, pulled } = countingSource([chunk], 5);
       let count = 0;
       let completed = false;
       source.pipe(decodeFrames(), take(3)).subscribe({ next: () => count++, complete: () => (completed = true) });
@@ -252,7 +240,7 @@ describe('operators/decodeFrames', () => {
     });
 
     it('stops a synchronous source when a frame is too large', () => {
-      const { source, pulled } = countingSource(bytes('00000005'), 1000);
+      const { source, pulled } = countingSource([bytes('00000005')], 1000);
       let error: unknown;
       source.pipe(decodeFrames({ maxFrameBytes: 4 })).subscribe({ error: (err: unknown) => (error = err) });
       expect(error).to.be.instanceOf(FrameTooLargeError);

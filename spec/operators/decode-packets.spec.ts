@@ -1,9 +1,10 @@
 import { expect } from 'chai';
-import { from, Observable, take } from 'rxjs';
+import { from } from 'rxjs';
 import { PacketError } from '../../lib/errors.js';
 import { decodePackets, decodePacketsOrErrors } from '../../lib/operators/decode-packets.js';
 import { jsonCodec, type Codec } from '../../lib/protocol/codec.js';
 import type { Packet } from '../../lib/protocol/packet.js';
+import { countingSource, standardBattery } from '../helpers/operator-battery.js';
 import { testScheduler } from '../helpers/scheduler.js';
 
 const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
@@ -11,19 +12,6 @@ const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf
 const CHAT: Packet = { action: 'chat', data: { text: 'hi' }, 'packet-created': 1, token: null };
 const PING: Packet = { action: 'ping', data: null, 'packet-created': 2, token: 'tok', id: 4 };
 const payload = (packet: Packet): Uint8Array => utf8(JSON.stringify(packet));
-
-/** A synchronous source of `count` copies of `value` that counts how many it produced. */
-function countingSource<T>(value: T, count: number): { source: Observable<T>; pulled: () => number } {
-  let pulled = 0;
-  const source = new Observable<T>((subscriber) => {
-    for (let i = 0; i < count && !subscriber.closed; i++) {
-      pulled++;
-      subscriber.next(value);
-    }
-    subscriber.complete();
-  });
-  return { source, pulled: () => pulled };
-}
 
 describe('operators/decodePackets', () => {
   describe('#decodePackets', () => {
@@ -47,15 +35,6 @@ describe('operators/decodePackets', () => {
           x: { ...expected, data: 3 },
           y: { ...expected, data: 0 },
         });
-      });
-    });
-
-    it('passes a source error through', () => {
-      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-        const failure = new Error('frames failed');
-        const source = cold('-a-#', { a: payload(CHAT) }, failure);
-        expectObservable(source.pipe(decodePackets())).toBe('-A-#', { A: CHAT }, failure);
-        expectSubscriptions(source.subscriptions).toBe('^--!');
       });
     });
 
@@ -111,57 +90,16 @@ describe('operators/decodePackets', () => {
       });
     });
 
-    it('unsubscribes from the source when the result is unsubscribed early', () => {
-      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-        const source = cold('-a--b--|', { a: payload(CHAT), b: payload(PING) });
-        expectObservable(source.pipe(decodePackets()), '^--!').toBe('-A--', { A: CHAT });
-        expectSubscriptions(source.subscriptions).toBe('^--!');
-      });
-    });
-
-    it('completes on an empty source', () => {
-      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-        const source = cold<Uint8Array>('|');
-        expectObservable(source.pipe(decodePackets())).toBe('|');
-        expectSubscriptions(source.subscriptions).toBe('(^!)');
-      });
-    });
-
-    it('stays silent on a source that never emits', () => {
-      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-        const source = cold<Uint8Array>('-');
-        expectObservable(source.pipe(decodePackets())).toBe('-');
-        expectSubscriptions(source.subscriptions).toBe('^');
-      });
-    });
-
-    it('errors at once on a source that errors at once', () => {
-      testScheduler().run(({ cold, expectObservable }) => {
-        const failure = new Error('boom');
-        expectObservable(cold<Uint8Array>('#', {}, failure).pipe(decodePackets())).toBe('#', {}, failure);
-      });
-    });
-
-    it('stops a synchronous source when take(n) has enough', () => {
-      testScheduler().run(({ expectObservable }) => {
-        const source = from([payload(CHAT), payload(PING), payload(CHAT)]);
-        expectObservable(source.pipe(decodePackets(), take(2))).toBe('(AB|)', { A: CHAT, B: PING });
-      });
-      const { source, pulled } = countingSource(payload(CHAT), 1000);
-      const seen: Packet[] = [];
-      source.pipe(decodePackets(), take(2)).subscribe((packet) => seen.push(packet));
-      expect(seen).to.deep.equal([CHAT, CHAT]);
-      expect(pulled()).to.equal(2);
-    });
-
     it('stops a synchronous source at the first malformed payload', () => {
-      const { source, pulled } = countingSource(utf8('[]'), 1000);
+      const { source, pulled } = countingSource([utf8('[]')], 1000);
       let error: unknown;
       source.pipe(decodePackets()).subscribe({ error: (err: unknown) => (error = err) });
       expect(error).to.be.instanceOf(PacketError);
       expect(error).to.have.property('code', 'ERR_PACKET_NOT_OBJECT');
       expect(pulled()).to.equal(1);
     });
+
+    standardBattery(() => decodePackets(), { a: payload(CHAT), b: payload(PING), A: CHAT, B: PING });
   });
 
   describe('#decodePacketsOrErrors', () => {
@@ -221,46 +159,6 @@ describe('operators/decodePackets', () => {
       });
     });
 
-    it('passes a source error through', () => {
-      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-        const failure = new Error('frames failed');
-        const source = cold('-a-b-#', { a: payload(CHAT), b: utf8('nope') }, failure);
-        expectObservable(source.pipe(decodePacketsOrErrors())).toBe('-A-x-#', { A: CHAT, x: notJson }, failure);
-        expectSubscriptions(source.subscriptions).toBe('^----!');
-      });
-    });
-
-    it('unsubscribes from the source when the result is unsubscribed early', () => {
-      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-        const source = cold('-a--b--|', { a: payload(CHAT), b: payload(PING) });
-        expectObservable(source.pipe(decodePacketsOrErrors()), '^--!').toBe('-A--', { A: CHAT });
-        expectSubscriptions(source.subscriptions).toBe('^--!');
-      });
-    });
-
-    it('completes on an empty source, stays silent on a silent one, errors on an erroring one', () => {
-      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-        const failure = new Error('boom');
-        const empty = cold<Uint8Array>('|');
-        const never = cold<Uint8Array>('-');
-        expectObservable(empty.pipe(decodePacketsOrErrors())).toBe('|');
-        expectObservable(never.pipe(decodePacketsOrErrors())).toBe('-');
-        expectObservable(cold<Uint8Array>('#', {}, failure).pipe(decodePacketsOrErrors())).toBe('#', {}, failure);
-        expectSubscriptions(empty.subscriptions).toBe('(^!)');
-        expectSubscriptions(never.subscriptions).toBe('^');
-      });
-    });
-
-    it('stops a synchronous source when take(n) has enough', () => {
-      testScheduler().run(({ expectObservable }) => {
-        const source = from([payload(CHAT), utf8('x'), payload(CHAT)]);
-        expectObservable(source.pipe(decodePacketsOrErrors(), take(2))).toBe('(Ax|)', { A: CHAT, x: notJson });
-      });
-      const { source, pulled } = countingSource(utf8('x'), 1000);
-      let count = 0;
-      source.pipe(decodePacketsOrErrors(), take(3)).subscribe(() => count++);
-      expect(count).to.equal(3);
-      expect(pulled()).to.equal(3);
-    });
+    standardBattery(() => decodePacketsOrErrors(), { a: payload(CHAT), b: payload(PING), A: CHAT, B: PING });
   });
 });

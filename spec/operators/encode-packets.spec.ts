@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { from, Observable, take } from 'rxjs';
 import { PacketError } from '../../lib/errors.js';
 import { decodePackets } from '../../lib/operators/decode-packets.js';
 import { encodePackets } from '../../lib/operators/encode-packets.js';
 import type { Codec } from '../../lib/protocol/codec.js';
 import type { Packet } from '../../lib/protocol/packet.js';
+import { countingSource, standardBattery } from '../helpers/operator-battery.js';
 import { testScheduler } from '../helpers/scheduler.js';
 
 const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
@@ -18,19 +18,6 @@ function circular(): Packet {
   const data: Record<string, unknown> = {};
   data.self = data;
   return { action: 'loop', data, 'packet-created': 3, token: null };
-}
-
-/** A synchronous source of `count` copies of `value` that counts how many it produced. */
-function countingSource<T>(value: T, count: number): { source: Observable<T>; pulled: () => number } {
-  let pulled = 0;
-  const source = new Observable<T>((subscriber) => {
-    for (let i = 0; i < count && !subscriber.closed; i++) {
-      pulled++;
-      subscriber.next(value);
-    }
-    subscriber.complete();
-  });
-  return { source, pulled: () => pulled };
 }
 
 describe('operators/encodePackets', () => {
@@ -54,15 +41,6 @@ describe('operators/encodePackets', () => {
           x: utf8('chat'),
           y: utf8('ping'),
         });
-      });
-    });
-
-    it('passes a source error through', () => {
-      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-        const failure = new Error('packets failed');
-        const source = cold('-a-#', { a: CHAT }, failure);
-        expectObservable(source.pipe(encodePackets())).toBe('-x-#', { x: json(CHAT) }, failure);
-        expectSubscriptions(source.subscriptions).toBe('^--!');
       });
     });
 
@@ -94,53 +72,8 @@ describe('operators/encodePackets', () => {
       });
     });
 
-    it('unsubscribes from the source when the result is unsubscribed early', () => {
-      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-        const source = cold('-a--b--|', { a: CHAT, b: PING });
-        expectObservable(source.pipe(encodePackets()), '^--!').toBe('-x--', { x: json(CHAT) });
-        expectSubscriptions(source.subscriptions).toBe('^--!');
-      });
-    });
-
-    it('completes on an empty source', () => {
-      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-        const source = cold<Packet>('|');
-        expectObservable(source.pipe(encodePackets())).toBe('|');
-        expectSubscriptions(source.subscriptions).toBe('(^!)');
-      });
-    });
-
-    it('stays silent on a source that never emits', () => {
-      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-        const source = cold<Packet>('-');
-        expectObservable(source.pipe(encodePackets())).toBe('-');
-        expectSubscriptions(source.subscriptions).toBe('^');
-      });
-    });
-
-    it('errors at once on a source that errors at once', () => {
-      testScheduler().run(({ cold, expectObservable }) => {
-        const failure = new Error('boom');
-        expectObservable(cold<Packet>('#', {}, failure).pipe(encodePackets())).toBe('#', {}, failure);
-      });
-    });
-
-    it('stops a synchronous source when take(n) has enough', () => {
-      testScheduler().run(({ expectObservable }) => {
-        expectObservable(from([CHAT, PING, CHAT]).pipe(encodePackets(), take(2))).toBe('(xy|)', {
-          x: json(CHAT),
-          y: json(PING),
-        });
-      });
-      const { source, pulled } = countingSource(CHAT, 1000);
-      let count = 0;
-      source.pipe(encodePackets(), take(2)).subscribe(() => count++);
-      expect(count).to.equal(2);
-      expect(pulled()).to.equal(2);
-    });
-
     it('stops a synchronous source at the first packet it cannot serialise', () => {
-      const { source, pulled } = countingSource(circular(), 1000);
+      const { source, pulled } = countingSource([circular()], 1000);
       let error: unknown;
       source.pipe(encodePackets()).subscribe({ error: (err: unknown) => (error = err) });
       expect(error).to.be.instanceOf(PacketError);
@@ -154,5 +87,7 @@ describe('operators/encodePackets', () => {
         expectObservable(cold('-a-b-|', packets).pipe(encodePackets(), decodePackets())).toBe('-a-b-|', packets);
       });
     });
+
+    standardBattery(() => encodePackets(), { a: CHAT, b: PING, A: json(CHAT), B: json(PING) });
   });
 });

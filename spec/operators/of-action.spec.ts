@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { from, Observable, take } from 'rxjs';
+import { from } from 'rxjs';
 import { ofAction } from '../../lib/operators/of-action.js';
 import type { Packet } from '../../lib/protocol/packet.js';
+import { standardBattery } from '../helpers/operator-battery.js';
 import { testScheduler } from '../helpers/scheduler.js';
 
 const packet = (action: string, data: unknown = null): Packet => ({ action, data, 'packet-created': 1, token: null });
@@ -10,19 +11,6 @@ const C1 = packet('chat', 1);
 const C2 = packet('chat', 2);
 const P = packet('ping');
 const Q = packet('chatter');
-
-/** A synchronous source that yields `values` in a loop, `count` times in all, and counts them. */
-function countingSource<T>(values: T[], count: number): { source: Observable<T>; pulled: () => number } {
-  let pulled = 0;
-  const source = new Observable<T>((subscriber) => {
-    for (let i = 0; i < count && !subscriber.closed; i++) {
-      pulled++;
-      subscriber.next(values[i % values.length]!);
-    }
-    subscriber.complete();
-  });
-  return { source, pulled: () => pulled };
-}
 
 describe('operators/ofAction', () => {
   describe('#ofAction', () => {
@@ -47,15 +35,6 @@ describe('operators/ofAction', () => {
       expect(seen).to.deep.equal(['ping']);
     });
 
-    it('passes a source error through', () => {
-      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-        const failure = new Error('packets failed');
-        const source = cold('-a-p-#', { a: C1, p: P }, failure);
-        expectObservable(source.pipe(ofAction('chat'))).toBe('-a---#', { a: C1 }, failure);
-        expectSubscriptions(source.subscriptions).toBe('^----!');
-      });
-    });
-
     it('errors and unsubscribes the source when reading the action throws', () => {
       testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
         const failure = new Error('hostile getter');
@@ -70,46 +49,6 @@ describe('operators/ofAction', () => {
       });
     });
 
-    it('unsubscribes from the source when the result is unsubscribed early', () => {
-      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-        const source = cold('-a--b--|', { a: C1, b: C2 });
-        expectObservable(source.pipe(ofAction('chat')), '^--!').toBe('-a--', { a: C1 });
-        expectSubscriptions(source.subscriptions).toBe('^--!');
-      });
-    });
-
-    it('completes on an empty source', () => {
-      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-        const source = cold<Packet>('|');
-        expectObservable(source.pipe(ofAction('chat'))).toBe('|');
-        expectSubscriptions(source.subscriptions).toBe('(^!)');
-      });
-    });
-
-    it('stays silent on a source that never emits', () => {
-      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-        const source = cold<Packet>('-');
-        expectObservable(source.pipe(ofAction('chat'))).toBe('-');
-        expectSubscriptions(source.subscriptions).toBe('^');
-      });
-    });
-
-    it('errors at once on a source that errors at once', () => {
-      testScheduler().run(({ cold, expectObservable }) => {
-        const failure = new Error('boom');
-        expectObservable(cold<Packet>('#', {}, failure).pipe(ofAction('chat'))).toBe('#', {}, failure);
-      });
-    });
-
-    it('stops a synchronous source when take(n) has enough', () => {
-      testScheduler().run(({ expectObservable }) => {
-        expectObservable(from([P, C1, P, C2, C1]).pipe(ofAction('chat'), take(2))).toBe('(ab|)', { a: C1, b: C2 });
-      });
-      const { source, pulled } = countingSource([P, C1], 1000);
-      let count = 0;
-      source.pipe(ofAction('chat'), take(3)).subscribe(() => count++);
-      expect(count).to.equal(3);
-      expect(pulled()).to.equal(6);
-    });
+    standardBattery(() => ofAction('chat'), { a: C1, b: C2, A: C1, B: C2 });
   });
 });
