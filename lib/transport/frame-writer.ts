@@ -8,6 +8,9 @@ import { ConnectionClosedError, FrameTooLargeError, SendBufferFullError } from '
 import { FRAME_HEADER_BYTES } from '../protocol/frame.js';
 import type { TrafficStats } from '../types.js';
 
+/** A batch this large is written at once rather than at the end of the tick. */
+const FLUSH_BYTES = 64 * 1024;
+
 /** Payloads framed and written together, sharing one Promise. */
 interface Batch {
   readonly payloads: Array<string | Uint8Array>;
@@ -56,12 +59,14 @@ export class FrameWriter {
     const length = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
     if (length > this.maxFrameBytes) return Promise.reject(new FrameTooLargeError(length, this.maxFrameBytes));
     const size = FRAME_HEADER_BYTES + length;
-    let batch = this.batch;
-    if (batch === null) {
-      batch = this.batch = newBatch();
-    } else if (this.blocked && batch.bytes + size > this.maxWaitingBytes) {
-      return Promise.reject(new SendBufferFullError(this.maxWaitingBytes));
+    if (this.batch !== null && this.batch.bytes + size > (this.blocked ? this.maxWaitingBytes : FLUSH_BYTES)) {
+      // While the socket is full, the backlog is bounded; otherwise a large burst goes out now, in
+      // pieces, instead of piling up until the end of the tick.
+      if (this.blocked) return Promise.reject(new SendBufferFullError(this.maxWaitingBytes));
+      this.flush();
+      if (this.blocked && size > this.maxWaitingBytes) return Promise.reject(new SendBufferFullError(this.maxWaitingBytes));
     }
+    const batch = (this.batch ??= newBatch());
     batch.payloads.push(payload);
     batch.lengths.push(length);
     batch.bytes += size;
