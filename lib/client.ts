@@ -5,11 +5,12 @@
 import { connect, type Socket } from 'node:net';
 import { BehaviorSubject, Subject, type Observable, type Subscription } from 'rxjs';
 import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
-import { ConnectionClosedError, NotConnectedError, PnetworkError, ReservedActionError } from './errors.js';
+import { ConnectionClosedError, NotConnectedError, PnetworkError } from './errors.js';
 import { Connection } from './connection.js';
 import { clientHandshake } from './operators/handshake.js';
 import { resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
-import { createPacket, RESERVED_ACTIONS, type Packet } from './protocol/packet.js';
+import { createPacket, refuseAction, type Packet } from './protocol/packet.js';
+import { droppable } from './droppable.js';
 import { backoffDelay, type BackoffConfig } from './reconnect/backoff.js';
 import { OfflineQueue } from './reconnect/offline-queue.js';
 import { Endpoint } from './endpoint.js';
@@ -89,6 +90,8 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       maxAttempts: options.reconnectAttempts ?? DEFAULTS.reconnectAttempts,
       random: options.random ?? Math.random,
     };
+    // Checks the backoff settings now, with the other options, rather than at the first disconnect.
+    backoffDelay(0, this.backoff);
     this.queue = new OfflineQueue<Packet>({
       limit: options.maxQueuedPackets ?? DEFAULTS.maxQueuedPackets,
       ttlMs: options.queuedPacketTtlMs ?? DEFAULTS.queuedPacketTtlMs,
@@ -178,7 +181,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   sendPacket(packet: Packet): Promise<void>;
   sendPacket(actionOrPacket: string | Packet, data?: unknown): Promise<void> {
     const connection = this.current;
-    if (connection && this.queue.size === 0 && !this.queue.flushing) {
+    if (connection && !connection.isClosed && this.queue.size === 0 && !this.queue.flushing) {
       return typeof actionOrPacket === 'string'
         ? connection.sendPacket(actionOrPacket as ActionName<C>, data as DataOf<C, ActionName<C>>)
         : connection.sendPacket(actionOrPacket);
@@ -187,10 +190,11 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       typeof actionOrPacket === 'string'
         ? createPacket(actionOrPacket, data ?? null, this.token)
         : { ...actionOrPacket, data: actionOrPacket.data ?? null };
-    if (this.state === 'closed') return Promise.reject(new NotConnectedError('client is not started'));
-    if (RESERVED_ACTIONS.has(packet.action)) return Promise.reject(new ReservedActionError(packet.action));
+    if (this.state === 'closed') return droppable(Promise.reject(new NotConnectedError('client is not started')));
+    const refused = refuseAction(packet.action, this.options.maxActionLength);
+    if (refused) return droppable(Promise.reject(refused));
     // Disconnected, or older packets still waiting: keep the order by queueing behind them.
-    return this.queue.enqueue(packet, packet.action);
+    return droppable(this.queue.enqueue(packet, packet.action));
   }
 
   /** Sends a request to the server and resolves with the reply; see {@link Connection.request}. */
@@ -243,6 +247,12 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   }
 
   private connected(connection: Connection<S, C>): void {
+    if (connection.isClosed) {
+      // It died between its handshake and now: count it as one more failed attempt.
+      this.states.next('reconnecting');
+      this.scheduleReconnect();
+      return;
+    }
     this.current = connection;
     this.attempt = 0;
     this.states.next('connected');
@@ -251,21 +261,28 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   private flushQueue(connection: Connection<S, C>): void {
     if (this.queue.size === 0) return;
-    // A failed send leaves the rest queued; they go out after the next reconnection.
-    this.queue.flush((packet) => connection.sendPacket(packet)).catch(() => undefined);
+    this.queue
+      .flush((packet) => connection.sendPacket(packet))
+      .catch(() => {
+        // That packet's own promise carries its failure (too large, say). If the connection still
+        // stands, the rest go on now; otherwise they wait for the next connection.
+        if (this.current === connection && !connection.isClosed) this.flushQueue(connection);
+      });
   }
 
   private onConnectionClosed(connection: Connection<S, C>, reason: string): void {
     if (this.current !== connection) return;
     this.current = null;
-    this.disconnects.next(reason);
+    // State first, news last: a subscriber that calls stop() or start() must find the state settled.
+    const generation = this.generation;
     if (!this.backoff.enabled) {
       this.states.next('closed');
       this.queue.rejectAll(new ConnectionClosedError(reason));
-      return;
+    } else {
+      this.states.next('reconnecting');
+      if (generation === this.generation) this.scheduleReconnect();
     }
-    this.states.next('reconnecting');
-    this.scheduleReconnect();
+    this.disconnects.next(reason);
   }
 
   private scheduleReconnect(): void {

@@ -5,16 +5,11 @@
  */
 import type { Socket } from 'node:net';
 import { Subject, type Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import {
-  ConnectionClosedError,
-  type HeartbeatTimeoutError,
-  PnetworkError,
-  RemoteError,
-  ReservedActionError,
-  PacketError,
-} from './errors.js';
+import { ConnectionClosedError, PnetworkError, RemoteError, type HeartbeatTimeoutError, type PacketError } from './errors.js';
 import { isTextCodec, type Codec } from './protocol/codec.js';
-import { RESERVED_ACTIONS, type Packet } from './protocol/packet.js';
+import { refuseAction, type Packet } from './protocol/packet.js';
+import { droppable } from './droppable.js';
+import { delay } from './options.js';
 import { decodeFrames } from './operators/decode-frames.js';
 import { HeartbeatMonitor, type HeartbeatListener } from './liveness/heartbeat-monitor.js';
 import { decodePacketsOrErrors } from './operators/decode-packets.js';
@@ -28,6 +23,8 @@ import type { ActionMap, ActionName, AnyActions, DataOf, ReplyOf, RequestOptions
 export interface ConnectionSettings {
   codec: Codec;
   maxFrameBytes: number;
+  /** Largest first frame accepted: the handshake. */
+  maxHandshakeBytes: number;
   maxActionLength: number;
   maxSendBufferBytes: number;
   requestTimeoutMs: number;
@@ -92,9 +89,12 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.writer = new FrameWriter(socket, settings.maxFrameBytes, settings.maxSendBufferBytes, this.stats);
     socket.setNoDelay(true);
+    // The pipeline handles socket errors while it runs; after a fatal error it is torn down while the
+    // socket may stay open until closeTimeoutMs, and an error then (a reset) must not go unheard.
+    socket.on('error', ignoreSocketError);
     this.subscription = socketChunks(socket, this.stats)
       .pipe(
-        decodeFrames({ maxFrameBytes: settings.maxFrameBytes }),
+        decodeFrames({ maxFrameBytes: settings.maxFrameBytes, maxFirstFrameBytes: Math.min(settings.maxHandshakeBytes, settings.maxFrameBytes) }),
         decodePacketsOrErrors(settings.codec),
         handshake,
       )
@@ -141,9 +141,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
       typeof actionOrPacket === 'string'
         ? { action: actionOrPacket, data: data ?? null, 'packet-created': Date.now(), token: this.token }
         : { action: actionOrPacket.action, data: actionOrPacket.data ?? null, 'packet-created': actionOrPacket['packet-created'], token: this.token };
-    const refused = this.refuseAction(packet.action);
-    if (refused) return Promise.reject(refused);
-    return this.send(packet);
+    const refused = refuseAction(packet.action, this.settings.maxActionLength);
+    return droppable(refused ? Promise.reject(refused) : this.send(packet));
   }
 
   /**
@@ -152,7 +151,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
    * error (its code in `remoteCode`), and with ConnectionClosedError when the connection closes first.
    */
   request<A extends ActionName<Out>>(action: A, data: DataOf<Out, A>, options: RequestOptions = {}): Promise<ReplyOf<Out, A>> {
-    const refused = this.refuseAction(action);
+    const refused = refuseAction(action, this.settings.maxActionLength) ?? checkTimeout(options.timeoutMs);
     if (refused) return Promise.reject(refused);
     if (this.isClosed) return Promise.reject(new ConnectionClosedError(this.closeReason ?? 'connection closed'));
     this.pending ??= new PendingRequests(this.settings.scheduler);
@@ -192,16 +191,6 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     return this.send(packet);
   }
 
-  /** Why a user action name cannot be sent, checked here so the peer never has to refuse it. */
-  private refuseAction(action: unknown): PnetworkError | null {
-    if (typeof action !== 'string' || action.length === 0) return new PacketError('ERR_PACKET_ACTION', 'action must be a non-empty string');
-    if (action.length > this.settings.maxActionLength) {
-      return new PacketError('ERR_PACKET_ACTION_TOO_LONG', `action is ${action.length} characters; the limit is ${this.settings.maxActionLength}`);
-    }
-    if (RESERVED_ACTIONS.has(action)) return new ReservedActionError(action);
-    return null;
-  }
-
   private send(packet: Packet): Promise<void> {
     if (this.isClosed) return Promise.reject(new ConnectionClosedError(this.closeReason ?? 'connection closed'));
     let payload: string | Uint8Array;
@@ -231,7 +220,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     } else {
       // Refused after the handshake: tell the peer, report it, keep the connection.
       const { error, packet } = event;
-      const id = packet?.id;
+      // An id on a refused reply or error belongs to our own requests: echoing it would settle one of the peer's.
+      const id = packet && packet.action !== 'reply' && packet.action !== 'error' ? packet.id : undefined;
       this.send({ action: 'error', data: { code: error.code, message: error.message }, 'packet-created': Date.now(), token: this.token, ...(id !== undefined ? { id } : {}) }).catch(() => undefined);
       this.hooks.onError(this, error);
     }
@@ -306,6 +296,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
 
   private endSocket(): void {
     this.writer.end();
+    if (this.destroyTimer) return;
     this.destroyTimer = setTimeout(() => this.socket.destroy(), this.settings.closeTimeoutMs);
     this.destroyTimer.unref();
   }
@@ -343,5 +334,19 @@ class InboundObserver {
 
   complete(): void {
     this.connection.finish();
+  }
+}
+
+/** Socket errors after the pipeline is gone: the socket closes by itself, and 'close' finishes the connection. */
+function ignoreSocketError(): void {}
+
+/** A per-request timeout that a timer can wait for, or the error saying why not. */
+function checkTimeout(timeoutMs: number | undefined): RangeError | null {
+  if (timeoutMs === undefined) return null;
+  try {
+    delay('timeoutMs', timeoutMs);
+    return null;
+  } catch (err) {
+    return err as RangeError;
   }
 }

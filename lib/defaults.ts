@@ -15,6 +15,8 @@ export const DEFAULTS = Object.freeze({
   port: 25565,
   /** Largest frame payload accepted or sent, in bytes (1 MiB). Checked against the declared length. */
   maxFrameBytes: 1024 * 1024,
+  /** Largest first frame (the handshake) accepted, in bytes (64 KiB). */
+  maxHandshakeBytes: 64 * 1024,
   /** Bytes that may wait for a full socket to drain before sends are refused (8 MiB). */
   maxSendBufferBytes: 8 * 1024 * 1024,
   /** Longest action name, in UTF-16 code units. */

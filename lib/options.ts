@@ -17,6 +17,8 @@ export interface CommonOptions {
   codec?: Codec;
   /** Largest frame payload sent or accepted, in bytes. @defaultValue 1 MiB */
   maxFrameBytes?: number;
+  /** Largest first frame (the handshake) accepted, in bytes: a peer that has not shaken hands gets little. @defaultValue 64 KiB */
+  maxHandshakeBytes?: number;
   /** Longest action name accepted. @defaultValue 256 */
   maxActionLength?: number;
   /** Deepest nesting accepted in `data`. @defaultValue 64 */
@@ -44,22 +46,47 @@ export interface ResolvedCommonOptions extends ConnectionSettings {
   handshakeTimeoutMs: number;
 }
 
-/** Merges options over DEFAULTS once, at the public boundary. */
+/** Node turns longer timer delays into 1 ms. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
+/**
+ * Merges options over DEFAULTS once, at the public boundary, and checks them.
+ * @throws RangeError naming the first option whose value cannot work (Node would turn a NaN or huge
+ * delay into 1 ms, for example)
+ */
 export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOptions {
-  const maxActionLength = options.maxActionLength ?? DEFAULTS.maxActionLength;
-  const codec = options.codec ?? jsonCodec({ maxActionLength, maxDepth: options.maxDepth ?? DEFAULTS.maxDepth });
+  const maxActionLength = integer('maxActionLength', options.maxActionLength ?? DEFAULTS.maxActionLength, 1);
+  const maxDepth = integer('maxDepth', options.maxDepth ?? DEFAULTS.maxDepth, 1);
+  const codec = options.codec ?? jsonCodec({ maxActionLength, maxDepth });
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs;
   return {
     host: options.host ?? DEFAULTS.host,
-    port: options.port ?? DEFAULTS.port,
+    port: integer('port', options.port ?? DEFAULTS.port, 0, 65_535),
     codec,
-    maxFrameBytes: options.maxFrameBytes ?? DEFAULTS.maxFrameBytes,
+    maxFrameBytes: integer('maxFrameBytes', options.maxFrameBytes ?? DEFAULTS.maxFrameBytes, 0, 0xffff_ffff),
+    maxHandshakeBytes: integer('maxHandshakeBytes', options.maxHandshakeBytes ?? DEFAULTS.maxHandshakeBytes, 1, 0xffff_ffff),
     maxActionLength,
-    maxSendBufferBytes: options.maxSendBufferBytes ?? DEFAULTS.maxSendBufferBytes,
-    handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs,
-    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
-    heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs,
-    heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? DEFAULTS.heartbeatTimeoutMs,
-    closeTimeoutMs: options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
+    maxSendBufferBytes: integer('maxSendBufferBytes', options.maxSendBufferBytes ?? DEFAULTS.maxSendBufferBytes, 0),
+    handshakeTimeoutMs: delay('handshakeTimeoutMs', options.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs),
+    requestTimeoutMs: delay('requestTimeoutMs', options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs),
+    heartbeatIntervalMs: heartbeatIntervalMs === 0 ? 0 : delay('heartbeatIntervalMs', heartbeatIntervalMs),
+    heartbeatTimeoutMs: delay('heartbeatTimeoutMs', options.heartbeatTimeoutMs ?? DEFAULTS.heartbeatTimeoutMs),
+    closeTimeoutMs: delay('closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs),
     scheduler: options.scheduler ?? asyncScheduler,
   };
+}
+
+/** A delay in ms a timer can really wait: finite, above 0, at most 2^31 − 1. */
+export function delay(name: string, value: number): number {
+  if (!(Number.isFinite(value) && value > 0 && value <= MAX_DELAY_MS)) {
+    throw new RangeError(`${name} must be a number of ms above 0 and at most ${MAX_DELAY_MS}, got ${value}`);
+  }
+  return value;
+}
+
+function integer(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!(Number.isInteger(value) && value >= min && value <= max)) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+  return value;
 }

@@ -96,9 +96,15 @@ export class ActionRouter<C extends Replier> {
     const envelope: Envelope<C> = { packet, connection };
     if (route !== undefined && route.handlers.length > 0) {
       route.hits++;
-      // Copy: a handler may unbind itself while running.
-      const handlers = route.handlers.length === 1 ? route.handlers : route.handlers.slice();
-      for (const bound of handlers) this.invoke(route, bound, envelope);
+      // A copy, and the answering handler fixed before any runs: a handler may bind or unbind handlers
+      // while it runs, and must neither change who answers nor make two of them answer.
+      if (route.handlers.length === 1) {
+        this.invoke(route.handlers[0]!, packet.id !== undefined, envelope);
+      } else {
+        const handlers = route.handlers.slice();
+        const answerer = packet.id === undefined ? undefined : handlers[0];
+        for (const bound of handlers) this.invoke(bound, bound === answerer, envelope);
+      }
     } else if (packet.id !== undefined) {
       const error = new NoHandlerError(packet.action);
       this.errors.next(error);
@@ -135,8 +141,7 @@ export class ActionRouter<C extends Replier> {
     return route;
   }
 
-  private invoke(route: Route<C>, bound: Bound<C>, { packet, connection }: Envelope<C>): void {
-    const answers = packet.id !== undefined && route.handlers[0] === bound;
+  private invoke(bound: Bound<C>, answers: boolean, { packet, connection }: Envelope<C>): void {
     let result: unknown;
     try {
       result = bound.run(packet.data, packet, connection);

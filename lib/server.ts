@@ -42,6 +42,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private readonly disconnects = new Subject<DisconnectEvent<Connection<C, S>>>();
   private readonly departed: TrafficStats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
   private netServer: NetServer | null = null;
+  private starting: Promise<void> | null = null;
   private startedAt: number | null = null;
 
   /** Connected clients by token, after their handshake. */
@@ -62,20 +63,25 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     return this.netServer !== null;
   }
 
-  /** Starts listening. Rejects if the address cannot be bound. */
+  /** Starts listening. Rejects if the address cannot be bound. Calling it again while it runs returns the same start. */
   start(): Promise<void> {
     if (this.netServer) return Promise.resolve();
-    const netServer = createServer((socket) => this.accept(socket));
-    return new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
+    this.starting ??= new Promise<void>((resolve, reject) => {
+      const netServer = createServer((socket) => this.accept(socket));
+      const onError = (err: Error): void => {
+        this.starting = null;
+        reject(err);
+      };
       netServer.once('error', onError);
       netServer.listen(this.options.port, this.options.host, () => {
         netServer.off('error', onError);
+        this.starting = null;
         this.netServer = netServer;
         this.startedAt = Date.now();
         resolve();
       });
     });
+    return this.starting;
   }
 
   /**
@@ -83,6 +89,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
    * by `sendPacket` be written, and resolves when every socket has closed.
    */
   async stop(reason = 'server stopping'): Promise<void> {
+    // A stop during start() waits for it, so the listener it makes is closed too.
+    if (this.starting) await this.starting.catch(() => undefined);
     const netServer = this.netServer;
     if (!netServer) return;
     this.netServer = null;

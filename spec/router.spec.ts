@@ -295,6 +295,21 @@ describe('ActionRouter', () => {
       expect(connection.replies).to.deep.equal([{ id: 1, data: 'first' }]);
     });
 
+    it('answers once when the answering handler unbinds itself while it runs', () => {
+      const once = router.bind('q', () => {
+        once.unsubscribe();
+        return 'first';
+      });
+      router.bind('q', () => 'second');
+      router.dispatch(packet('q', null, 1), connection);
+      expect(connection.replies).to.deep.equal([{ id: 1, data: 'first' }]);
+      router.dispatch(packet('q', null, 2), connection);
+      expect(connection.replies).to.deep.equal([
+        { id: 1, data: 'first' },
+        { id: 2, data: 'second' },
+      ]);
+    });
+
     it('turns a thrown error without a code into an ERR_HANDLER error reply and reports HandlerError', () => {
       const thrown = new Error('boom');
       router.bind('boom', () => {

@@ -6,6 +6,8 @@ import { FrameDecoder } from '../protocol/frame.js';
 export interface DecodeFramesConfig {
   /** Largest payload accepted, in bytes. @defaultValue `DEFAULTS.maxFrameBytes` (1 MiB) */
   maxFrameBytes?: number;
+  /** Largest first payload accepted (a handshake), in bytes. @defaultValue `maxFrameBytes` */
+  maxFirstFrameBytes?: number;
 }
 
 /**
@@ -26,7 +28,7 @@ export function decodeFrames(config: DecodeFramesConfig = {}): OperatorFunction<
   const maxFrameBytes = config.maxFrameBytes ?? DEFAULTS.maxFrameBytes;
   return (source) =>
     new Observable<Uint8Array>((subscriber) => {
-      const splitter = new FrameSplitter(new FrameDecoder(maxFrameBytes), subscriber);
+      const splitter = new FrameSplitter(new FrameDecoder(maxFrameBytes, config.maxFirstFrameBytes), subscriber);
       // A Subscriber linked to the downstream one: unsubscribing downstream closes it, which also stops a
       // synchronous source (a plain observer would keep being called). One decoder per subscription.
       const upstream = new Subscriber<Uint8Array>(splitter);

@@ -61,8 +61,18 @@ export class FrameDecoder {
   private assembly: Buffer | null = null;
   private failed: Error | null = null;
 
-  /** @param maxFrameBytes largest payload accepted, in bytes */
-  constructor(readonly maxFrameBytes: number) {}
+  /** False until the first frame's header has been read. */
+  private started = false;
+
+  /**
+   * @param maxFrameBytes largest payload accepted, in bytes
+   * @param maxFirstFrameBytes largest first payload accepted (a handshake needs little, and a peer that
+   * has not shaken hands should not make us hold much); defaults to `maxFrameBytes`
+   */
+  constructor(
+    readonly maxFrameBytes: number,
+    readonly maxFirstFrameBytes: number = maxFrameBytes,
+  ) {}
 
   /** Bytes held for an unfinished frame (header and payload). */
   get buffered(): number {
@@ -96,8 +106,10 @@ export class FrameDecoder {
           this.headerValue = 0;
           this.headerFill = 0;
         }
-        if (length > this.maxFrameBytes) {
-          this.failed = new FrameTooLargeError(length, this.maxFrameBytes);
+        const limit = this.started ? this.maxFrameBytes : this.maxFirstFrameBytes;
+        this.started = true;
+        if (length > limit) {
+          this.failed = new FrameTooLargeError(length, limit);
           throw this.failed;
         }
         if (end - offset >= length) {

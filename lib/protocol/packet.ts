@@ -2,7 +2,7 @@
  * The packet: the unit pnetwork exchanges, and the rules for a well-formed one.
  * @module
  */
-import { PacketError } from '../errors.js';
+import { PacketError, ReservedActionError, type PnetworkError } from '../errors.js';
 
 /** Any value JSON can carry. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -45,6 +45,20 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set(['action', 'data', 'packet-creat
  */
 export function createPacket<A extends string, D>(action: A, data: D, token: string | null = null): Packet<A, D> {
   return { action, data, 'packet-created': Date.now(), token };
+}
+
+/**
+ * Why `action` cannot be sent as a user action, or null when it can: it must be a non-empty string of
+ * at most `maxActionLength` characters and not a reserved name. Senders check this so that a peer never
+ * has to refuse a packet for its action.
+ */
+export function refuseAction(action: unknown, maxActionLength: number): PnetworkError | null {
+  if (typeof action !== 'string' || action.length === 0) return new PacketError('ERR_PACKET_ACTION', 'action must be a non-empty string');
+  if (action.length > maxActionLength) {
+    return new PacketError('ERR_PACKET_ACTION_TOO_LONG', `action is ${action.length} characters; the limit is ${maxActionLength}`);
+  }
+  if (RESERVED_ACTIONS.has(action)) return new ReservedActionError(action);
+  return null;
 }
 
 /**

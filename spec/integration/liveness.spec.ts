@@ -4,6 +4,7 @@ import { firstValueFrom, filter } from 'rxjs';
 import {
   Client,
   ConnectionClosedError,
+  FrameTooLargeError,
   PacketExpiredError,
   QueueFullError,
   Server,
@@ -187,6 +188,55 @@ describe('liveness (integration)', () => {
       expect(client.queuedPackets).to.equal(2);
       await client.stop();
       for (const result of await Promise.allSettled(kept)) expect(result.status).to.equal('rejected');
+    });
+
+    it('stays closed when a disconnect$ subscriber stops the client', async () => {
+      const server = await startServer();
+      const client = newClient({ port: server.address().port, reconnectDelayMs: 5 });
+      await client.start();
+      const states: ClientState[] = [];
+      client.state$.subscribe((s) => states.push(s));
+      client.disconnect$.subscribe(() => void client.stop());
+      await server.stop();
+      await firstValueFrom(client.state$.pipe(filter((s) => s === 'closed')));
+      await startServer({ port: server.address().port });
+      // Long enough for several reconnection attempts, had one been scheduled.
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(client.state).to.equal('closed');
+      // The first entry is the replayed current state, 'connected'; none may follow it.
+      expect(states.slice(1)).to.deep.equal(['reconnecting', 'closed']);
+    });
+
+    it('rejects a queued packet the connection refuses, and still sends the ones behind it', async () => {
+      const server = await startServer();
+      const { port } = server.address();
+      const client = newClient({ port, reconnectDelayMs: 5, maxFrameBytes: 300 });
+      await client.start();
+      await server.stop();
+      await until(() => client.state === 'reconnecting', 'reconnecting');
+      const tooBig = client.sendPacket('big', 'x'.repeat(400));
+      const small = client.sendPacket('small', 1);
+      const second = await startServer({ port });
+      const got: number[] = [];
+      second.bindAction('small', (n: number) => {
+        got.push(n);
+      });
+      expect(await tooBig.catch((e: unknown) => e)).to.be.instanceOf(FrameTooLargeError);
+      await small;
+      await until(() => got.length === 1, 'the small packet');
+      await client.sendPacket('small', 2);
+      await until(() => got.length === 2, 'a packet sent after the flush');
+    });
+
+    it('refuses a queued packet with a bad action name at once', async () => {
+      const server = await startServer();
+      const client = newClient({ port: server.address().port, reconnectDelayMs: 5_000 });
+      await client.start();
+      await server.stop();
+      await until(() => client.state === 'reconnecting', 'reconnecting');
+      const err = await client.sendPacket('x'.repeat(300), 1).catch((e: unknown) => e);
+      expect((err as PnetworkError).code).to.equal('ERR_PACKET_ACTION_TOO_LONG');
+      expect(client.queuedPackets).to.equal(0);
     });
 
     it('gives up after reconnectAttempts and closes', async () => {

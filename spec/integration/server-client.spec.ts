@@ -81,6 +81,16 @@ describe('integration: Server and Client over TCP', () => {
       const client = await startClient(server);
       expect(client.state).to.equal('connected');
     });
+
+    it('starts once when start() is called twice at the same time, and a stop() during start() closes it', async () => {
+      const server = new Server({ port: 0 });
+      const [first, second] = [server.start(), server.start()];
+      expect(first).to.equal(second);
+      const stopping = server.stop();
+      await first;
+      await stopping;
+      expect(server.listening).to.equal(false);
+    });
   });
 
   describe('handshake and clients', () => {
@@ -458,6 +468,31 @@ describe('integration: Server and Client over TCP', () => {
       expect(errors.some((e) => e instanceof FrameTooLargeError)).to.equal(true);
       const other = await startClient(server);
       expect(await other.request('sum', { a: 20, b: 22 })).to.equal(42);
+    });
+
+    it('survives a reset from a peer it is closing after a fatal error', async () => {
+      // The pipeline is gone while the socket waits closeTimeoutMs; a reset then must not crash the process.
+      const server = await startServer({ closeTimeoutMs: 10_000 });
+      server.bindAction('sum', ({ a, b }: { a: number; b: number }) => a + b);
+      const raw = await rawClient(server);
+      raw.sendRaw(Buffer.from('ffffffff', 'hex'));
+      await raw.waitFor((f) => f.action === 'error', 'the frame-too-large error');
+      raw.socket.resetAndDestroy();
+      await raw.waitClosed();
+      const other = await startClient(server);
+      expect(await other.request('sum', { a: 1, b: 1 })).to.equal(2);
+    });
+
+    it('limits the first frame, before the handshake, to maxHandshakeBytes', async () => {
+      const server = await startServer({ maxHandshakeBytes: 1024 });
+      const raw = await rawClient(server);
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(1025, 0);
+      raw.sendRaw(header);
+      const error = await raw.waitFor((f) => f.action === 'error', 'the frame-too-large error');
+      expect(error.data).to.include({ code: 'ERR_FRAME_TOO_LARGE' });
+      expect((error.data as { message: string }).message).to.contain('1024');
+      await raw.waitClosed();
     });
 
     it('refuses invalid JSON after the handshake with ERR_PACKET_JSON and keeps the connection open', async () => {

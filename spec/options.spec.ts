@@ -1,0 +1,64 @@
+import { expect } from 'chai';
+import { Client } from '../lib/client.js';
+import { DEFAULTS } from '../lib/defaults.js';
+import { resolveCommonOptions } from '../lib/options.js';
+import { Server } from '../lib/server.js';
+
+describe('options', () => {
+  describe('#resolveCommonOptions', () => {
+    it('fills every option from DEFAULTS', () => {
+      const resolved = resolveCommonOptions({});
+      expect(resolved).to.include({
+        host: DEFAULTS.host,
+        port: DEFAULTS.port,
+        maxFrameBytes: DEFAULTS.maxFrameBytes,
+        maxHandshakeBytes: DEFAULTS.maxHandshakeBytes,
+        heartbeatIntervalMs: DEFAULTS.heartbeatIntervalMs,
+        heartbeatTimeoutMs: DEFAULTS.heartbeatTimeoutMs,
+        requestTimeoutMs: DEFAULTS.requestTimeoutMs,
+      });
+    });
+
+    it('accepts heartbeatIntervalMs 0 as "no pings"', () => {
+      expect(resolveCommonOptions({ heartbeatIntervalMs: 0 }).heartbeatIntervalMs).to.equal(0);
+    });
+
+    for (const [name, value] of [
+      ['heartbeatTimeoutMs', 0],
+      ['heartbeatTimeoutMs', Number.NaN],
+      ['heartbeatIntervalMs', -1],
+      ['requestTimeoutMs', 2 ** 31],
+      ['handshakeTimeoutMs', Number.POSITIVE_INFINITY],
+      ['closeTimeoutMs', -5],
+      ['port', 70_000],
+      ['port', 1.5],
+      ['maxFrameBytes', -1],
+      ['maxActionLength', 0],
+      ['maxDepth', 0],
+    ] as const) {
+      it(`refuses ${name}: ${value} with a RangeError naming it`, () => {
+        expect(() => resolveCommonOptions({ [name]: value })).to.throw(RangeError, name);
+      });
+    }
+  });
+
+  it('makes Server and Client constructors refuse bad options at once', () => {
+    expect(() => new Server({ heartbeatTimeoutMs: 0 })).to.throw(RangeError, 'heartbeatTimeoutMs');
+    expect(() => new Client({ reconnectJitter: 2 })).to.throw(RangeError, 'jitter');
+    expect(() => new Client({ maxQueuedPackets: -1 })).to.throw(RangeError);
+  });
+
+  it('makes a request with an unusable timeout reject with a RangeError', async () => {
+    const server = new Server({ port: 0 });
+    await server.start();
+    const client = new Client({ port: server.address().port });
+    await client.start();
+    try {
+      const err = await client.request('x', null, { timeoutMs: Number.NaN }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(RangeError);
+    } finally {
+      await client.stop();
+      await server.stop();
+    }
+  });
+});
