@@ -260,7 +260,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     const reason = err instanceof Error ? err.message : String(err);
     if (error) {
       this.hooks.onError(this, error);
-      if (!this.ending && !this.finished && this.socket.writable) {
+      // An error the peer sent us (a refused handshake) is never answered.
+      if (!(error instanceof RemoteError) && !this.ending && !this.finished && this.socket.writable) {
         this.send({ action: 'error', data: { code: error.code, message: error.message }, 'packet-created': Date.now(), token: this.token || null }).catch(() => undefined);
       }
     }
