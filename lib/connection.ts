@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { Subject, type Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import { ConnectionClosedError, PnetworkError, RemoteError, type HeartbeatTimeoutError, type PacketError } from './errors.js';
+import { ConnectionClosedError, PnetworkError, RemoteError, remoteErrorFrom, type HeartbeatTimeoutError, type PacketError } from './errors.js';
 import { isTextCodec, type Codec } from './protocol/codec.js';
 import { refuseAction, type Packet } from './protocol/packet.js';
 import { droppable } from './droppable.js';
@@ -234,8 +234,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
         return;
       case 'error':
         if (!this.pending?.settle(packet)) {
-          const data = (packet.data ?? {}) as { code?: unknown; message?: unknown };
-          this.hooks.onError(this, new RemoteError(String(data.code ?? 'ERR_REMOTE'), String(data.message ?? 'error')));
+          this.hooks.onError(this, remoteErrorFrom(packet.data, 'error'));
         }
         return;
       case 'ping':

@@ -186,6 +186,15 @@ export class RemoteError extends PnetworkError {
   }
 }
 
+/**
+ * The RemoteError an `error` packet's data describes; missing or odd fields get stand-ins, so a peer's
+ * malformed error still arrives as an error.
+ */
+export function remoteErrorFrom(data: unknown, fallbackMessage: string): RemoteError {
+  const fields = (typeof data === 'object' && data !== null ? data : {}) as { code?: unknown; message?: unknown };
+  return new RemoteError(String(fields.code ?? 'ERR_REMOTE'), String(fields.message ?? fallbackMessage));
+}
+
 /** A short, secret-free description of a thrown value. */
 function describe(value: unknown): string {
   if (value instanceof Error) return value.message;

@@ -9,7 +9,7 @@ import {
   HandshakeError,
   HandshakeTimeoutError,
   PacketError,
-  RemoteError,
+  remoteErrorFrom,
   ReservedActionError,
   TokenMismatchError,
   type PnetworkError,
@@ -100,8 +100,7 @@ export function serverHandshake(config: ServerHandshakeConfig): OperatorFunction
 export function clientHandshake(config: ClientHandshakeConfig): OperatorFunction<Packet | PacketError, HandshakeEvent> {
   return handshakeOperator(config.timeoutMs, config.scheduler ?? asyncScheduler, (first) => {
     if (first.action === 'error') {
-      const data = isRecord(first.data) ? first.data : {};
-      throw new RemoteError(String(data.code ?? 'ERR_REMOTE'), String(data.message ?? 'handshake refused'));
+      throw remoteErrorFrom(first.data, 'handshake refused');
     }
     if (first.action !== 'handshake' || !isRecord(first.data) || typeof first.data.token !== 'string' || first.data.token === '') {
       throw new HandshakeError('the server did not answer with a handshake carrying a token');

@@ -3,7 +3,7 @@
  * @module
  */
 import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
-import { RemoteError, RequestTimeoutError } from '../errors.js';
+import { RequestTimeoutError, remoteErrorFrom } from '../errors.js';
 import type { Packet } from '../protocol/packet.js';
 
 interface Entry {
@@ -57,8 +57,7 @@ export class PendingRequests {
     if (!entry) return false;
     this.entries.delete(packet.id!);
     if (packet.action === 'error') {
-      const data = (packet.data ?? {}) as { code?: unknown; message?: unknown };
-      entry.reject(new RemoteError(String(data.code ?? 'ERR_REMOTE'), String(data.message ?? 'request failed')));
+      entry.reject(remoteErrorFrom(packet.data, 'request failed'));
     } else {
       entry.resolve(packet.data);
     }

@@ -44,11 +44,6 @@ export class FrameWriter {
     socket.on('drain', this.onDrain);
   }
 
-  /** Bytes accepted but not yet handed to the socket. */
-  get pendingBytes(): number {
-    return this.batch?.bytes ?? 0;
-  }
-
   /**
    * Frames `payload` (a string is encoded as UTF-8). Resolves once the frame is handed to the socket;
    * rejects with FrameTooLargeError, SendBufferFullError, or ConnectionClosedError if the socket closes first.
