@@ -14,6 +14,7 @@ import { droppable } from './droppable.js';
 import { backoffDelay, type BackoffConfig } from './reconnect/backoff.js';
 import { OfflineQueue } from './reconnect/offline-queue.js';
 import { Endpoint } from './endpoint.js';
+import { checkDelay } from './timing.js';
 import type { ActionMap, ActionName, AnyActions, DataOf, InstanceStats, ReplyOf, RequestOptions } from './types.js';
 
 /** A client's connection state. */
@@ -84,8 +85,8 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     this.options = resolveCommonOptions(options);
     this.backoff = {
       enabled: options.reconnect ?? DEFAULTS.reconnect,
-      initialDelayMs: options.reconnectDelayMs ?? DEFAULTS.reconnectDelayMs,
-      maxDelayMs: options.reconnectDelayMaxMs ?? DEFAULTS.reconnectDelayMaxMs,
+      initialDelayMs: checkDelay('reconnectDelayMs', options.reconnectDelayMs ?? DEFAULTS.reconnectDelayMs, { zero: true }),
+      maxDelayMs: checkDelay('reconnectDelayMaxMs', options.reconnectDelayMaxMs ?? DEFAULTS.reconnectDelayMaxMs, { zero: true }),
       jitter: options.reconnectJitter ?? DEFAULTS.reconnectJitter,
       maxAttempts: options.reconnectAttempts ?? DEFAULTS.reconnectAttempts,
       random: options.random ?? Math.random,
@@ -94,7 +95,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     backoffDelay(0, this.backoff);
     this.queue = new OfflineQueue<Packet>({
       limit: options.maxQueuedPackets ?? DEFAULTS.maxQueuedPackets,
-      ttlMs: options.queuedPacketTtlMs ?? DEFAULTS.queuedPacketTtlMs,
+      ttlMs: checkDelay('queuedPacketTtlMs', options.queuedPacketTtlMs ?? DEFAULTS.queuedPacketTtlMs, { infinite: true }),
       scheduler: this.options.scheduler,
     });
   }

@@ -5,16 +5,17 @@
  */
 import type { Socket } from 'node:net';
 import { Subject, type Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import { ConnectionClosedError, PnetworkError, RemoteError, remoteErrorFrom, type HeartbeatTimeoutError, type PacketError } from './errors.js';
+import { ConnectionClosedError, PnetworkError, RemoteError, type HeartbeatTimeoutError, type PacketError } from './errors.js';
 import { isTextCodec, type Codec } from './protocol/codec.js';
 import { refuseAction, type Packet } from './protocol/packet.js';
 import { droppable } from './droppable.js';
-import { delay } from './options.js';
+import { refuseDelay } from './timing.js';
 import { decodeFrames } from './operators/decode-frames.js';
 import { HeartbeatMonitor, type HeartbeatListener } from './liveness/heartbeat-monitor.js';
 import { decodePacketsOrErrors } from './operators/decode-packets.js';
 import type { HandshakeDone, HandshakeEvent } from './operators/handshake.js';
 import { PendingRequests } from './request/pending-requests.js';
+import { closingPacket, errorPacket, handleControlPacket, pingPacket, refusedPacketId, replyPacket, type ControlContext } from './session/control-packets.js';
 import { FrameWriter } from './transport/frame-writer.js';
 import { socketChunks } from './transport/socket-chunks.js';
 import type { ActionMap, ActionName, AnyActions, DataOf, ReplyOf, RequestOptions, TrafficStats } from './types.js';
@@ -56,7 +57,7 @@ export interface ConnectionHooks<C = Connection> {
  * @typeParam In actions this side receives
  * @typeParam Out actions this side sends
  */
-export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap = AnyActions> implements HeartbeatListener {
+export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap = AnyActions> implements HeartbeatListener, ControlContext {
   /** The connection's secret token ('' until the handshake completes). Never sent to anyone else. */
   token = '';
   /** The peer's address as `host:port`. */
@@ -151,7 +152,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
    * error (its code in `remoteCode`), and with ConnectionClosedError when the connection closes first.
    */
   request<A extends ActionName<Out>>(action: A, data: DataOf<Out, A>, options: RequestOptions = {}): Promise<ReplyOf<Out, A>> {
-    const refused = refuseAction(action, this.settings.maxActionLength) ?? checkTimeout(options.timeoutMs);
+    const refused = refuseAction(action, this.settings.maxActionLength) ?? (options.timeoutMs === undefined ? null : refuseDelay('timeoutMs', options.timeoutMs));
     if (refused) return Promise.reject(refused);
     if (this.isClosed) return Promise.reject(new ConnectionClosedError(this.closeReason ?? 'connection closed'));
     this.pending ??= new PendingRequests(this.settings.scheduler);
@@ -163,12 +164,12 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
 
   /** Answers request `id` with `data`. Handlers' return values go through here. */
   sendReply(id: number, data: unknown): Promise<void> {
-    return this.send({ action: 'reply', data, 'packet-created': Date.now(), token: this.token, id });
+    return this.send(replyPacket(id, data, this.token));
   }
 
   /** Answers request `id` with an error. */
   sendErrorReply(id: number, code: string, message: string): Promise<void> {
-    return this.send({ action: 'error', data: { code, message }, 'packet-created': Date.now(), token: this.token, id });
+    return this.send(errorPacket(code, message, this.token, id));
   }
 
   /**
@@ -179,7 +180,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   close(reason = 'closed'): Promise<void> {
     if (!this.ending && !this.finished) {
       this.closeReason = reason;
-      this.send({ action: 'closing', data: { reason }, 'packet-created': Date.now(), token: this.token || null }).catch(() => undefined);
+      this.send(closingPacket(reason, this.token || null)).catch(() => undefined);
       this.ending = true;
       this.endSocket();
     }
@@ -220,37 +221,30 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     } else {
       // Refused after the handshake: tell the peer, report it, keep the connection.
       const { error, packet } = event;
-      // An id on a refused reply or error belongs to our own requests: echoing it would settle one of the peer's.
-      const id = packet && packet.action !== 'reply' && packet.action !== 'error' ? packet.id : undefined;
-      this.send({ action: 'error', data: { code: error.code, message: error.message }, 'packet-created': Date.now(), token: this.token, ...(id !== undefined ? { id } : {}) }).catch(() => undefined);
+      this.send(errorPacket(error.code, error.message, this.token, refusedPacketId(packet))).catch(() => undefined);
       this.hooks.onError(this, error);
     }
   }
 
   private onPacket(packet: Packet): void {
-    switch (packet.action) {
-      case 'reply':
-        this.pending?.settle(packet);
-        return;
-      case 'error':
-        if (!this.pending?.settle(packet)) {
-          this.hooks.onError(this, remoteErrorFrom(packet.data, 'error'));
-        }
-        return;
-      case 'ping':
-        this.send({ action: 'pong', data: packet.data, 'packet-created': Date.now(), token: this.token }).catch(() => undefined);
-        return;
-      case 'pong':
-        return;
-      case 'closing': {
-        const data = packet.data as { reason?: unknown } | null;
-        this.closeReason = `closed by peer: ${typeof data?.reason === 'string' ? data.reason : 'no reason given'}`;
-        return;
-      }
-      default:
-        if (this.incoming?.observed) this.incoming.next(packet);
-        this.hooks.onPacket(this, packet);
-    }
+    if (handleControlPacket(packet, this)) return;
+    if (this.incoming?.observed) this.incoming.next(packet);
+    this.hooks.onPacket(this, packet);
+  }
+
+  /** @internal Control packets: settles the request a reply or error answers. */
+  settleRequest(packet: Packet): boolean {
+    return this.pending?.settle(packet) ?? false;
+  }
+
+  /** @internal Control packets: a problem to report to the owner. */
+  reportError(error: PnetworkError): void {
+    this.hooks.onError(this, error);
+  }
+
+  /** @internal Control packets: the peer sent `closing`. */
+  peerClosing(reason: string): void {
+    this.closeReason = reason;
   }
 
   /** @internal Inbound pipeline: a fatal error. Tell the peer if we still can, then close. */
@@ -261,7 +255,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
       this.hooks.onError(this, error);
       // An error the peer sent us (a refused handshake) is never answered.
       if (!(error instanceof RemoteError) && !this.ending && !this.finished && this.socket.writable) {
-        this.send({ action: 'error', data: { code: error.code, message: error.message }, 'packet-created': Date.now(), token: this.token || null }).catch(() => undefined);
+        this.send(errorPacket(error.code, error.message, this.token || null)).catch(() => undefined);
       }
     }
     this.closeReason ??= reason;
@@ -283,7 +277,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
 
   /** @internal The heartbeat monitor's call: send a ping. */
   onHeartbeatPing(): void {
-    this.send({ action: 'ping', data: null, 'packet-created': Date.now(), token: this.token }).catch(() => undefined);
+    this.send(pingPacket(this.token)).catch(() => undefined);
   }
 
   /** @internal The heartbeat monitor's call: the peer is gone or stuck, so drop the socket at once. */
@@ -340,13 +334,3 @@ class InboundObserver {
 /** Socket errors after the pipeline is gone: the socket closes by itself, and 'close' finishes the connection. */
 function ignoreSocketError(): void {}
 
-/** A per-request timeout that a timer can wait for, or the error saying why not. */
-function checkTimeout(timeoutMs: number | undefined): RangeError | null {
-  if (timeoutMs === undefined) return null;
-  try {
-    delay('timeoutMs', timeoutMs);
-    return null;
-  } catch (err) {
-    return err as RangeError;
-  }
-}

@@ -6,6 +6,7 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { DEFAULTS } from './defaults.js';
 import { jsonCodec, type Codec } from './protocol/codec.js';
 import type { ConnectionSettings } from './connection.js';
+import { checkDelay } from './timing.js';
 
 /** Options common to Server and Client. Every field is optional; see DEFAULTS for the values. */
 export interface CommonOptions {
@@ -46,9 +47,6 @@ export interface ResolvedCommonOptions extends ConnectionSettings {
   handshakeTimeoutMs: number;
 }
 
-/** Node turns longer timer delays into 1 ms. */
-const MAX_DELAY_MS = 2 ** 31 - 1;
-
 /**
  * Merges options over DEFAULTS once, at the public boundary, and checks them.
  * @throws RangeError naming the first option whose value cannot work (Node would turn a NaN or huge
@@ -58,7 +56,6 @@ export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOpti
   const maxActionLength = integer('maxActionLength', options.maxActionLength ?? DEFAULTS.maxActionLength, 1);
   const maxDepth = integer('maxDepth', options.maxDepth ?? DEFAULTS.maxDepth, 1);
   const codec = options.codec ?? jsonCodec({ maxActionLength, maxDepth });
-  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs;
   return {
     host: options.host ?? DEFAULTS.host,
     port: integer('port', options.port ?? DEFAULTS.port, 0, 65_535),
@@ -67,21 +64,13 @@ export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOpti
     maxHandshakeBytes: integer('maxHandshakeBytes', options.maxHandshakeBytes ?? DEFAULTS.maxHandshakeBytes, 1, 0xffff_ffff),
     maxActionLength,
     maxSendBufferBytes: integer('maxSendBufferBytes', options.maxSendBufferBytes ?? DEFAULTS.maxSendBufferBytes, 0),
-    handshakeTimeoutMs: delay('handshakeTimeoutMs', options.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs),
-    requestTimeoutMs: delay('requestTimeoutMs', options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs),
-    heartbeatIntervalMs: heartbeatIntervalMs === 0 ? 0 : delay('heartbeatIntervalMs', heartbeatIntervalMs),
-    heartbeatTimeoutMs: delay('heartbeatTimeoutMs', options.heartbeatTimeoutMs ?? DEFAULTS.heartbeatTimeoutMs),
-    closeTimeoutMs: delay('closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs),
+    handshakeTimeoutMs: checkDelay('handshakeTimeoutMs', options.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs),
+    requestTimeoutMs: checkDelay('requestTimeoutMs', options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs),
+    heartbeatIntervalMs: checkDelay('heartbeatIntervalMs', options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs, { zero: true }),
+    heartbeatTimeoutMs: checkDelay('heartbeatTimeoutMs', options.heartbeatTimeoutMs ?? DEFAULTS.heartbeatTimeoutMs),
+    closeTimeoutMs: checkDelay('closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs),
     scheduler: options.scheduler ?? asyncScheduler,
   };
-}
-
-/** A delay in ms a timer can really wait: finite, above 0, at most 2^31 − 1. */
-export function delay(name: string, value: number): number {
-  if (!(Number.isFinite(value) && value > 0 && value <= MAX_DELAY_MS)) {
-    throw new RangeError(`${name} must be a number of ms above 0 and at most ${MAX_DELAY_MS}, got ${value}`);
-  }
-  return value;
 }
 
 function integer(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {

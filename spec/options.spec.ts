@@ -42,6 +42,18 @@ describe('options', () => {
     }
   });
 
+  // Failed before: these client options skipped the delay check, and Node fires a longer timer after 1 ms.
+  for (const name of ['queuedPacketTtlMs', 'reconnectDelayMaxMs', 'reconnectDelayMs'] as const) {
+    it(`makes Client refuse ${name} over 2^31 − 1 ms with a RangeError naming it`, () => {
+      expect(() => new Client({ [name]: 2 ** 31 })).to.throw(RangeError, name);
+    });
+  }
+
+  it('accepts the documented special values: Infinity for queuedPacketTtlMs, 0 for reconnect delays', () => {
+    expect(() => new Client({ queuedPacketTtlMs: Number.POSITIVE_INFINITY, reconnectDelayMs: 0, reconnectDelayMaxMs: 0 })).not.to.throw();
+    expect(() => new Client({ queuedPacketTtlMs: 0 })).to.throw(RangeError, 'queuedPacketTtlMs');
+  });
+
   it('makes Server and Client constructors refuse bad options at once', () => {
     expect(() => new Server({ heartbeatTimeoutMs: 0 })).to.throw(RangeError, 'heartbeatTimeoutMs');
     expect(() => new Client({ reconnectJitter: 2 })).to.throw(RangeError, 'jitter');

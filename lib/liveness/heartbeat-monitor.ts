@@ -5,6 +5,7 @@
  */
 import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 import { HeartbeatTimeoutError } from '../errors.js';
+import { checkDelay } from '../timing.js';
 
 /** Interval and timeout of a heartbeat. */
 export interface HeartbeatTiming {
@@ -34,16 +35,16 @@ export class HeartbeatMonitor {
   private stopped = false;
 
   /**
-   * @throws RangeError when `intervalMs` or `timeoutMs` is not a finite number above 0 (Node would turn
-   * such delays into 1 ms)
+   * @throws RangeError when `intervalMs` or `timeoutMs` is not a number of ms above 0 and at most
+   * 2^31 − 1 (Node would turn such delays into 1 ms)
    */
   constructor(
     private readonly timing: HeartbeatTiming,
     private readonly scheduler: SchedulerLike,
     private readonly listener: HeartbeatListener,
   ) {
-    assertPositiveFinite('intervalMs', timing.intervalMs);
-    assertPositiveFinite('timeoutMs', timing.timeoutMs);
+    checkDelay('heartbeat intervalMs', timing.intervalMs);
+    checkDelay('heartbeat timeoutMs', timing.timeoutMs);
   }
 
   /** Starts the cadence; the first ping is `intervalMs` from now. */
@@ -90,10 +91,4 @@ export class HeartbeatMonitor {
 function wake(this: SchedulerAction<HeartbeatMonitor>, monitor?: HeartbeatMonitor): void {
   const delay = monitor!.tick();
   if (delay !== null) this.schedule(monitor, delay);
-}
-
-function assertPositiveFinite(name: string, value: number): void {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new RangeError(`heartbeat ${name} must be a finite number above 0, got ${value}`);
-  }
 }

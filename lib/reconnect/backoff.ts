@@ -1,13 +1,14 @@
 import { asyncScheduler, retry, timer, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
+import { checkDelay } from '../timing.js';
 
 /**
  * Exponential backoff with jitter. Callers map `DEFAULTS.reconnectDelayMs`, `reconnectDelayMaxMs`,
  * `reconnectJitter` and `reconnectAttempts` onto it.
  */
 export interface BackoffConfig {
-  /** Delay before the first retry, before jitter, in ms. Finite, at least 0. */
+  /** Delay before the first retry, before jitter, in ms. From 0 to 2^31 − 1. */
   initialDelayMs: number;
-  /** Cap on the delay before jitter, in ms. Finite, at least 0. */
+  /** Cap on the delay before jitter, in ms. From 0 to 2^31 − 1. */
   maxDelayMs: number;
   /** Fraction of each delay that is random, from 0 (none) to 1: the delay is drawn from [d·(1−jitter), d]. */
   jitter: number;
@@ -74,7 +75,7 @@ export function backoffDelay(attempt: number, config: BackoffConfig, random: () 
  *
  * @param config - backoff, scheduler, randomness and the `onRetry` hook.
  * @returns an operator that retries its source.
- * @throws RangeError at call time for an invalid config (negative or non-finite delays, jitter outside
+ * @throws RangeError at call time for an invalid config (delays below 0, above 2^31 − 1 or not a number, jitter outside
  * [0, 1], maxAttempts not an integer ≥ 0 or Infinity). Emits the source's last error once it gives up.
  * @example
  * defer(() => connect(host, port)).pipe(
@@ -105,12 +106,8 @@ export function retryWithBackoff<T>(config: RetryWithBackoffConfig): MonoTypeOpe
 // Invalid values would otherwise yield NaN or Infinity delays, which Node timers turn into 1 ms.
 function assertBackoffConfig(config: BackoffConfig): void {
   const { initialDelayMs, maxDelayMs, jitter, maxAttempts } = config;
-  if (!Number.isFinite(initialDelayMs) || initialDelayMs < 0) {
-    throw new RangeError(`backoff initialDelayMs must be a finite number >= 0, got ${initialDelayMs}`);
-  }
-  if (!Number.isFinite(maxDelayMs) || maxDelayMs < 0) {
-    throw new RangeError(`backoff maxDelayMs must be a finite number >= 0, got ${maxDelayMs}`);
-  }
+  checkDelay('backoff initialDelayMs', initialDelayMs, { zero: true });
+  checkDelay('backoff maxDelayMs', maxDelayMs, { zero: true });
   if (!(jitter >= 0 && jitter <= 1)) {
     throw new RangeError(`backoff jitter must be within [0, 1], got ${jitter}`);
   }

@@ -1,11 +1,12 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConnectionClosedError, PacketExpiredError, QueueFullError } from '../errors.js';
+import { checkDelay } from '../timing.js';
 
 /** Options for {@link OfflineQueue}. Callers pass `DEFAULTS.maxQueuedPackets` / `DEFAULTS.queuedPacketTtlMs`. */
 export interface OfflineQueueConfig {
   /** Most items held at once; an integer ≥ 0 (0 refuses every item). */
   limit: number;
-  /** Longest an item may wait in the queue, in ms; `Infinity` keeps it until it is sent. Must be > 0. */
+  /** Longest an item may wait in the queue, in ms; `Infinity` keeps it until it is sent. Above 0 and at most 2^31 − 1. */
   ttlMs: number;
   /** Scheduler for the TTL timers. @defaultValue `asyncScheduler` */
   scheduler?: SchedulerLike;
@@ -47,16 +48,14 @@ export class OfflineQueue<T> {
 
   /**
    * @param config - limit, TTL and scheduler.
-   * @throws RangeError when `limit` is not an integer ≥ 0, or `ttlMs` is not a number > 0 (Infinity allowed).
+   * @throws RangeError when `limit` is not an integer ≥ 0, or `ttlMs` is not a delay a timer can wait (above 0, at most 2^31 − 1) or Infinity.
    */
   constructor(config: OfflineQueueConfig) {
     const { limit, ttlMs, scheduler = asyncScheduler } = config;
     if (!Number.isInteger(limit) || limit < 0) {
       throw new RangeError(`offline queue limit must be an integer >= 0, got ${limit}`);
     }
-    if (!(ttlMs > 0)) {
-      throw new RangeError(`offline queue ttlMs must be a number > 0 or Infinity, got ${ttlMs}`);
-    }
+    checkDelay('offline queue ttlMs', ttlMs, { infinite: true });
     this.#limit = limit;
     this.#ttlMs = ttlMs;
     this.#scheduler = scheduler;

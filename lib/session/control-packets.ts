@@ -1,0 +1,94 @@
+/**
+ * Control packets: the reserved actions a connection answers itself (reply, error, ping, pong, closing),
+ * and the builders for the ones it sends. One table, keyed by action, is the seam: a new control packet
+ * is one more entry in {@link CONTROL_HANDLERS} (and its name in RESERVED_ACTIONS).
+ * @module
+ */
+import { remoteErrorFrom, type PnetworkError } from '../errors.js';
+import type { Packet } from '../protocol/packet.js';
+
+/** What a control handler may do to the connection the packet arrived on. */
+export interface ControlContext {
+  /** The connection's token ('' before the handshake); outgoing control packets carry it. */
+  readonly token: string;
+  /** Settles the pending request a `reply` or `error` answers; false when none waits for that id. */
+  settleRequest(packet: Packet): boolean;
+  /** Sends a control packet; a failure is the connection's own business (it is closing). */
+  sendControl(packet: Packet): Promise<void>;
+  /** Reports a problem to the owner (error$), without closing anything. */
+  reportError(error: PnetworkError): void;
+  /** The peer announced that it is closing, and why. */
+  peerClosing(reason: string): void;
+}
+
+/** Handles one control packet that arrived after the handshake. */
+export type ControlHandler = (packet: Packet, context: ControlContext) => void;
+
+/** The reason a `closing` packet gives, as the connection reports it. */
+export function closingReason(data: unknown): string {
+  const reason = (typeof data === 'object' && data !== null ? (data as { reason?: unknown }).reason : undefined);
+  return `closed by peer: ${typeof reason === 'string' ? reason : 'no reason given'}`;
+}
+
+/** Every control packet the connection consumes, by action. Anything else is a user packet. */
+export const CONTROL_HANDLERS: ReadonlyMap<string, ControlHandler> = new Map<string, ControlHandler>([
+  ['reply', (packet, context) => void context.settleRequest(packet)],
+  [
+    'error',
+    (packet, context) => {
+      // An error that answers none of our requests is the peer telling us about a packet of ours.
+      if (!context.settleRequest(packet)) context.reportError(remoteErrorFrom(packet.data, 'error'));
+    },
+  ],
+  ['ping', (packet, context) => void context.sendControl(pongPacket(packet.data, context.token)).catch(ignore)],
+  ['pong', () => undefined],
+  ['closing', (packet, context) => context.peerClosing(closingReason(packet.data))],
+]);
+
+/**
+ * Hands `packet` to its control handler.
+ * @returns false when `packet` is not a control packet (it is the user's)
+ */
+export function handleControlPacket(packet: Packet, context: ControlContext): boolean {
+  const handler = CONTROL_HANDLERS.get(packet.action);
+  if (handler === undefined) return false;
+  handler(packet, context);
+  return true;
+}
+
+/** A `ping`; its data comes back unchanged in the `pong`. */
+export function pingPacket(token: string | null): Packet {
+  return { action: 'ping', data: null, 'packet-created': Date.now(), token };
+}
+
+/** The `pong` answering a ping that carried `data`. */
+export function pongPacket(data: unknown, token: string | null): Packet {
+  return { action: 'pong', data, 'packet-created': Date.now(), token };
+}
+
+/** The `closing` packet a side sends before it ends its socket. */
+export function closingPacket(reason: string, token: string | null): Packet {
+  return { action: 'closing', data: { reason }, 'packet-created': Date.now(), token };
+}
+
+/** A `reply` to request `id`. */
+export function replyPacket(id: number, data: unknown, token: string | null): Packet {
+  return { action: 'reply', data, 'packet-created': Date.now(), token, id };
+}
+
+/** An `error` packet; with `id` it answers that request, without it it reports on the connection. */
+export function errorPacket(code: string, message: string, token: string | null, id?: number): Packet {
+  const packet: Packet = { action: 'error', data: { code, message }, 'packet-created': Date.now(), token };
+  if (id !== undefined) packet.id = id;
+  return packet;
+}
+
+/**
+ * The id an `error` packet refusing `packet` may echo: a request's id, never the id of a reply or error
+ * (that id belongs to one of our own requests, and echoing it would settle one of the peer's).
+ */
+export function refusedPacketId(packet: Packet | undefined): number | undefined {
+  return packet && packet.action !== 'reply' && packet.action !== 'error' ? packet.id : undefined;
+}
+
+function ignore(): void {}
