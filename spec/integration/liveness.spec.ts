@@ -15,6 +15,7 @@ import {
 import { FreezeProxy } from '../helpers/freeze-proxy.js';
 import { seededRandom, until } from '../helpers/until.js';
 import { childEnv } from '../helpers/child-env.js';
+import { VirtualClock } from '../helpers/virtual-clock.js';
 
 describe('liveness (integration)', () => {
   const servers: Server[] = [];
@@ -41,20 +42,28 @@ describe('liveness (integration)', () => {
   });
 
   describe('heartbeat', () => {
+    // Heartbeats run on a virtual clock shared by both sides: the spec moves time, real sockets move the
+    // bytes, so a slow machine cannot make a deadline pass early.
     it('detects a silent peer on both sides and closes with a reason', async () => {
-      const server = await startServer({ heartbeatIntervalMs: 40, heartbeatTimeoutMs: 80 });
+      const clock = new VirtualClock();
+      const timing = { heartbeatIntervalMs: 40, heartbeatTimeoutMs: 80, scheduler: clock };
+      const server = await startServer(timing);
       const proxy = new FreezeProxy(server.address().port);
       proxies.push(proxy);
       const port = await proxy.listen();
-      const client = newClient({ port, heartbeatIntervalMs: 40, heartbeatTimeoutMs: 80, reconnect: false });
+      const client = newClient({ port, ...timing, reconnect: false });
       const serverErrors: PnetworkError[] = [];
       const clientErrors: PnetworkError[] = [];
       server.error$.subscribe((e) => serverErrors.push(e));
       client.error$.subscribe((e) => clientErrors.push(e));
       await client.start();
+      await until(() => server.clients.size === 1, 'the server to register the client');
       const serverSaw = firstValueFrom(server.disconnect$);
       const clientSaw = firstValueFrom(client.disconnect$);
       proxy.freeze();
+      clock.advance(40); // both sides ping; nothing can come back through the frozen proxy
+      expect(client.state).to.equal('connected');
+      clock.advance(80); // the deadline, 80 ms after the unanswered ping
       const [serverEvent, clientReason] = await Promise.all([serverSaw, clientSaw]);
       expect(serverEvent.reason).to.match(/no pong within 80 ms/);
       expect(clientReason).to.match(/no pong within 80 ms/);
@@ -64,12 +73,25 @@ describe('liveness (integration)', () => {
     });
 
     it('keeps a live connection open across many heartbeat intervals', async () => {
-      const server = await startServer({ heartbeatIntervalMs: 10, heartbeatTimeoutMs: 30 });
-      const client = newClient({ port: server.address().port, heartbeatIntervalMs: 10, heartbeatTimeoutMs: 30 });
+      const clock = new VirtualClock();
+      const timing = { heartbeatIntervalMs: 10, heartbeatTimeoutMs: 30, scheduler: clock };
+      const server = await startServer(timing);
+      const client = newClient({ port: server.address().port, ...timing });
       await client.start();
-      const connection = client.connection!;
-      await until(() => connection.stats.packetsIn >= 10, 'ten pings from the server');
+      await until(() => server.clients.size === 1, 'the server to register the client');
+      const onClient = client.connection!;
+      const onServer = server.getClient(client.token!)!;
+      const [clientBase, serverBase] = [onClient.stats.packetsIn, onServer.stats.packetsIn];
+      // Ten intervals, over three times the timeout: each side pings and must see the other's pong.
+      for (let round = 1; round <= 10; round++) {
+        clock.advance(10);
+        await until(
+          () => onClient.stats.packetsIn >= clientBase + 2 * round && onServer.stats.packetsIn >= serverBase + 2 * round,
+          `round ${round}: a ping and a pong arriving on each side`,
+        );
+      }
       expect(client.state).to.equal('connected');
+      expect(onClient.isClosed).to.equal(false);
       expect(server.clients.size).to.equal(1);
     });
   });
@@ -155,12 +177,17 @@ describe('liveness (integration)', () => {
       expect(err).to.be.instanceOf(ConnectionClosedError);
       const second = await startServer({ port });
       let secondRuns = 0;
+      let markers = 0;
       second.bindAction('slow', () => {
         secondRuns++;
       });
+      second.bindAction('marker', () => {
+        markers++;
+      });
       await firstValueFrom(client.state$.pipe(filter((s) => s === 'connected')));
       await client.sendPacket('marker', null);
-      await until(() => second.stats().packetsIn >= 1, 'the marker');
+      // Packets on one connection are handled in order: a re-sent request would have run before the marker.
+      await until(() => markers === 1, 'the marker to be handled');
       expect(secondRuns).to.equal(0);
     });
 
@@ -192,16 +219,23 @@ describe('liveness (integration)', () => {
 
     it('stays closed when a disconnect$ subscriber stops the client', async () => {
       const server = await startServer();
-      const client = newClient({ port: server.address().port, reconnectDelayMs: 5 });
+      const clock = new VirtualClock();
+      const client = newClient({ port: server.address().port, reconnectDelayMs: 5, reconnectDelayMaxMs: 5, reconnectJitter: 0, scheduler: clock });
       await client.start();
       const states: ClientState[] = [];
+      const attempts: ReconnectAttempt[] = [];
       client.state$.subscribe((s) => states.push(s));
+      client.reconnectAttempt$.subscribe((a) => attempts.push(a));
       client.disconnect$.subscribe(() => void client.stop());
       await server.stop();
       await firstValueFrom(client.state$.pipe(filter((s) => s === 'closed')));
-      await startServer({ port: server.address().port });
-      // Long enough for several reconnection attempts, had one been scheduled.
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      // The disconnect scheduled an attempt 5 ms away before stop() ran; stop() must have cancelled it:
+      // a full second of virtual time later, no scheduled work has run and none is left.
+      expect(attempts.map((a) => a.delayMs)).to.deep.equal([5]);
+      const ranBefore = clock.ran;
+      clock.advance(1000);
+      expect(clock.ran).to.equal(ranBefore);
+      expect(clock.pending).to.equal(0);
       expect(client.state).to.equal('closed');
       // The first entry is the replayed current state, 'connected'; none may follow it.
       expect(states.slice(1)).to.deep.equal(['reconnecting', 'closed']);
