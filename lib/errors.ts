@@ -30,7 +30,13 @@ export type ErrorCode =
   | 'ERR_HEARTBEAT_TIMEOUT'
   | 'ERR_QUEUE_FULL'
   | 'ERR_PACKET_EXPIRED'
-  | 'ERR_REMOTE';
+  | 'ERR_REMOTE'
+  | 'ERR_KEY_INVALID'
+  | 'ERR_KEY_FILE_PERMISSIONS'
+  | 'ERR_KEY_FILE_EXISTS'
+  | 'ERR_DECRYPTION'
+  | 'ERR_TLS_PIN_MISMATCH'
+  | 'ERR_TLS_CLIENT_UNAUTHORIZED';
 
 /** Base class: a message, a stable `code`, and an optional `cause`. */
 export class PnetworkError extends Error {
@@ -193,6 +199,61 @@ export class RemoteError extends PnetworkError {
 export function remoteErrorFrom(data: unknown, fallbackMessage: string): RemoteError {
   const fields = (typeof data === 'object' && data !== null ? data : {}) as { code?: unknown; message?: unknown };
   return new RemoteError(String(fields.code ?? 'ERR_REMOTE'), String(fields.message ?? fallbackMessage));
+}
+
+/** A key (or key file) that is missing, unparsable, not RSA, too small, or not the other half of its pair. Never quotes key material. */
+export class InvalidKeyError extends PnetworkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_KEY_INVALID', message, options);
+  }
+}
+
+/** A private key file others can read or write; refused unless loading is forced. */
+export class KeyFilePermissionsError extends PnetworkError {
+  constructor(
+    /** The file refused. */
+    readonly path: string,
+    /** Its permission bits, such as 0o644. */
+    readonly mode: number,
+  ) {
+    super('ERR_KEY_FILE_PERMISSIONS', `private key file ${path} has mode ${mode.toString(8).padStart(4, '0')}; others can read it (chmod 600, or load with force)`);
+  }
+}
+
+/** Saving keys would overwrite an existing key file. */
+export class KeyFileExistsError extends PnetworkError {
+  constructor(readonly path: string) {
+    super('ERR_KEY_FILE_EXISTS', `${path} already exists; refusing to overwrite a key file`);
+  }
+}
+
+/**
+ * A sealed packet could not be opened: it was tampered with, truncated, malformed, or sealed for another
+ * key. Deliberately one error for all of these, so a peer learns nothing from which check failed.
+ */
+export class DecryptionError extends PnetworkError {
+  constructor(message = 'sealed packet could not be opened', options?: { cause?: unknown }) {
+    super('ERR_DECRYPTION', message, options);
+  }
+}
+
+/** The TLS server presented a key whose fingerprint is not the pinned one. Nothing was sent to it. */
+export class PinMismatchError extends PnetworkError {
+  constructor(
+    /** The pinned fingerprint (public). */
+    readonly expected: string,
+    /** The fingerprint the server presented (public). */
+    readonly actual: string,
+  ) {
+    super('ERR_TLS_PIN_MISMATCH', `server key fingerprint ${actual} does not match the pinned ${expected}`);
+  }
+}
+
+/** A TLS client presented no certificate, or one whose key is not among the server's `authorizedKeys`. */
+export class UnauthorizedClientError extends PnetworkError {
+  constructor(message = 'client certificate is missing or not authorized') {
+    super('ERR_TLS_CLIENT_UNAUTHORIZED', message);
+  }
 }
 
 /** A short, secret-free description of a thrown value. */

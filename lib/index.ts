@@ -23,3 +23,5 @@ export { Connection } from './connection.js';
 export { Bind } from './bind.js';
 export type { CommonOptions } from './options.js';
 export type { ActionMap, AnyActions, ActionName, DataOf, ReplyOf, HandlerResult, Envelope, TrafficStats, InstanceStats, RequestOptions, Binding } from './types.js';
+export { createEncryptKeys, fingerprint, saveKeys, loadKeys, KEY_FILES, type EncryptKeys, type CreateEncryptKeysOptions, type SaveKeysOptions, type LoadKeysOptions } from './crypto/keys.js';
+export { selfSignedCertificate, type SelfSignedCertificateOptions } from './crypto/certificate.js';
