@@ -51,6 +51,14 @@ export const DEFAULTS = Object.freeze({
   encryptKeyBits: 3072,
   /** Days a self-signed certificate made by pnetwork stays valid (peers pin its key, not its dates). */
   certificateValidityDays: 3650,
+  /** The Redis `redisAdapter` connects to. */
+  redisUrl: 'redis://127.0.0.1:6379',
+  /** Longest wait between the Redis adapter's reconnection attempts, in ms. */
+  redisMaxReconnectDelayMs: 2_000,
+  /** The NATS server(s) `natsAdapter` connects to. */
+  natsServers: '127.0.0.1:4222',
+  /** Wait between the NATS adapter's reconnection attempts, in ms. */
+  natsReconnectDelayMs: 250,
 });
 
 /** The shape of {@link DEFAULTS}. */

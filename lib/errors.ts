@@ -36,7 +36,11 @@ export type ErrorCode =
   | 'ERR_KEY_FILE_EXISTS'
   | 'ERR_DECRYPTION'
   | 'ERR_TLS_PIN_MISMATCH'
-  | 'ERR_TLS_CLIENT_UNAUTHORIZED';
+  | 'ERR_TLS_CLIENT_UNAUTHORIZED'
+  | 'ERR_ADAPTER_DOWN'
+  | 'ERR_PUBLISH'
+  | 'ERR_UNKNOWN_CLIENT'
+  | 'ERR_CLUSTER_TIMEOUT';
 
 /** Base class: a message, a stable `code`, and an optional `cause`. */
 export class PnetworkError extends Error {
@@ -189,6 +193,48 @@ export class PacketExpiredError extends PnetworkError {
 export class RemoteError extends PnetworkError {
   constructor(readonly remoteCode: string, message: string) {
     super('ERR_REMOTE', message);
+  }
+}
+
+/** The adapter lost (or could not reach) its engine, Redis or NATS; it keeps reconnecting by itself. */
+export class AdapterDownError extends PnetworkError {
+  constructor(
+    /** The adapter's kind: `redis`, `nats`. */
+    readonly adapter: string,
+    cause: unknown,
+  ) {
+    super('ERR_ADAPTER_DOWN', `${adapter} adapter lost its connection: ${describe(cause)}`, { cause });
+  }
+}
+
+/** A message for other nodes could not be published: the engine was down or did not confirm it. */
+export class PublishError extends PnetworkError {
+  constructor(
+    /** The adapter's kind: `memory`, `redis`, `nats`. */
+    readonly adapter: string,
+    cause: unknown,
+  ) {
+    super('ERR_PUBLISH', `${adapter} adapter could not publish: ${describe(cause)}`, { cause });
+  }
+}
+
+/** No client with this public id is connected to any node of the cluster. */
+export class UnknownClientError extends PnetworkError {
+  constructor(readonly connectionId: string) {
+    super('ERR_UNKNOWN_CLIENT', `no client "${connectionId}" is connected to the cluster`);
+  }
+}
+
+/** Another node did not answer within the time allowed. */
+export class ClusterTimeoutError extends PnetworkError {
+  constructor(
+    /** What was asked, such as `fetchClients` or `sendTo`. */
+    readonly operation: string,
+    /** The node that did not answer. */
+    readonly node: string,
+    readonly timeoutMs: number,
+  ) {
+    super('ERR_CLUSTER_TIMEOUT', `node ${node} did not answer ${operation} within ${timeoutMs} ms`);
   }
 }
 

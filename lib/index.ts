@@ -25,3 +25,7 @@ export type { CommonOptions } from './options.js';
 export type { ActionMap, AnyActions, ActionName, DataOf, ReplyOf, HandlerResult, Envelope, TrafficStats, InstanceStats, RequestOptions, Binding } from './types.js';
 export { createEncryptKeys, fingerprint, saveKeys, loadKeys, KEY_FILES, type EncryptKeys, type CreateEncryptKeysOptions, type SaveKeysOptions, type LoadKeysOptions } from './crypto/keys.js';
 export { selfSignedCertificate, type SelfSignedCertificateOptions } from './crypto/certificate.js';
+export type { Adapter, AdapterListener, AdapterStatus } from './adapters/adapter.js';
+export { memoryAdapter, MemoryBus, type MemoryAdapterOptions } from './adapters/memory.js';
+export { redisAdapter, type RedisAdapterOptions } from './adapters/redis.js';
+export { natsAdapter, type NatsAdapterOptions } from './adapters/nats.js';

@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { PublishError } from '../../lib/errors.js';
+import type { Adapter, AdapterListener, AdapterStatus } from '../../lib/adapters/adapter.js';
+import { MemoryBus, memoryAdapter } from '../../lib/adapters/memory.js';
+import { natsAdapter } from '../../lib/adapters/nats.js';
+import { redisAdapter } from '../../lib/adapters/redis.js';
+import { engineUrl, PrivateEngine, requireEngine, skipOrFail, type EngineKind } from '../helpers/engines.js';
+import { until } from '../helpers/wait.js';
+
+/** A listener that records what it is told. */
+class Recorder implements AdapterListener {
+  readonly messages: Array<[string, string]> = [];
+  readonly statuses: AdapterStatus[] = [];
+  message(channel: string, message: string): void {
+    this.messages.push([channel, message]);
+  }
+  status(status: AdapterStatus): void {
+    this.statuses.push(status);
+  }
+}
+
+interface Flavour {
+  name: string;
+  engine?: EngineKind;
+  make(url?: string): Adapter;
+}
+
+const bus = new MemoryBus();
+const flavours: Flavour[] = [
+  { name: 'memoryAdapter', make: () => memoryAdapter({ bus }) },
+  { name: 'redisAdapter', engine: 'redis', make: (url = engineUrl('redis')) => redisAdapter({ url, maxReconnectDelayMs: 100 }) },
+  { name: 'natsAdapter', engine: 'nats', make: (url = engineUrl('nats')) => natsAdapter({ servers: url, reconnectDelayMs: 50 }) },
+];
+
+for (const flavour of flavours) {
+  describe(flavour.name, function () {
+    this.timeout(30_000);
+    const open: Adapter[] = [];
+
+    before(async function () {
+      if (flavour.engine) await requireEngine(this, flavour.engine);
+    });
+
+    afterEach(async () => {
+      await Promise.all(open.splice(0).map((adapter) => adapter.close()));
+    });
+
+    async function opened(channels: string[], url?: string): Promise<{ adapter: Adapter; recorder: Recorder }> {
+      const adapter = flavour.make(url);
+      open.push(adapter);
+      const recorder = new Recorder();
+      await adapter.open(channels, recorder);
+      return { adapter, recorder };
+    }
+
+    it('delivers what one adapter publishes to every subscriber of the channel, in publish order', async () => {
+      const channel = `spec.${randomUUID()}`;
+      const a = await opened([channel]);
+      const b = await opened([channel]);
+      const other = await opened([`${channel}.other`]);
+      const sent = Array.from({ length: 200 }, (_, i) => `m${i}`);
+      await Promise.all(sent.map((message) => a.adapter.publish(channel, message)));
+      for (const { recorder } of [a, b]) {
+        await until(() => recorder.messages.length >= sent.length, 10_000, 'every message');
+        expect(recorder.messages.map(([, message]) => message)).to.deep.equal(sent);
+        expect(recorder.messages.every(([c]) => c === channel)).to.equal(true);
+      }
+      expect(other.recorder.messages).to.deep.equal([]);
+    });
+
+    it('rejects a publish after close with PublishError', async () => {
+      const { adapter } = await opened([`spec.${randomUUID()}`]);
+      await adapter.close();
+      const err = await adapter.publish('x', 'y').then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).to.be.instanceOf(PublishError);
+      expect((err as PublishError).code).to.equal('ERR_PUBLISH');
+    });
+
+    if (flavour.engine) {
+      const kind = flavour.engine;
+
+      it('rejects opening when the engine cannot be reached', async () => {
+        const adapter = flavour.make(kind === 'redis' ? 'redis://127.0.0.1:1' : 'nats://127.0.0.1:1');
+        const err = await adapter.open(['x'], new Recorder()).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(err).to.be.instanceOf(Error);
+        await adapter.close();
+      });
+
+      it('reports an outage, rejects publishes while it lasts, reconnects by itself and says so', async function () {
+        const engine = await PrivateEngine.start(kind);
+        if (!engine) skipOrFail(this, `no ${kind} server binary to start a private one`);
+        try {
+          const channel = `spec.${randomUUID()}`;
+          const a = await opened([channel], engine.url);
+          const b = await opened([channel], engine.url);
+          await a.adapter.publish(channel, 'before');
+          await until(() => b.recorder.messages.length === 1, 10_000, 'the first message');
+
+          await engine.kill();
+          await until(() => a.recorder.statuses.some((s) => s.state === 'down'), 10_000, 'the outage reported');
+          expect(a.recorder.statuses[0]).to.include({ state: 'down' });
+          const during = await a.adapter.publish(channel, 'during').then(
+            () => null,
+            (e: unknown) => e,
+          );
+          expect(during).to.be.instanceOf(PublishError);
+
+          await engine.restart();
+          for (const { recorder } of [a, b]) {
+            await until(() => recorder.statuses.some((s) => s.state === 'up'), 15_000, 'the reconnect reported');
+            expect(recorder.statuses.at(-1)).to.deep.equal({ state: 'up', reconnected: true });
+          }
+          await a.adapter.publish(channel, 'after');
+          await until(() => b.recorder.messages.length === 2, 10_000, 'a message after the reconnect');
+          expect(b.recorder.messages.map(([, m]) => m)).to.deep.equal(['before', 'after']);
+        } finally {
+          await Promise.all(open.splice(0).map((adapter) => adapter.close()));
+          await engine.kill();
+        }
+      });
+    }
+  });
+}
