@@ -7,7 +7,7 @@ import type * as NatsTransport from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { DEFAULTS } from '../defaults.js';
 import { PublishError } from '../errors.js';
-import { delay } from '../options.js';
+import { checkDelay } from '../timing.js';
 import type { Adapter, AdapterListener } from './adapter.js';
 import { loadOptional } from './load-optional.js';
 
@@ -103,5 +103,5 @@ class NatsAdapter implements Adapter {
  * const server = new Server({ port: 7000, adapter: natsAdapter({ servers: '127.0.0.1:4222' }) });
  */
 export function natsAdapter(options: NatsAdapterOptions = {}): Adapter {
-  return new NatsAdapter(options.servers ?? DEFAULTS.natsServers, delay('reconnectDelayMs', options.reconnectDelayMs ?? DEFAULTS.natsReconnectDelayMs));
+  return new NatsAdapter(options.servers ?? DEFAULTS.natsServers, checkDelay('reconnectDelayMs', options.reconnectDelayMs ?? DEFAULTS.natsReconnectDelayMs));
 }

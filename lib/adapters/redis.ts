@@ -7,7 +7,7 @@ import type * as IoRedis from 'ioredis';
 import type { Redis } from 'ioredis';
 import { DEFAULTS } from '../defaults.js';
 import { PublishError } from '../errors.js';
-import { delay } from '../options.js';
+import { checkDelay } from '../timing.js';
 import type { Adapter, AdapterListener } from './adapter.js';
 import { loadOptional } from './load-optional.js';
 
@@ -118,5 +118,5 @@ class RedisAdapter implements Adapter {
  * const server = new Server({ port: 7000, adapter: redisAdapter({ url: 'redis://127.0.0.1:6379' }) });
  */
 export function redisAdapter(options: RedisAdapterOptions = {}): Adapter {
-  return new RedisAdapter(options.url ?? DEFAULTS.redisUrl, delay('maxReconnectDelayMs', options.maxReconnectDelayMs ?? DEFAULTS.redisMaxReconnectDelayMs));
+  return new RedisAdapter(options.url ?? DEFAULTS.redisUrl, checkDelay('maxReconnectDelayMs', options.maxReconnectDelayMs ?? DEFAULTS.redisMaxReconnectDelayMs));
 }
