@@ -1,5 +1,5 @@
 import { bufferCount, filter, map, take } from 'rxjs';
-import { Client, RemoteError, RequestTimeoutError, Server } from '../lib/index.js';
+import { Client, RemoteError, ReplyError, RequestTimeoutError, Server } from '../lib/index.js';
 
 /**
  * Actions clients send and the server binds: the parameter is the data, the return type the reply.
@@ -21,7 +21,7 @@ type ServerActions = {
 const server = new Server<ClientActions, ServerActions>({ port: 0 });
 server.bindAction('sum', ({ a, b }) => a + b); // a and b are numbers; the reply must be a number
 server.bindAction('divide', ({ a, b }) => {
-  if (b === 0) throw new Error('division by zero'); // becomes an error reply
+  if (b === 0) throw new ReplyError('APP_DIVIDE_BY_ZERO', 'division by zero'); // the error reply the client sees
   return a / b;
 });
 server.bindAction('slow', ({ ms }) => new Promise<string>((resolve) => setTimeout(() => resolve('late'), ms)));

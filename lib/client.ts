@@ -5,7 +5,7 @@
 import { connect, type Socket } from 'node:net';
 import { BehaviorSubject, Subject, type Observable, type Subscription } from 'rxjs';
 import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
-import { ConnectionClosedError, NotConnectedError, PnetworkError } from './errors.js';
+import { ConnectionClosedError, NotConnectedError, PnetworkError, aboutConnection } from './errors.js';
 import { Connection } from './connection.js';
 import { clientHandshake } from './operators/handshake.js';
 import { resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
@@ -229,6 +229,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
           },
           onPacket: (_connection, packet) => this.router.dispatch(packet, connection),
           onError: (_connection, error) => {
+            aboutConnection(error, connection);
             if (ready) this.router.report(error);
             else failure = error;
           },

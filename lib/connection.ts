@@ -3,6 +3,7 @@
  * handshake), the writer, request correlation, counters and the close sequence.
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Subject, type Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConnectionClosedError, PnetworkError, RemoteError, type HeartbeatTimeoutError, type PacketError } from './errors.js';
@@ -58,6 +59,12 @@ export interface ConnectionHooks<C = Connection> {
  * @typeParam Out actions this side sends
  */
 export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap = AnyActions> implements HeartbeatListener, ControlContext {
+  /**
+   * A public id for this connection, for logs, the console and errors (`error.connectionId`): 16 random
+   * hex digits, unrelated to the token, fixed when the socket is accepted or opened. It is local to this
+   * process: the peer's side of the same socket has an id of its own.
+   */
+  readonly id = randomBytes(8).toString('hex');
   /** The connection's secret token ('' until the handshake completes). Never sent to anyone else. */
   token = '';
   /** The peer's address as `host:port`. */

@@ -46,6 +46,13 @@ export type ErrorCode =
 export class PnetworkError extends Error {
   /** Stable machine-readable code, such as `ERR_FRAME_TOO_LARGE`. */
   readonly code: ErrorCode;
+  /**
+   * The {@link Connection.id} of the connection this error concerns, when it concerns one. Set on every
+   * such error reported on a Server's or Client's `error$`.
+   */
+  declare connectionId?: string;
+  /** The peer address (`host:port`) of that connection, set together with `connectionId`. */
+  declare remoteAddress?: string;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -300,6 +307,47 @@ export class UnauthorizedClientError extends PnetworkError {
   constructor(message = 'client certificate is missing or not authorized') {
     super('ERR_TLS_CLIENT_UNAUTHORIZED', message);
   }
+}
+
+/**
+ * Thrown by a handler to answer a request with an error the peer may see: its `code` and `message` are
+ * sent as they are. Anything else a handler throws reaches the peer only as `ERR_HANDLER` with a generic
+ * message (see {@link errorForPeer}), so internals such as a database error never leave the process.
+ * @example
+ * server.bindAction('withdraw', ({ amount }) => {
+ *   if (amount > 100) throw new ReplyError('APP_LIMIT', 'limit is 100');
+ *   return 'ok';
+ * });
+ */
+export class ReplyError extends Error {
+  /** The code the peer receives, such as `APP_LIMIT`. */
+  readonly code: string;
+
+  /** @throws TypeError when `code` is not a non-empty string */
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    if (typeof code !== 'string' || code.length === 0) throw new TypeError('ReplyError code must be a non-empty string');
+    this.code = code;
+    this.name = 'ReplyError';
+  }
+}
+
+/** The two things an error says about a connection: which one, and where its peer is. */
+export interface ConnectionRef {
+  readonly id: string;
+  readonly remoteAddress: string;
+}
+
+/**
+ * Marks `error` as concerning `connection` (unless it already names one) and returns it. Only the id and
+ * address are kept, never the connection itself: an error may be logged, and a connection holds a secret.
+ */
+export function aboutConnection<E extends PnetworkError>(error: E, connection: ConnectionRef): E {
+  if (error.connectionId === undefined) {
+    error.connectionId = connection.id;
+    error.remoteAddress = connection.remoteAddress;
+  }
+  return error;
 }
 
 /** A short, secret-free description of a thrown value. */

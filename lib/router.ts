@@ -4,13 +4,18 @@
  * @module
  */
 import { Observable, Subject, firstValueFrom, isObservable, share } from 'rxjs';
-import { HandlerError, NoHandlerError, PnetworkError, ReservedActionError } from './errors.js';
+import { HandlerError, NoHandlerError, PnetworkError, ReservedActionError, aboutConnection } from './errors.js';
+import { errorForPeer } from './peer-error.js';
 import { Bind } from './bind.js';
 import { RESERVED_ACTIONS, type Packet } from './protocol/packet.js';
 import type { Binding, Envelope } from './types.js';
 
 /** What the router needs from a connection to answer a request. */
 export interface Replier {
+  /** The connection's public id, named by the errors reported about it. */
+  readonly id: string;
+  /** The peer's address, `host:port`. */
+  readonly remoteAddress: string;
   /** Sends the reply to request `id`. */
   sendReply(id: number, data: unknown): Promise<void>;
   /** Sends an error reply to request `id`. */
@@ -106,9 +111,9 @@ export class ActionRouter<C extends Replier> {
         for (const bound of handlers) this.invoke(bound, bound === answerer, envelope);
       }
     } else if (packet.id !== undefined) {
-      const error = new NoHandlerError(packet.action);
+      const error = aboutConnection(new NoHandlerError(packet.action), connection);
       this.errors.next(error);
-      this.settle(connection.sendErrorReply(packet.id, error.code, error.message));
+      this.settle(connection, connection.sendErrorReply(packet.id, error.code, error.message));
     }
     // Skipping unobserved subjects keeps the hot path to the handlers alone.
     if (route !== undefined && route.watchers > 0) route.subject.next(envelope);
@@ -153,29 +158,27 @@ export class ActionRouter<C extends Replier> {
       const settled = isObservable(result) ? firstValueFrom(result, { defaultValue: undefined }) : result;
       settled.then(
         (value) => {
-          if (answers) this.settle(connection.sendReply(packet.id!, value ?? null));
+          if (answers) this.settle(connection, connection.sendReply(packet.id!, value ?? null));
         },
         (err: unknown) => this.fail(packet, connection, answers, err),
       );
     } else if (answers) {
-      this.settle(connection.sendReply(packet.id!, result ?? null));
+      this.settle(connection, connection.sendReply(packet.id!, result ?? null));
     }
   }
 
   private fail(packet: Packet, connection: C, answers: boolean, cause: unknown): void {
-    const error = new HandlerError(packet.action, cause);
-    this.errors.next(error);
+    this.errors.next(aboutConnection(new HandlerError(packet.action, cause), connection));
     if (!answers) return;
-    // A handler may throw a PnetworkError (or any error with a string code) to choose the code the peer sees.
-    const code = typeof (cause as { code?: unknown })?.code === 'string' ? (cause as { code: string }).code : error.code;
-    const message = cause instanceof Error ? cause.message : String(cause);
-    this.settle(connection.sendErrorReply(packet.id!, code, message));
+    // The whole error stays here; the peer gets only what is written for it (a ReplyError, say).
+    const { code, message } = errorForPeer(packet.action, cause);
+    this.settle(connection, connection.sendErrorReply(packet.id!, code, message));
   }
 
   /** A reply that cannot be sent (the connection closed) is reported, never thrown. */
-  private settle(sending: Promise<void>): void {
+  private settle(connection: C, sending: Promise<void>): void {
     sending.catch((err: unknown) => {
-      if (err instanceof PnetworkError) this.errors.next(err);
+      if (err instanceof PnetworkError) this.errors.next(aboutConnection(err, connection));
     });
   }
 }

@@ -6,7 +6,7 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { Subject, type Observable } from 'rxjs';
 import { v4 as uuidv4 } from 'uuid';
 import { PROTOCOL_VERSION } from './defaults.js';
-import { PnetworkError } from './errors.js';
+import { PnetworkError, aboutConnection } from './errors.js';
 import { Connection, type ConnectionHooks } from './connection.js';
 import { serverHandshake } from './operators/handshake.js';
 import { resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
@@ -166,13 +166,13 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
         })
         .catch((err: unknown) => {
           // Without its reply the client cannot proceed: report why, and let it go.
-          if (err instanceof PnetworkError) this.router.report(err);
+          if (err instanceof PnetworkError) this.router.report(aboutConnection(err, connection));
           void connection.close('handshake reply could not be sent');
         });
       this.connections.next(connection);
     },
     onPacket: (connection, packet) => this.router.dispatch(packet, connection),
-    onError: (_connection, error) => this.router.report(error),
+    onError: (connection, error) => this.router.report(aboutConnection(error, connection)),
     onClose: (connection, reason) => {
       this.open.delete(connection);
       addStats(this.departed, connection.stats);

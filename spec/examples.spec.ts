@@ -71,7 +71,7 @@ describe('examples', function () {
     expectOutput(await runExample('examples/typed-actions.ts'), [
       'sum: 5',
       'server error$: ERR_HANDLER',
-      'divide failed: ERR_HANDLER: division by zero',
+      'divide failed: APP_DIVIDE_BY_ZERO: division by zero',
       'server error$: ERR_NO_HANDLER',
       'unbound failed: ERR_NO_HANDLER',
       'slow failed: ERR_REQUEST_TIMEOUT after 50 ms',

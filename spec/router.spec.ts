@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { NEVER, of, Subject, throwError, type Subscription } from 'rxjs';
 import { Bind } from '../lib/bind.js';
-import { HandlerError, NoHandlerError, ReservedActionError, RemoteError, type PnetworkError } from '../lib/errors.js';
+import { HandlerError, NoHandlerError, ReplyError, ReservedActionError, RemoteError, type PnetworkError } from '../lib/errors.js';
 import { RESERVED_ACTIONS, type Packet } from '../lib/protocol/packet.js';
 import { ActionRouter, type Replier } from '../lib/router.js';
 import type { Envelope } from '../lib/types.js';
@@ -9,6 +9,8 @@ import { flushMicrotasks } from './helpers/wait.js';
 
 /** A fake connection that records the replies the router sends through it. */
 class FakeReplier implements Replier {
+  readonly id = '0123456789abcdef';
+  readonly remoteAddress = '127.0.0.1:4000';
   readonly replies: Array<{ id: number; data: unknown }> = [];
   readonly errorReplies: Array<{ id: number; code: string; message: string }> = [];
   failWith: Error | null = null;
@@ -316,51 +318,68 @@ describe('ActionRouter', () => {
         throw thrown;
       });
       router.dispatch(packet('boom', null, 9), connection);
-      expect(connection.errorReplies).to.deep.equal([{ id: 9, code: 'ERR_HANDLER', message: 'boom' }]);
+      expect(connection.errorReplies).to.deep.equal([{ id: 9, code: 'ERR_HANDLER', message: 'handler for "boom" failed' }]);
       expect(errors).to.have.length(1);
       expect(errors[0]).to.be.instanceOf(HandlerError).and.include({ code: 'ERR_HANDLER', action: 'boom' });
       expect(errors[0]!.cause).to.equal(thrown);
     });
 
-    it('uses the code of a thrown error that has one', () => {
+    it('sends the code and message of a ReplyError, and of a PnetworkError about the peer\'s own packet', () => {
       router.bind('custom', () => {
-        throw Object.assign(new Error('not allowed'), { code: 'E_FORBIDDEN' });
+        throw new ReplyError('E_FORBIDDEN', 'not allowed');
       });
       router.bind('typed', () => {
-        throw new RemoteError('ERR_UPSTREAM', 'upstream failed');
+        throw new NoHandlerError('elsewhere');
       });
       router.dispatch(packet('custom', null, 1), connection);
       router.dispatch(packet('typed', null, 2), connection);
       expect(connection.errorReplies).to.deep.equal([
         { id: 1, code: 'E_FORBIDDEN', message: 'not allowed' },
-        { id: 2, code: 'ERR_REMOTE', message: 'upstream failed' },
+        { id: 2, code: 'ERR_NO_HANDLER', message: 'no handler is bound for "elsewhere"' },
       ]);
       expect(errors.map((e) => e.constructor)).to.deep.equal([HandlerError, HandlerError]);
     });
 
-    it('ignores a code that is not a string, and handles a thrown non-Error', () => {
-      router.bind('numeric', () => {
-        throw Object.assign(new Error('numeric code'), { code: 42 });
+    it('hides every other failure behind ERR_HANDLER and a generic message, keeping the whole error on error$', () => {
+      const internal = [
+        Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+        Object.assign(new Error('numeric code'), { code: 42 }),
+        'plain string',
+        new RemoteError('ERR_UPSTREAM', 'upstream secret'),
+        new HandlerError('inner', new Error('inner secret')),
+      ];
+      internal.forEach((thrown, i) =>
+        router.bind(`a${i}`, () => {
+          throw thrown;
+        }),
+      );
+      internal.forEach((_, i) => router.dispatch(packet(`a${i}`, null, i), connection));
+      expect(connection.errorReplies).to.deep.equal(internal.map((_, i) => ({ id: i, code: 'ERR_HANDLER', message: `handler for "a${i}" failed` })));
+      expect(errors.map((e) => e.cause)).to.deep.equal(internal);
+    });
+
+    it('names the connection on every error it reports', async () => {
+      router.bind('boom', () => {
+        throw new Error('boom');
       });
-      router.bind('text', () => {
-        throw 'plain string';
-      });
-      router.dispatch(packet('numeric', null, 1), connection);
-      router.dispatch(packet('text', null, 2), connection);
-      expect(connection.errorReplies).to.deep.equal([
-        { id: 1, code: 'ERR_HANDLER', message: 'numeric code' },
-        { id: 2, code: 'ERR_HANDLER', message: 'plain string' },
-      ]);
+      router.dispatch(packet('boom', null, 1), connection);
+      router.dispatch(packet('unbound', null, 2), connection);
+      connection.failWith = new RemoteError('ERR_X', 'gone');
+      router.bind('sum', () => 3);
+      router.dispatch(packet('sum', null, 3), connection);
+      await flushMicrotasks();
+      expect(errors).to.have.length(3);
+      for (const error of errors) expect(error).to.include({ connectionId: '0123456789abcdef', remoteAddress: '127.0.0.1:4000' });
     });
 
     it('turns a rejected Promise and an erroring Observable into error replies', async () => {
       router.bind('rejects', () => Promise.reject(new Error('later')));
-      router.bind('errors', () => throwError(() => Object.assign(new Error('stream failed'), { code: 'E_STREAM' })));
+      router.bind('errors', () => throwError(() => new ReplyError('E_STREAM', 'stream failed')));
       router.dispatch(packet('rejects', null, 1), connection);
       router.dispatch(packet('errors', null, 2), connection);
       await flushMicrotasks();
       expect(connection.errorReplies).to.deep.equal([
-        { id: 1, code: 'ERR_HANDLER', message: 'later' },
+        { id: 1, code: 'ERR_HANDLER', message: 'handler for "rejects" failed' },
         { id: 2, code: 'E_STREAM', message: 'stream failed' },
       ]);
       expect(errors).to.have.length(2);

@@ -10,6 +10,7 @@ import {
   HandlerError,
   HandshakeError,
   RemoteError,
+  ReplyError,
   RequestTimeoutError,
   ReservedActionError,
   TokenMismatchError,
@@ -374,7 +375,7 @@ describe('integration: Server and Client over TCP', () => {
       server.bindAction('later', async ({ a, b }: { a: number; b: number }) => a * b);
       server.bindAction('stream', () => of('first', 'second'));
       server.bindAction('fails', () => {
-        throw Object.assign(new Error('forbidden'), { code: 'E_FORBIDDEN' });
+        throw new ReplyError('E_FORBIDDEN', 'forbidden');
       });
       server.bindAction('plain-fail', () => Promise.reject(new Error('plain')));
       server.bindAction('never', () => new Observable<never>(() => undefined));
@@ -392,7 +393,7 @@ describe('integration: Server and Client over TCP', () => {
       expect(results).to.deep.equal(Array.from({ length: 50 }, (_, i) => i + 1000));
     });
 
-    it('rejects with RemoteError carrying the thrown code, or ERR_HANDLER', async () => {
+    it('rejects with RemoteError carrying the code of a ReplyError, or ERR_HANDLER', async () => {
       const custom = await client.request('fails', null).catch((err: unknown) => err);
       expect(custom).to.be.instanceOf(RemoteError).and.include({ code: 'ERR_REMOTE', remoteCode: 'E_FORBIDDEN', message: 'forbidden' });
       const plain = await client.request('plain-fail', null).catch((err: unknown) => err);
