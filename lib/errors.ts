@@ -227,7 +227,7 @@ export class PublishError extends PnetworkError {
 
 /** No client with this public id is connected to any node of the cluster. */
 export class UnknownClientError extends PnetworkError {
-  constructor(readonly connectionId: string) {
+  constructor(override readonly connectionId: string) {
     super('ERR_UNKNOWN_CLIENT', `no client "${connectionId}" is connected to the cluster`);
   }
 }
