@@ -15,7 +15,7 @@ import { backoffDelay, type BackoffConfig } from './reconnect/backoff.js';
 import { OfflineQueue } from './reconnect/offline-queue.js';
 import { Endpoint } from './endpoint.js';
 import { checkDelay } from './timing.js';
-import type { ActionMap, ActionName, AnyActions, DataOf, InstanceStats, ReplyOf, RequestOptions } from './types.js';
+import type { ActionMap, ActionName, AnyActions, DataOf, HostPort, InstanceStats, ReplyOf, RequestOptions } from './types.js';
 
 /** A client's connection state. */
 export type ClientState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
@@ -121,7 +121,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   }
 
   /** The server's address this client connects to. */
-  address(): { host: string; port: number } {
+  address(): HostPort {
     return { host: this.options.host, port: this.options.port };
   }
 

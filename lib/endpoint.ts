@@ -36,7 +36,7 @@ export abstract class Endpoint<L extends ActionMap, K extends Replier> {
     return this.router.bind(action, handler as Handler<K>);
   }
 
-  /** The packets of one action: the stream `bindAction` subscribes to. */
+  /** The packets of one action, as its handlers receive them (handlers are called directly, not through this stream). */
   action$<A extends ActionName<L>>(action: A): Observable<Envelope<K, Packet<A, DataOf<L, A>>>> {
     return this.router.action$(action) as Observable<Envelope<K, Packet<A, DataOf<L, A>>>>;
   }

@@ -114,49 +114,73 @@ export class HandshakeError extends PnetworkError {
 
 /** No handshake completed within `handshakeTimeoutMs`. */
 export class HandshakeTimeoutError extends PnetworkError {
-  constructor(readonly timeoutMs: number) {
+  constructor(
+    /** The time allowed, in ms. */
+    readonly timeoutMs: number,
+  ) {
     super('ERR_HANDSHAKE_TIMEOUT', `no handshake within ${timeoutMs} ms`);
   }
 }
 
 /** A packet carried a token other than the connection's own. The token itself is never included. */
 export class TokenMismatchError extends PnetworkError {
-  constructor(readonly action: string) {
+  constructor(
+    /** The refused packet's action. */
+    readonly action: string,
+  ) {
     super('ERR_TOKEN_MISMATCH', `packet "${action}" carried a token that is not this connection's`);
   }
 }
 
 /** A user tried to send or bind an action name the protocol reserves. */
 export class ReservedActionError extends PnetworkError {
-  constructor(readonly action: string) {
+  constructor(
+    /** The reserved name that was used. */
+    readonly action: string,
+  ) {
     super('ERR_RESERVED_ACTION', `"${action}" is a reserved action name`);
   }
 }
 
 /** A request arrived for an action with no bound handler. */
 export class NoHandlerError extends PnetworkError {
-  constructor(readonly action: string) {
+  constructor(
+    /** The action nobody handles. */
+    readonly action: string,
+  ) {
     super('ERR_NO_HANDLER', `no handler is bound for "${action}"`);
   }
 }
 
 /** A bound handler threw or rejected. `cause` holds what it threw. */
 export class HandlerError extends PnetworkError {
-  constructor(readonly action: string, cause: unknown) {
+  constructor(
+    /** The action whose handler failed. */
+    readonly action: string,
+    cause: unknown,
+  ) {
     super('ERR_HANDLER', `handler for "${action}" failed: ${describe(cause)}`, { cause });
   }
 }
 
 /** A request got no reply within its `timeoutMs`. */
 export class RequestTimeoutError extends PnetworkError {
-  constructor(readonly action: string, readonly timeoutMs: number) {
+  constructor(
+    /** The request's action. */
+    readonly action: string,
+    /** The time it waited, in ms. */
+    readonly timeoutMs: number,
+  ) {
     super('ERR_REQUEST_TIMEOUT', `request "${action}" got no reply within ${timeoutMs} ms`);
   }
 }
 
 /** The connection closed while something still waited on it. */
 export class ConnectionClosedError extends PnetworkError {
-  constructor(readonly reason = 'connection closed') {
+  constructor(
+    /** Why the connection closed. */
+    readonly reason = 'connection closed',
+  ) {
     super('ERR_CONNECTION_CLOSED', reason);
   }
 }
@@ -170,35 +194,53 @@ export class NotConnectedError extends PnetworkError {
 
 /** More bytes wait for the socket to drain than `maxSendBufferBytes` allows. */
 export class SendBufferFullError extends PnetworkError {
-  constructor(readonly limit: number) {
+  constructor(
+    /** The limit in force, in bytes. */
+    readonly limit: number,
+  ) {
     super('ERR_SEND_BUFFER_FULL', `send buffer is full (${limit} bytes wait for the socket)`);
   }
 }
 
 /** The peer did not answer a ping within `heartbeatTimeoutMs`. */
 export class HeartbeatTimeoutError extends PnetworkError {
-  constructor(readonly timeoutMs: number) {
+  constructor(
+    /** The time the peer had, in ms. */
+    readonly timeoutMs: number,
+  ) {
     super('ERR_HEARTBEAT_TIMEOUT', `no pong within ${timeoutMs} ms`);
   }
 }
 
 /** The offline queue is full. */
 export class QueueFullError extends PnetworkError {
-  constructor(readonly limit: number) {
+  constructor(
+    /** The limit in force, in packets. */
+    readonly limit: number,
+  ) {
     super('ERR_QUEUE_FULL', `offline queue is full (${limit} packets)`);
   }
 }
 
 /** A queued packet outlived its TTL before it could be sent. */
 export class PacketExpiredError extends PnetworkError {
-  constructor(readonly action: string, readonly ttlMs: number) {
+  constructor(
+    /** The expired packet's action. */
+    readonly action: string,
+    /** The TTL in force, in ms. */
+    readonly ttlMs: number,
+  ) {
     super('ERR_PACKET_EXPIRED', `queued packet "${action}" expired after ${ttlMs} ms`);
   }
 }
 
 /** The peer answered a request with an error packet; `remoteCode` is the code it sent. */
 export class RemoteError extends PnetworkError {
-  constructor(readonly remoteCode: string, message: string) {
+  constructor(
+    /** The code the peer sent. */
+    readonly remoteCode: string,
+    message: string,
+  ) {
     super('ERR_REMOTE', message);
   }
 }

@@ -11,7 +11,7 @@ export { decodeFrames, type DecodeFramesConfig } from './operators/decode-frames
 export { encodeFrames, type EncodeFramesConfig } from './operators/encode-frames.js';
 export { decodePackets, decodePacketsOrErrors } from './operators/decode-packets.js';
 export { encodePackets } from './operators/encode-packets.js';
-export { ofAction } from './operators/of-action.js';
+export { ofAction, type ActionNamed } from './operators/of-action.js';
 export { serverHandshake, clientHandshake, type HandshakeEvent, type HandshakeDone, type PacketAccepted, type PacketRejected, type ServerHandshakeConfig, type ClientHandshakeConfig } from './operators/handshake.js';
 export { heartbeat, type HeartbeatConfig } from './operators/heartbeat.js';
 export { HeartbeatMonitor, type HeartbeatTiming, type HeartbeatListener } from './liveness/heartbeat-monitor.js';
@@ -22,7 +22,7 @@ export { Client, type ClientOptions, type ClientState, type ReconnectAttempt } f
 export { Connection } from './connection.js';
 export { Bind } from './bind.js';
 export type { CommonOptions } from './options.js';
-export type { ActionMap, AnyActions, ActionName, DataOf, ReplyOf, HandlerResult, Envelope, TrafficStats, InstanceStats, RequestOptions, Binding } from './types.js';
+export type { ActionMap, AnyActions, ActionName, DataOf, ReplyOf, HandlerResult, Envelope, TrafficStats, InstanceStats, RequestOptions, Binding, HostPort, IsAny } from './types.js';
 export { createEncryptKeys, fingerprint, saveKeys, loadKeys, KEY_FILES, type EncryptKeys, type CreateEncryptKeysOptions, type SaveKeysOptions, type LoadKeysOptions } from './crypto/keys.js';
 export { selfSignedCertificate, type SelfSignedCertificateOptions } from './crypto/certificate.js';
 export type { Adapter, AdapterListener, AdapterStatus } from './adapters/adapter.js';

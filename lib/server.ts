@@ -12,7 +12,7 @@ import { serverHandshake } from './operators/handshake.js';
 import { resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
 import { createPacket, type Packet } from './protocol/packet.js';
 import { Endpoint } from './endpoint.js';
-import type { ActionMap, ActionName, AnyActions, DataOf, InstanceStats, TrafficStats } from './types.js';
+import type { ActionMap, ActionName, AnyActions, DataOf, HostPort, InstanceStats, TrafficStats } from './types.js';
 
 /** Options for {@link Server}. */
 export type ServerOptions = CommonOptions;
@@ -101,7 +101,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   }
 
   /** The bound address; the real port when 0 was asked for. */
-  address(): { host: string; port: number } {
+  address(): HostPort {
     const address = this.netServer?.address();
     if (address && typeof address === 'object') return { host: address.address, port: address.port };
     return { host: this.options.host, port: this.options.port };

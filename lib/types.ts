@@ -14,7 +14,8 @@ import type { Packet } from './protocol/packet.js';
 export type ActionMap = { [action: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** True when T is `any` (an untyped map's entries). */
-type IsAny<T> = 0 extends 1 & T ? true : false;
+/** True when `T` is `any`: an untyped action map accepts any data and reply. */
+export type IsAny<T> = 0 extends 1 & T ? true : false;
 
 /** The map used when none is given: any action, any data, any reply. */
 export type AnyActions = ActionMap;
@@ -73,4 +74,12 @@ export interface Binding {
   unsubscribe(): void;
   /** True once unbound. */
   readonly closed: boolean;
+}
+
+/** A host and a port, as servers bind and clients connect. */
+export interface HostPort {
+  /** Host name or IP address. */
+  host: string;
+  /** TCP port. */
+  port: number;
 }

@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { suggest } from './suggest.js';
 import { formatTable } from './table.js';
+import type { HostPort } from '../types.js';
 
 /** Exit codes of the `pnetwork` binary. */
 export const EXIT = Object.freeze({
@@ -18,7 +19,7 @@ export const EXIT = Object.freeze({
   USAGE: 2,
 });
 
-/** A mistake on the command line. The binary prints it with the usage and exits with {@link EXIT.USAGE}. */
+/** A mistake on the command line. The binary prints it with the usage and exits with {@link EXIT} `USAGE`. */
 export class UsageError extends Error {
   constructor(
     message: string,
@@ -90,9 +91,26 @@ export type SubcommandTable = Readonly<Record<string, Subcommand>>;
 
 /** What the command line asks for. */
 export type Invocation =
-  | { kind: 'help'; subcommand?: string }
-  | { kind: 'version' }
-  | { kind: 'run'; name: string; subcommand: Subcommand; args: ParsedArgs };
+  | {
+      /** Print the usage. */
+      kind: 'help';
+      /** The subcommand whose usage to print. */
+      subcommand?: string;
+    }
+  | {
+      /** Print the version. */
+      kind: 'version';
+    }
+  | {
+      /** Run a subcommand. */
+      kind: 'run';
+      /** Its name. */
+      name: string;
+      /** Its table entry. */
+      subcommand: Subcommand;
+      /** Its parsed arguments. */
+      args: ParsedArgs;
+    };
 
 /**
  * Reads the command line against the table.
@@ -190,7 +208,7 @@ export function parsePort(text: string, allowZero: boolean): number {
  * @param defaults host and port for the parts left out
  * @throws UsageError for an empty host or a bad port
  */
-export function parseHostPort(text: string, defaults: { host: string; port: number }): { host: string; port: number } {
+export function parseHostPort(text: string, defaults: HostPort): HostPort {
   if (/^\d+$/.test(text)) return { host: defaults.host, port: parsePort(text, false) };
   const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
   let host: string;

@@ -6,6 +6,7 @@
  */
 import type { Observable } from 'rxjs';
 import type { TrafficTotals } from './rates.js';
+import type { HostPort } from '../types.js';
 
 /** The packet fields the console reads. */
 export interface ConsolePacket {
@@ -58,7 +59,7 @@ interface ConsoleInstance {
   /** Cumulative traffic counters. */
   stats(): ConsoleStats;
   /** The server's address: where it listens, or where a client connects. */
-  address(): { host: string; port: number };
+  address(): HostPort;
 }
 
 /** The parts of a Server the console uses. */

@@ -21,7 +21,7 @@ export interface RateLimitConfig {
 }
 
 /** Default cap of the console's packet log: 20 lines per second. */
-export const LOG_RATE_LIMIT = Object.freeze({ maxLines: 20, windowMs: 1000 });
+export const LOG_RATE_LIMIT: Readonly<RateLimitConfig> = Object.freeze({ maxLines: 20, windowMs: 1000 });
 
 /**
  * Passes at most `maxLines` lines per window and counts the rest; when the window ends, emits one

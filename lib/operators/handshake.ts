@@ -18,20 +18,27 @@ import type { Packet } from '../protocol/packet.js';
 
 /** The handshake completed: the connection's token and the handshake packet's data. */
 export interface HandshakeDone {
+  /** Tells the event kinds apart. */
   readonly type: 'handshake';
+  /** The connection's secret token. */
   readonly token: string;
+  /** The handshake packet's data. */
   readonly data: Record<string, unknown>;
 }
 
 /** A packet that passed the token check. */
 export interface PacketAccepted {
+  /** Tells the event kinds apart. */
   readonly type: 'packet';
+  /** The accepted packet. */
   readonly packet: Packet;
 }
 
 /** A packet refused after the handshake; the connection stays open. */
 export interface PacketRejected {
+  /** Tells the event kinds apart. */
   readonly type: 'rejected';
+  /** Why it was refused. */
   readonly error: PnetworkError;
   /** The refused packet, when it could be decoded. */
   readonly packet?: Packet;

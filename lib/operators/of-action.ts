@@ -1,6 +1,12 @@
 import { filter, type OperatorFunction } from 'rxjs';
 import type { Packet } from '../protocol/packet.js';
 
+/** A packet narrowed to one action name. */
+export interface ActionNamed<A extends string> {
+  /** The action name. */
+  action: A;
+}
+
 /**
  * Keeps only the packets of one action.
  *
@@ -9,6 +15,6 @@ import type { Packet } from '../protocol/packet.js';
  * result:  --c-----c--|
  * ```
  */
-export function ofAction<P extends Packet, A extends string>(action: A): OperatorFunction<P, P & { action: A }> {
-  return filter((packet): packet is P & { action: A } => packet.action === action);
+export function ofAction<P extends Packet, A extends string>(action: A): OperatorFunction<P, P & ActionNamed<A>> {
+  return filter((packet): packet is P & ActionNamed<A> => packet.action === action);
 }
