@@ -12,11 +12,11 @@ import { refuseAction, type Packet } from './protocol/packet.js';
 import { droppable } from './droppable.js';
 import { refuseDelay } from './timing.js';
 import { decodeFrames } from './operators/decode-frames.js';
-import { HeartbeatMonitor, type HeartbeatListener } from './liveness/heartbeat-monitor.js';
+import { HeartbeatMonitor } from './liveness/heartbeat-monitor.js';
 import { decodePacketsOrErrors } from './operators/decode-packets.js';
 import type { HandshakeDone, HandshakeEvent } from './operators/handshake.js';
 import { PendingRequests } from './request/pending-requests.js';
-import { closingPacket, errorPacket, handleControlPacket, pingPacket, refusedPacketId, replyPacket, type ControlContext } from './session/control-packets.js';
+import { closingPacket, errorPacket, handleControlPacket, pingPacket, refusedPacketId, replyPacket } from './session/control-packets.js';
 import { FrameWriter } from './transport/frame-writer.js';
 import { socketChunks } from './transport/socket-chunks.js';
 import type { ActionMap, ActionName, AnyActions, DataOf, ReplyOf, RequestOptions, TrafficStats } from './types.js';
@@ -58,15 +58,16 @@ export interface ConnectionHooks<C = Connection> {
  * @typeParam In actions this side receives
  * @typeParam Out actions this side sends
  */
-export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap = AnyActions> implements HeartbeatListener, ControlContext {
+export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap = AnyActions> {
+  // Not declared `implements HeartbeatListener, ControlContext`: those members are internal and left
+  // out of the published types, where the clause would no longer hold. Both are checked where `this` is passed.
   /**
    * A public id for this connection, for logs, the console and errors (`error.connectionId`): 16 random
    * hex digits, unrelated to the token, fixed when the socket is accepted or opened. It is local to this
    * process: the peer's side of the same socket has an id of its own.
    */
   readonly id = randomBytes(8).toString('hex');
-  /** The connection's secret token ('' until the handshake completes). Never sent to anyone else. */
-  token = '';
+  private secret = '';
   /** The peer's address as `host:port`. */
   readonly remoteAddress: string;
   /** When the connection was accepted or opened, in ms since the epoch. */
@@ -107,6 +108,11 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
         handshake,
       )
       .subscribe(new InboundObserver(this));
+  }
+
+  /** The connection's secret token ('' until the handshake completes). Never sent to anyone else. */
+  get token(): string {
+    return this.secret;
   }
 
   /** True once the connection is closing or closed; sends then reject with ConnectionClosedError. */
@@ -169,12 +175,12 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     return reply as Promise<ReplyOf<Out, A>>;
   }
 
-  /** Answers request `id` with `data`. Handlers' return values go through here. */
+  /** @internal Answers request `id` with `data`. Handlers' return values go through here. */
   sendReply(id: number, data: unknown): Promise<void> {
     return this.send(replyPacket(id, data, this.token));
   }
 
-  /** Answers request `id` with an error. */
+  /** @internal Answers request `id` with an error. */
   sendErrorReply(id: number, code: string, message: string): Promise<void> {
     return this.send(errorPacket(code, message, this.token, id));
   }
@@ -194,7 +200,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     return this.closed.then(() => undefined);
   }
 
-  /** Sends a protocol packet (handshake reply, ping, error). Not for user actions. */
+  /** @internal Sends a protocol packet (handshake reply, ping, error). Not for user actions. */
   sendControl(packet: Packet): Promise<void> {
     return this.send(packet);
   }
@@ -222,7 +228,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     if (event.type === 'packet') {
       this.onPacket(event.packet);
     } else if (event.type === 'handshake') {
-      this.token = event.token;
+      this.secret = event.token;
       this.startHeartbeat();
       this.hooks.onHandshake(this, event);
     } else {

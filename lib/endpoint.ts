@@ -15,9 +15,9 @@ import type { ActionMap, ActionName, Binding, DataOf, Envelope, HandlerResult, R
  * @typeParam L actions this side receives (and binds)
  * @typeParam K this side's connection type
  */
-export abstract class Endpoint<L extends ActionMap, K extends Replier> {
-  /** Routes incoming packets; subclasses feed it. */
-  protected readonly router = new ActionRouter<K>();
+export abstract class Endpoint<L extends ActionMap, K> {
+  /** @internal Routes incoming packets; subclasses feed it. Its connection type answers requests. */
+  protected readonly router = new ActionRouter<K & Replier>();
 
   /** Every accepted user packet from the peer(s), with the connection it came on. */
   readonly packets$: Observable<Envelope<K>> = this.router.packets$;
@@ -33,7 +33,7 @@ export abstract class Endpoint<L extends ActionMap, K extends Replier> {
     action: A,
     handler: ((data: DataOf<L, A>, packet: Packet<A, DataOf<L, A>>, connection: K) => HandlerResult<ReplyOf<L, A>>) | Bind<DataOf<L, A>, ReplyOf<L, A>, K>,
   ): Binding {
-    return this.router.bind(action, handler as Handler<K>);
+    return this.router.bind(action, handler as Handler<K & Replier>);
   }
 
   /** The packets of one action, as its handlers receive them (handlers are called directly, not through this stream). */
