@@ -354,7 +354,7 @@ export class UnauthorizedClientError extends PnetworkError {
 /**
  * Thrown by a handler to answer a request with an error the peer may see: its `code` and `message` are
  * sent as they are. Anything else a handler throws reaches the peer only as `ERR_HANDLER` with a generic
- * message (see {@link errorForPeer}), so internals such as a database error never leave the process.
+ * message (see `errorForPeer` in lib/router.ts), so internals such as a database error never leave the process.
  * @example
  * server.bindAction('withdraw', ({ amount }) => {
  *   if (amount > 100) throw new ReplyError('APP_LIMIT', 'limit is 100');
