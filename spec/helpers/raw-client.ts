@@ -129,6 +129,12 @@ export class RawClient {
     return withDeadline(this.closed, ms, 'the server to close the raw socket');
   }
 
+  /** Resets the connection (TCP RST instead of FIN) and waits for the socket to close. */
+  async reset(): Promise<void> {
+    this.socket.resetAndDestroy();
+    await this.closed;
+  }
+
   /** Destroys the socket and waits for it to close. */
   async destroy(): Promise<void> {
     this.socket.destroy();
