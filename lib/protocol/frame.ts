@@ -39,14 +39,18 @@ export function encodeTextFrame(text: string, maxFrameBytes: number = MAX_DECLAR
 /** Views a split payload may collect before it is assembled into one buffer (bounds tiny-chunk floods). */
 const MAX_PAYLOAD_PARTS = 64;
 
+/** The first assembly buffer's size, in bytes (less when the payload is shorter). */
+const MIN_ASSEMBLY_BYTES = 1024;
+
 /**
  * Incremental frame decoder. Feed it chunks in any split; it calls `onFrame` for each complete
  * payload, in order. It parses in a loop (never recursively), checks the declared length before
  * buffering anything, and copies payload bytes at most once: a payload that lies whole inside one
  * chunk is handed out as a view of that chunk; a split payload is held as views of the chunks it
  * arrived in, so memory grows only with the bytes that really arrived, and is joined once at the end.
- * A payload trickling in as more than 64 pieces is instead assembled into one buffer of the declared
- * size from that point, so tiny chunks cannot pile up bookkeeping.
+ * A payload trickling in as more than 64 pieces is instead copied into one buffer from that point, so
+ * tiny chunks cannot pile up bookkeeping; that buffer doubles as bytes arrive, up to the declared size,
+ * so memory stays within twice what really arrived.
  */
 export class FrameDecoder {
   /** The header bytes read so far, as a number (no buffer per decoder: idle connections stay small). */
@@ -127,20 +131,44 @@ export class FrameDecoder {
     }
   }
 
+  /**
+   * Memory held for the unfinished payload, in bytes: the pieces that arrived, or the assembly buffer,
+   * which is at most twice the bytes that arrived (or {@link MIN_ASSEMBLY_BYTES}), never the declared length.
+   */
+  get heldBytes(): number {
+    return this.assembly !== null ? this.assembly.length : this.payloadFill;
+  }
+
   /** Keeps one piece of a split payload: as a view while pieces are few, else copied into place. */
   private hold(piece: Uint8Array): void {
-    if (this.assembly === null && this.parts.length >= MAX_PAYLOAD_PARTS) {
-      this.assembly = Buffer.allocUnsafe(this.payloadLength);
+    const filled = this.payloadFill + piece.length;
+    if (this.assembly === null && this.parts.length < MAX_PAYLOAD_PARTS) {
+      this.parts.push(piece);
+    } else {
+      if (this.assembly === null || filled > this.assembly.length) this.grow(filled);
+      this.assembly!.set(piece, this.payloadFill);
+    }
+    this.payloadFill = filled;
+  }
+
+  /**
+   * Moves the payload so far into a larger buffer. The size doubles, so copying stays linear, but is
+   * capped by the declared length: a header is only a claim, and the bytes must arrive to cost memory.
+   */
+  private grow(needed: number): void {
+    const doubled = 2 * (this.assembly?.length ?? 0);
+    const next = Buffer.allocUnsafe(Math.min(this.payloadLength, Math.max(needed, doubled, MIN_ASSEMBLY_BYTES)));
+    if (this.assembly !== null) {
+      next.set(this.assembly.subarray(0, this.payloadFill));
+    } else {
       let at = 0;
       for (const part of this.parts) {
-        this.assembly.set(part, at);
+        next.set(part, at);
         at += part.length;
       }
       this.parts = [];
     }
-    if (this.assembly !== null) this.assembly.set(piece, this.payloadFill);
-    else this.parts.push(piece);
-    this.payloadFill += piece.length;
+    this.assembly = next;
   }
 
   /** Hands out the finished payload (its bytes copied exactly once) and resets for the next frame. */

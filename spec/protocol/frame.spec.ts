@@ -294,6 +294,44 @@ describe('protocol/frame', () => {
         expect(decoders[0]!.buffered).to.equal(5);
       });
 
+      it('holds memory in proportion to the bytes that arrived when a payload trickles in as tiny pieces', () => {
+        // 200 decoders each told to expect 1 MiB, then fed 100 one-byte pieces: assembling into a buffer of
+        // the declared size once pieces pile up would hold 200 MiB for 20 KB received.
+        const header = Buffer.from('00100000', 'hex');
+        const before = process.memoryUsage().arrayBuffers;
+        const decoders = Array.from({ length: 200 }, () => new FrameDecoder(1 << 20));
+        for (const decoder of decoders) {
+          decoder.push(header, () => expect.fail('no frame yet'));
+          for (let i = 0; i < 100; i++) decoder.push(new Uint8Array([i]), () => expect.fail('no frame yet'));
+        }
+        const grown = process.memoryUsage().arrayBuffers - before;
+        expect(grown).to.be.below(16 * 1024 * 1024);
+        expect(decoders[0]!.buffered).to.equal(104);
+        expect(decoders[0]!.heldBytes).to.be.at.most(2 * 1024);
+      });
+
+      it('never holds more than twice the payload bytes that arrived (or 1 KiB), whatever the split', () => {
+        const payload = Buffer.from(Array.from({ length: 50_000 }, (_, i) => (i * 7) & 0xff));
+        const frame = encodeFrame(payload);
+        let seed = 12345;
+        const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+        for (let round = 0; round < 20; round++) {
+          const decoder = new FrameDecoder(1 << 20);
+          const out: Uint8Array[] = [];
+          let at = 0;
+          while (at < frame.length) {
+            const size = 1 + (next() % (round < 10 ? 8 : 3000));
+            decoder.push(frame.subarray(at, at + size), (p) => out.push(p));
+            at += size;
+            if (out.length === 0) expect(decoder.heldBytes).to.be.at.most(Math.max(1024, 2 * (decoder.buffered - FRAME_HEADER_BYTES)));
+          }
+          expect(out).to.have.length(1);
+          expect(Buffer.from(out[0]!).equals(payload)).to.equal(true);
+          expect(out[0]!.byteLength).to.equal(payload.length);
+          expect(decoder.heldBytes).to.equal(0);
+        }
+      });
+
       it('assembles a payload that trickles in as many tiny chunks, byte for byte', () => {
         const payload = Buffer.from(Array.from({ length: 300 }, (_, i) => i & 0xff));
         const frame = encodeFrame(payload);
