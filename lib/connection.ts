@@ -35,6 +35,8 @@ export interface ConnectionSettings {
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
   scheduler: SchedulerLike;
+  /** Time a started frame may go without more bytes before the connection closes; Infinity for never. */
+  incompleteFrameTimeoutMs: number;
 }
 
 /**
@@ -103,7 +105,12 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     socket.on('error', ignoreSocketError);
     this.subscription = socketChunks(socket, this.stats)
       .pipe(
-        decodeFrames({ maxFrameBytes: settings.maxFrameBytes, maxFirstFrameBytes: Math.min(settings.maxHandshakeBytes, settings.maxFrameBytes) }),
+        decodeFrames({
+          maxFrameBytes: settings.maxFrameBytes,
+          maxFirstFrameBytes: Math.min(settings.maxHandshakeBytes, settings.maxFrameBytes),
+          incompleteFrameTimeoutMs: settings.incompleteFrameTimeoutMs,
+          scheduler: settings.scheduler,
+        }),
         decodePacketsOrErrors(settings.codec),
         handshake,
       )

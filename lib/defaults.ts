@@ -47,6 +47,8 @@ export const DEFAULTS = Object.freeze({
   queuedPacketTtlMs: Number.POSITIVE_INFINITY,
   /** Time `stop()` waits for peers to close before destroying their sockets, in ms. */
   closeTimeoutMs: 5_000,
+  /** Time a started frame may go without more bytes before the connection is closed, in ms. */
+  incompleteFrameTimeoutMs: 30_000,
   /** RSA modulus size `createEncryptKeys()` and `pnetwork keygen` use, in bits. */
   encryptKeyBits: 3072,
   /** Days a self-signed certificate made by pnetwork stays valid (peers pin its key, not its dates). */

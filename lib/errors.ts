@@ -8,6 +8,7 @@
 export type ErrorCode =
   | 'ERR_FRAME_TOO_LARGE'
   | 'ERR_FRAME_INCOMPLETE'
+  | 'ERR_FRAME_TIMEOUT'
   | 'ERR_PACKET_NOT_OBJECT'
   | 'ERR_PACKET_ACTION'
   | 'ERR_PACKET_ACTION_TOO_LONG'
@@ -80,6 +81,18 @@ export class IncompleteFrameError extends PnetworkError {
     readonly received: number,
   ) {
     super('ERR_FRAME_INCOMPLETE', `stream ended inside a frame after ${received} bytes`);
+  }
+}
+
+/** A frame started but no more of it arrived within `incompleteFrameTimeoutMs`. The connection closes. */
+export class FrameTimeoutError extends PnetworkError {
+  constructor(
+    /** The limit in force, in ms. */
+    readonly timeoutMs: number,
+    /** Bytes of the unfinished frame (header included) that had arrived. */
+    readonly received: number,
+  ) {
+    super('ERR_FRAME_TIMEOUT', `frame stalled: no more of it arrived within ${timeoutMs} ms (${received} bytes received)`);
   }
 }
 

@@ -36,6 +36,11 @@ export interface CommonOptions {
   heartbeatTimeoutMs?: number;
   /** Time a closing connection waits for the peer before destroying the socket, in ms. @defaultValue 5 000 */
   closeTimeoutMs?: number;
+  /**
+   * Time a frame that has started may go without receiving more bytes, in ms; then the connection closes
+   * with `FrameTimeoutError` (`ERR_FRAME_TIMEOUT`). Infinity turns the check off. @defaultValue 30 000
+   */
+  incompleteFrameTimeoutMs?: number;
   /** Drives every timeout (handshake, requests, heartbeats, backoff); inject a TestScheduler in tests. @defaultValue asyncScheduler */
   scheduler?: SchedulerLike;
 }
@@ -70,6 +75,7 @@ export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOpti
     heartbeatTimeoutMs: checkDelay('heartbeatTimeoutMs', options.heartbeatTimeoutMs ?? DEFAULTS.heartbeatTimeoutMs),
     closeTimeoutMs: checkDelay('closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs),
     scheduler: options.scheduler ?? asyncScheduler,
+    incompleteFrameTimeoutMs: checkDelay('incompleteFrameTimeoutMs', options.incompleteFrameTimeoutMs ?? DEFAULTS.incompleteFrameTimeoutMs, { infinite: true }),
   };
 }
 

@@ -1,5 +1,6 @@
-import { Observable, Subscriber, type OperatorFunction } from 'rxjs';
+import { Observable, Subscriber, asyncScheduler, type OperatorFunction, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import { DEFAULTS } from '../defaults.js';
+import { FrameTimeoutError } from '../errors.js';
 import { FrameDecoder } from '../protocol/frame.js';
 
 /** Options for {@link decodeFrames}. */
@@ -8,6 +9,14 @@ export interface DecodeFramesConfig {
   maxFrameBytes?: number;
   /** Largest first payload accepted (a handshake), in bytes. @defaultValue `maxFrameBytes` */
   maxFirstFrameBytes?: number;
+  /**
+   * Time a started frame may go without receiving more bytes, in ms; then the stream errors with
+   * `FrameTimeoutError`. Infinity turns the check off. @defaultValue Infinity (Server and Client pass
+   * `DEFAULTS.incompleteFrameTimeoutMs`, 30 s)
+   */
+  incompleteFrameTimeoutMs?: number;
+  /** Drives the incomplete-frame timer. @defaultValue asyncScheduler */
+  scheduler?: SchedulerLike;
 }
 
 /**
@@ -20,7 +29,8 @@ export interface DecodeFramesConfig {
  *
  * Each subscription gets its own decoder. Errors with `FrameTooLargeError` when a header declares more
  * than `maxFrameBytes` (before any payload is buffered), and with `IncompleteFrameError` when the source
- * completes mid-frame. Unsubscribing releases any partial frame.
+ * completes mid-frame, and with `FrameTimeoutError` when a started frame stalls for
+ * `incompleteFrameTimeoutMs`. Unsubscribing releases any partial frame and cancels the timer.
  * @example
  * socketChunks$.pipe(decodeFrames({ maxFrameBytes: 65_536 }))
  */
@@ -28,7 +38,7 @@ export function decodeFrames(config: DecodeFramesConfig = {}): OperatorFunction<
   const maxFrameBytes = config.maxFrameBytes ?? DEFAULTS.maxFrameBytes;
   return (source) =>
     new Observable<Uint8Array>((subscriber) => {
-      const splitter = new FrameSplitter(new FrameDecoder(maxFrameBytes, config.maxFirstFrameBytes), subscriber);
+      const splitter = new FrameSplitter(new FrameDecoder(maxFrameBytes, config.maxFirstFrameBytes), subscriber, config);
       // A Subscriber linked to the downstream one: unsubscribing downstream closes it, which also stops a
       // synchronous source (a plain observer would keep being called). One decoder per subscription.
       const upstream = new Subscriber<Uint8Array>(splitter);
@@ -41,12 +51,20 @@ export function decodeFrames(config: DecodeFramesConfig = {}): OperatorFunction<
 /** Pushes chunks through one decoder into one subscriber; a class, so a connection holds no closures for it. */
 class FrameSplitter {
   private readonly emit: (payload: Uint8Array) => void;
+  private readonly timeoutMs: number;
+  private readonly scheduler: SchedulerLike;
+  /** When bytes of the unfinished frame last arrived, on the scheduler's clock. */
+  private lastProgress = 0;
+  private timer: Subscription | null = null;
 
   constructor(
     private readonly decoder: FrameDecoder,
     private readonly subscriber: Subscriber<Uint8Array>,
+    config: Pick<DecodeFramesConfig, 'incompleteFrameTimeoutMs' | 'scheduler'>,
   ) {
     this.emit = (payload) => subscriber.next(payload);
+    this.timeoutMs = config.incompleteFrameTimeoutMs ?? Number.POSITIVE_INFINITY;
+    this.scheduler = config.scheduler ?? asyncScheduler;
   }
 
   next(chunk: Uint8Array): void {
@@ -54,7 +72,33 @@ class FrameSplitter {
       this.decoder.push(chunk, this.emit);
     } catch (err) {
       this.subscriber.error(err);
+      return;
     }
+    if (this.decoder.buffered > 0 && this.timeoutMs !== Number.POSITIVE_INFINITY) this.watch();
+  }
+
+  /**
+   * Notes progress on an unfinished frame. One timer at a time, not one per chunk: when it fires it
+   * waits again for whatever is left of the timeout since the last bytes arrived.
+   */
+  private watch(): void {
+    this.lastProgress = this.scheduler.now();
+    if (this.timer === null) this.timer = this.scheduler.schedule(checkStall, this.timeoutMs, this);
+  }
+
+  /** @internal The timer fired: a frame still unfinished and silent for the timeout fails the stream. */
+  checkStall(action: SchedulerAction<FrameSplitter>): void {
+    if (this.decoder.buffered === 0) {
+      this.timer = null;
+      return;
+    }
+    const idle = this.scheduler.now() - this.lastProgress;
+    if (idle < this.timeoutMs) {
+      action.schedule(this, this.timeoutMs - idle);
+      return;
+    }
+    this.timer = null;
+    this.subscriber.error(new FrameTimeoutError(this.timeoutMs, this.decoder.buffered));
   }
 
   error(err: unknown): void {
@@ -71,8 +115,15 @@ class FrameSplitter {
     this.subscriber.complete();
   }
 
-  /** Teardown: releases any partial frame. */
+  /** Teardown: releases any partial frame and stops the timer. */
   unsubscribe(): void {
+    this.timer?.unsubscribe();
+    this.timer = null;
     this.decoder.release();
   }
+}
+
+/** The timer's callback: a module function, so a connection holds no closure for it. */
+function checkStall(this: SchedulerAction<FrameSplitter>, splitter?: FrameSplitter): void {
+  splitter!.checkStall(this);
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { from, take } from 'rxjs';
 import sinon from 'sinon';
-import { FrameTooLargeError, IncompleteFrameError } from '../../lib/errors.js';
+import { FrameTimeoutError, FrameTooLargeError, IncompleteFrameError } from '../../lib/errors.js';
 import { decodeFrames } from '../../lib/operators/decode-frames.js';
 import { FrameDecoder } from '../../lib/protocol/frame.js';
 import { countingSource, standardBattery } from '../helpers/operator-battery.js';
@@ -45,6 +45,54 @@ function chunkMarble(count: number): string {
 
 describe('operators/decodeFrames', () => {
   afterEach(() => sinon.restore());
+
+  describe('#decodeFrames with incompleteFrameTimeoutMs', () => {
+    let scheduler: ReturnType<typeof testScheduler>;
+    beforeEach(() => (scheduler = testScheduler()));
+
+    it('errors with FrameTimeoutError when a started frame gets no more bytes for the timeout', () => {
+      scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const source = cold('-a', { a: bytes('0000000541') });
+        const decoded = source.pipe(decodeFrames({ incompleteFrameTimeoutMs: 100, scheduler }));
+        expectObservable(decoded).toBe('- 100ms #', undefined, new FrameTimeoutError(100, 5));
+        expectSubscriptions(source.subscriptions).toBe('^ 100ms !');
+      });
+    });
+
+    it('counts the timeout from the last bytes that arrived, so a frame that keeps moving is not cut', () => {
+      scheduler.run(({ cold, expectObservable }) => {
+        const source = cold('-a 80ms b 80ms c 80ms d', { a: bytes('00000004'), b: bytes('41'), c: bytes('42'), d: bytes('4344') });
+        const decoded = source.pipe(decodeFrames({ incompleteFrameTimeoutMs: 100, scheduler }));
+        expectObservable(decoded).toBe('-- 80ms - 80ms - 80ms x', { x: bytes('41424344') });
+      });
+    });
+
+    it('does not time out between frames, nor once the source completes at a boundary', () => {
+      scheduler.run(({ cold, expectObservable }) => {
+        const source = cold('-a 500ms b 500ms |', { a: bytes('0000000141'), b: bytes('0000000142') });
+        const decoded = source.pipe(decodeFrames({ incompleteFrameTimeoutMs: 100, scheduler }));
+        expectObservable(decoded).toBe('-x 500ms y 500ms |', { x: bytes('41'), y: bytes('42') });
+      });
+    });
+
+    it('times out a frame stalled inside its header, and a second frame that stalls after a good one', () => {
+      scheduler.run(({ cold, expectObservable }) => {
+        const header = cold('-a', { a: bytes('0000') });
+        expectObservable(header.pipe(decodeFrames({ incompleteFrameTimeoutMs: 50, scheduler }))).toBe('- 50ms #', undefined, new FrameTimeoutError(50, 2));
+        const second = cold('-a 200ms b', { a: bytes('0000000141'), b: bytes('00000003') });
+        expectObservable(second.pipe(decodeFrames({ incompleteFrameTimeoutMs: 50, scheduler }))).toBe('-x 200ms 50ms #', { x: bytes('41') }, new FrameTimeoutError(50, 4));
+      });
+    });
+
+    it('leaves no timer behind on unsubscribe', () => {
+      scheduler.run(({ cold, expectObservable, flush }) => {
+        const source = cold('-a', { a: bytes('0000000541') });
+        expectObservable(source.pipe(decodeFrames({ incompleteFrameTimeoutMs: 100, scheduler })), '^--!').toBe('----');
+        flush();
+        expect((scheduler as unknown as { actions: unknown[] }).actions).to.have.length(0);
+      });
+    });
+  });
 
   describe('#decodeFrames', () => {
     it('emits the payload once a whole frame has arrived', () => {
