@@ -61,6 +61,14 @@ export const DEFAULTS = Object.freeze({
   natsServers: '127.0.0.1:4222',
   /** Wait between the NATS adapter's reconnection attempts, in ms. */
   natsReconnectDelayMs: 250,
+  /** Prefix of a cluster's channels on the adapter's engine: clusters with other names ignore each other. */
+  clusterName: 'pnetwork',
+  /** Interval between a node's heartbeats to the other nodes, in ms. */
+  clusterHeartbeatIntervalMs: 2_000,
+  /** A node not heard from for this long leaves the cluster view, in ms. */
+  clusterNodeTimeoutMs: 6_000,
+  /** Time another node has to answer (a directed send, a client list), in ms; requests add their own timeout. */
+  clusterTimeoutMs: 5_000,
 });
 
 /** The shape of {@link DEFAULTS}. */

@@ -33,6 +33,11 @@ export interface Adapter {
   /** A short name for the engine, shown by the console: `memory`, `redis`, `nats`. */
   readonly kind: string;
   /**
+   * True when no other server can ever be reached through this adapter (an in-memory adapter with a
+   * bus of its own): the server then neither opens it nor publishes, and works exactly as one process.
+   */
+  readonly solitary?: boolean;
+  /**
    * Connects and subscribes to `channels`. Resolves once messages on them are being received; rejects
    * when the engine cannot be reached at first (after which the adapter is closed).
    */

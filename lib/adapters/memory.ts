@@ -54,7 +54,10 @@ class MemoryAdapter implements Adapter {
   private listener: AdapterListener | null = null;
   private channels: readonly string[] = [];
 
-  constructor(private readonly bus: MemoryBus) {}
+  constructor(
+    private readonly bus: MemoryBus,
+    readonly solitary: boolean,
+  ) {}
 
   open(channels: readonly string[], listener: AdapterListener): Promise<void> {
     this.listener = listener;
@@ -85,5 +88,5 @@ class MemoryAdapter implements Adapter {
  * const b = new Server({ port: 0, adapter: memoryAdapter({ bus }) });   // a and b act as one
  */
 export function memoryAdapter(options: MemoryAdapterOptions = {}): Adapter {
-  return new MemoryAdapter(options.bus ?? new MemoryBus());
+  return options.bus ? new MemoryAdapter(options.bus, false) : new MemoryAdapter(new MemoryBus(), true);
 }
