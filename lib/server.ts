@@ -12,10 +12,16 @@ import { serverHandshake } from './operators/handshake.js';
 import { resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
 import { createPacket, type Packet } from './protocol/packet.js';
 import { Endpoint } from './endpoint.js';
-import type { ActionMap, ActionName, AnyActions, DataOf, HostPort, InstanceStats, TrafficStats } from './types.js';
+import type { ActionMap, ActionName, AnyActions, DataOf, HostPort, InstanceStats, ReplyOf, RequestOptions, TrafficStats } from './types.js';
+import { Cluster, type LocalClient, type LocalNode } from './cluster/cluster.js';
+import { resolveClusterOptions, type ClusterOptions } from './cluster/cluster-options.js';
+import type { ClusterClient } from './cluster/messages.js';
+import { droppable } from './droppable.js';
+import { refuseAction } from './protocol/packet.js';
+import { refuseDelay } from './timing.js';
 
-/** Options for {@link Server}. */
-export type ServerOptions = CommonOptions;
+/** Options for {@link Server}: the common ones, and the adapter that joins it to servers in other processes. */
+export type ServerOptions = CommonOptions & ClusterOptions;
 
 /** Why a client left. */
 export interface DisconnectEvent<C> {
@@ -44,6 +50,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private netServer: NetServer | null = null;
   private starting: Promise<void> | null = null;
   private startedAt: number | null = null;
+  /** Clients by public id, after their handshake. */
+  private readonly byId = new Map<string, Connection<C, S>>();
 
   /** Connected clients by token, after their handshake. */
   readonly clients: ReadonlyMap<string, Connection<C, S>> = this.registered;
@@ -56,7 +64,15 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   constructor(options: ServerOptions = {}) {
     super();
     this.options = resolveCommonOptions(options);
+    const { adapter, settings } = resolveClusterOptions(options, this.options.scheduler);
+    this.cluster = new Cluster(adapter, this.localNode, settings);
   }
+
+  /**
+   * This server as a node of its cluster: its id, the nodes it sees, the adapter's state (`status`,
+   * `status$`). With the default in-memory adapter it is a cluster of one.
+   */
+  readonly cluster: Cluster;
 
   /** True while listening. */
   get listening(): boolean {
@@ -80,8 +96,21 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
         this.startedAt = Date.now();
         resolve();
       });
-    });
+    }).then(() => this.joinCluster());
     return this.starting;
+  }
+
+  /** Joins the cluster once listening; a cluster that cannot be joined undoes the listen, and start() rejects. */
+  private async joinCluster(): Promise<void> {
+    try {
+      await this.cluster.start();
+    } catch (err) {
+      const netServer = this.netServer;
+      this.netServer = null;
+      this.startedAt = null;
+      if (netServer) await new Promise<void>((resolve) => netServer.close(() => resolve()));
+      throw err;
+    }
   }
 
   /**
@@ -94,6 +123,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     const netServer = this.netServer;
     if (!netServer) return;
     this.netServer = null;
+    // Leave the cluster first, so that no node sends this one more clients' packets.
+    await this.cluster.stop();
     const closed = new Promise<void>((resolve) => netServer.close(() => resolve()));
     await Promise.all([...this.open].map((connection) => connection.close(reason)));
     await closed;
@@ -119,15 +150,58 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /**
    * Sends one action to every connected client (or those `filter` accepts). Each client receives its
-   * own token only. Resolves with the number of clients the packet was handed to.
+   * own token only. Resolves with the number of clients **of this server** the packet was handed to.
+   * With an adapter, and no `filter` (a function cannot travel), every other node of the cluster
+   * delivers it to its own clients too; the call then rejects with PublishError when the other nodes
+   * could not be told (reported on error$ as well).
    */
   async broadcast<A extends ActionName<S>>(action: A, data: DataOf<S, A>, filter?: (connection: Connection<C, S>) => boolean): Promise<number> {
+    const refused = refuseAction(action, this.options.maxActionLength);
+    if (refused) throw refused;
+    const remote = filter ? null : this.cluster.broadcast(action, data, null, []);
     const sends: Array<Promise<void>> = [];
     for (const connection of this.registered.values()) {
       if (!filter || filter(connection)) sends.push(connection.sendPacket(action, data));
     }
     const results = await Promise.allSettled(sends);
+    await remote;
     return results.filter((result) => result.status === 'fulfilled').length;
+  }
+
+  /**
+   * Sends one action to the client with this public id (`connection.id`), on whichever node of the
+   * cluster it is connected to. Resolves once its node has handed the packet to the socket.
+   * @throws (rejects) UnknownClientError when no node has it; PublishError, ClusterTimeoutError when
+   * the other nodes cannot be reached; whatever `connection.sendPacket` rejects with on its node
+   */
+  sendTo<A extends ActionName<S>>(connectionId: string, action: A, data: DataOf<S, A>): Promise<void> {
+    const local = this.byId.get(connectionId);
+    if (local) return local.sendPacket(action, data);
+    const refused = refuseAction(action, this.options.maxActionLength);
+    return droppable(refused ? Promise.reject(refused) : this.cluster.sendTo(connectionId, action, data));
+  }
+
+  /**
+   * Sends a request to the client with this public id, on whichever node it is connected to, and
+   * resolves with the client's reply. Rejects as `connection.request` does (RequestTimeoutError,
+   * RemoteError), and as {@link Server.sendTo} does when the client cannot be reached.
+   */
+  requestClient<A extends ActionName<S>>(connectionId: string, action: A, data: DataOf<S, A>, options: RequestOptions = {}): Promise<ReplyOf<S, A>> {
+    const local = this.byId.get(connectionId);
+    if (local) return local.request(action, data, options);
+    const refused = refuseAction(action, this.options.maxActionLength) ?? (options.timeoutMs === undefined ? null : refuseDelay('timeoutMs', options.timeoutMs));
+    if (refused) return droppable(Promise.reject(refused));
+    return droppable(this.cluster.requestClient(connectionId, action, data, options.timeoutMs ?? this.options.requestTimeoutMs) as Promise<ReplyOf<S, A>>);
+  }
+
+  /**
+   * Every client of the cluster: id, node, address, rooms (never a token), this server's first. A node
+   * that does not answer within `clusterTimeoutMs` is left out and reported on error$.
+   * @throws (rejects) PublishError when the other nodes cannot be asked
+   */
+  async fetchClients(): Promise<ClusterClient[]> {
+    const local = this.cluster.localClients();
+    return [...local, ...(await this.cluster.fetchRemoteClients())];
   }
 
   /** Cumulative traffic since start, including clients that have left. */
@@ -151,6 +225,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     onHandshake: (connection, { token }) => {
       const options = this.options;
       this.registered.set(token, connection);
+      this.byId.set(connection.id, connection);
       connection
         .sendControl({
           action: 'handshake',
@@ -178,11 +253,31 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       addStats(this.departed, connection.stats);
       if (connection.token && this.registered.get(connection.token) === connection) {
         this.registered.delete(connection.token);
+        this.byId.delete(connection.id);
         this.disconnects.next({ connection, reason });
       }
     },
   };
+
+  /** This server's side of the cluster: what other nodes may ask of its clients. */
+  private readonly localNode: LocalNode = {
+    address: () => {
+      const { host, port } = this.address();
+      return `${host}:${port}`;
+    },
+    find: (id) => this.byId.get(id) as LocalClient | undefined,
+    clients: () => this.byId.values() as Iterable<LocalClient>,
+    roomsOf: () => NO_ROOMS,
+    deliver: (action, data, rooms) => {
+      if (rooms !== null) return;
+      for (const connection of this.registered.values()) void (connection as Connection).sendPacket(action, data);
+    },
+    report: (error) => this.router.report(error),
+  };
 }
+
+/** The rooms a client is in: none until rooms exist. */
+const NO_ROOMS: readonly string[] = [];
 
 function addStats(into: TrafficStats, from: TrafficStats): void {
   into.packetsIn += from.packetsIn;

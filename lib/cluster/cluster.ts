@@ -7,8 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { interval, Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import type { PnetworkError} from '../errors.js';
-import { AdapterDownError, ClusterTimeoutError, ConnectionClosedError, PacketError, UnknownClientError } from '../errors.js';
+import { AdapterDownError, ClusterTimeoutError, ConnectionClosedError, PacketError, PnetworkError, UnknownClientError } from '../errors.js';
 import type { Adapter, AdapterStatus } from '../adapters/adapter.js';
 import { errorFromWire, errorToWire } from './wire-errors.js';
 import { parseClusterMessage, type ClusterClient, type ClusterMessage, type NodeInfo } from './messages.js';
@@ -18,7 +17,6 @@ export interface LocalClient {
   readonly id: string;
   readonly remoteAddress: string;
   readonly connectedAt: number;
-  readonly rooms: Iterable<string>;
   sendPacket(action: string, data: unknown): Promise<void>;
   request(action: string, data: unknown, options: { timeoutMs: number }): Promise<unknown>;
 }
@@ -31,6 +29,8 @@ export interface LocalNode {
   find(id: string): LocalClient | undefined;
   /** Every local client (after its handshake). */
   clients(): Iterable<LocalClient>;
+  /** The rooms a local client is in. */
+  roomsOf(client: LocalClient): Iterable<string>;
   /** Delivers a broadcast from another node to the local clients in `rooms` (all when null) and none of `except`. */
   deliver(action: string, data: unknown, rooms: readonly string[] | null, except: readonly string[]): void;
   /** Reports a failure on the server's error$. */
@@ -137,7 +137,7 @@ export class Cluster {
     return `${this.settings.name}.node.${node}`;
   }
 
-  /** Connects the adapter, announces this node and starts its heartbeat. Rejects when the engine cannot be reached. */
+  /** Connects the adapter, announces this node and starts its heartbeat. Rejects with AdapterDownError when the engine cannot be reached. */
   async start(): Promise<void> {
     const now = this.settings.scheduler.now();
     this.startedAt = now;
@@ -145,10 +145,14 @@ export class Cluster {
       this.current = { state: 'up', reconnected: false, adapter: this.adapter.kind, at: now };
       return;
     }
-    await this.adapter.open([this.allChannel, this.nodeChannel(this.node)], {
-      message: (_channel, text) => this.receive(text),
-      status: (status) => this.onStatus(status),
-    });
+    try {
+      await this.adapter.open([this.allChannel, this.nodeChannel(this.node)], {
+        message: (_channel, text) => this.receive(text),
+        status: (status) => this.onStatus(status),
+      });
+    } catch (err) {
+      throw new AdapterDownError(this.adapter.kind, err);
+    }
     this.current = { state: 'up', reconnected: false, adapter: this.adapter.kind, at: now };
     this.announce('hello');
     this.ticker = interval(this.settings.heartbeatIntervalMs, this.settings.scheduler).subscribe(() => this.tick());
@@ -176,7 +180,7 @@ export class Cluster {
   /** Hands a broadcast to every other node; resolves once the engine has it. */
   broadcast(action: string, data: unknown, rooms: readonly string[] | null, except: readonly string[]): Promise<void> {
     if (this.solitary) return Promise.resolve();
-    return this.publish(this.allChannel, { t: 'bc', from: this.node, action, data, rooms, except });
+    return this.publish(this.allChannel, { t: 'bc', from: this.node, action, data, rooms, except }).catch((err: unknown) => this.failed(err));
   }
 
   /** Sends to a client of another node; resolves once that node has handed it to the socket. */
@@ -216,7 +220,7 @@ export class Cluster {
       this.publish(this.allChannel, { t: 'list', from: this.node, rid }).catch((err: unknown) => {
         this.questions.get(rid)?.timer?.unsubscribe();
         this.questions.delete(rid);
-        reject(err);
+        this.failed(err).catch(reject);
       });
     });
   }
@@ -227,7 +231,7 @@ export class Cluster {
       id: client.id,
       node: this.node,
       address: client.remoteAddress,
-      rooms: [...client.rooms],
+      rooms: [...this.local.roomsOf(client)],
       connectedAt: client.connectedAt,
     }));
   }
@@ -267,7 +271,7 @@ export class Cluster {
         settled = true;
         this.questions.get(rid)?.timer?.unsubscribe();
         this.questions.delete(rid);
-        reject(err);
+        this.failed(err).catch(reject);
       });
     });
   }
@@ -390,6 +394,15 @@ export class Cluster {
       this.announce('hello');
     }
     this.statuses.next(this.current);
+  }
+
+  /**
+   * A user's operation could not be published: it is reported on error$ as well as rejected, so that
+   * a caller who does not await it still hears of it.
+   */
+  private failed(err: unknown): Promise<never> {
+    if (err instanceof PnetworkError) this.local.report(err);
+    return Promise.reject(err);
   }
 
   private publish(channel: string, message: ClusterMessage): Promise<void> {

@@ -13,16 +13,17 @@ class FakeNode implements LocalNode {
   readonly clientsById = new Map<string, LocalClient & { got: Array<[string, unknown]> }>();
   readonly delivered: Array<{ action: string; data: unknown; rooms: readonly string[] | null; except: readonly string[] }> = [];
   readonly reported: PnetworkError[] = [];
+  readonly rooms = new Map<string, string[]>();
 
   constructor(private readonly where: string) {}
 
   add(id: string, rooms: string[] = [], answer: (action: string, data: unknown) => Promise<unknown> = async (_a, data) => data): void {
     const got: Array<[string, unknown]> = [];
+    this.rooms.set(id, rooms);
     this.clientsById.set(id, {
       id,
       remoteAddress: `127.0.0.1:${1000 + this.clientsById.size}`,
       connectedAt: 1,
-      rooms,
       got,
       sendPacket: (action, data) => {
         got.push([action, data]);
@@ -40,6 +41,9 @@ class FakeNode implements LocalNode {
   }
   clients(): Iterable<LocalClient> {
     return this.clientsById.values();
+  }
+  roomsOf(client: LocalClient): Iterable<string> {
+    return this.rooms.get(client.id) ?? [];
   }
   deliver(action: string, data: unknown, rooms: readonly string[] | null, except: readonly string[]): void {
     this.delivered.push({ action, data, rooms, except });
