@@ -90,8 +90,16 @@ class NatsAdapter implements Adapter {
         this.down = true;
         this.listener?.status({ state: 'down', error: new Error(`disconnected from NATS at ${status.server}`) });
       } else if (status.type === 'reconnect' && this.down) {
-        this.down = false;
-        this.listener?.status({ state: 'up', reconnected: true });
+        // The client has sent our subscriptions again; once the server answers a PING sent after
+        // them, it has them, and only then are we really up.
+        nc.flush().then(
+          () => {
+            if (this.closing || !this.down) return;
+            this.down = false;
+            this.listener?.status({ state: 'up', reconnected: true });
+          },
+          () => undefined, // the link broke again: its 'disconnect' and next 'reconnect' follow
+        );
       }
     }
   }
