@@ -3,7 +3,8 @@
  * @module
  */
 import { connect, type Socket } from 'node:net';
-import { BehaviorSubject, Subject, type Observable, type Subscription } from 'rxjs';
+import type { Observable} from 'rxjs';
+import { BehaviorSubject, Subject, defer, throwError, type Subscription } from 'rxjs';
 import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
 import { ConnectionClosedError, NotConnectedError, PnetworkError, aboutConnection } from './errors.js';
 import { Connection } from './connection.js';
@@ -15,7 +16,21 @@ import { backoffDelay, type BackoffConfig } from './reconnect/backoff.js';
 import { OfflineQueue } from './reconnect/offline-queue.js';
 import { Endpoint } from './endpoint.js';
 import { checkDelay } from './timing.js';
-import type { ActionMap, ActionName, AnyActions, DataOf, HostPort, InstanceStats, ReplyOf, RequestOptions } from './types.js';
+import type {
+  ActionMap,
+  ActionName,
+  AnyActions,
+  DataOf,
+  DemandStream,
+  DemandStreamOptions,
+  ElementOf,
+  HostPort,
+  InstanceStats,
+  ReplyOf,
+  RequestOptions,
+  StreamOptions,
+  StreamSource,
+} from './types.js';
 
 /** A client's connection state. */
 export type ClientState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
@@ -205,6 +220,33 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     return connection.request(action, data, options);
   }
 
+  /**
+   * Requests a stream from the server; see {@link Connection.stream}. Cold: each subscription opens a
+   * stream on the connection current at that moment (NotConnectedError without one).
+   */
+  stream<A extends ActionName<C>>(action: A, data: DataOf<C, A>, options?: StreamOptions): Observable<ReplyOf<C, A>> {
+    return defer(() => this.current?.stream(action, data, options) ?? throwError(() => new NotConnectedError()));
+  }
+
+  /** Requests a stream with explicit demand; see {@link Connection.demandStream}. */
+  demandStream<A extends ActionName<C>>(action: A, data: DataOf<C, A>, options?: DemandStreamOptions): DemandStream<ReplyOf<C, A>> {
+    const connection = this.current;
+    if (!connection) return { values$: throwError(() => new NotConnectedError()), request: () => undefined };
+    return connection.demandStream(action, data, options);
+  }
+
+  /** Opens a channel to the server; see {@link Connection.channel}. */
+  channel<A extends ActionName<C>>(action: A, source: StreamSource<ElementOf<DataOf<C, A>>>, options?: StreamOptions): Observable<ReplyOf<C, A>> {
+    return defer(() => this.current?.channel(action, source, options) ?? throwError(() => new NotConnectedError()));
+  }
+
+  /** Uploads a stream of values to the server; see {@link Connection.sendStream}. */
+  sendStream<A extends ActionName<C>>(action: A, source: StreamSource<ElementOf<DataOf<C, A>>>, options?: StreamOptions): Promise<ReplyOf<C, A>> {
+    const connection = this.current;
+    if (!connection) return Promise.reject(new NotConnectedError());
+    return connection.sendStream(action, source, options);
+  }
+
   /** Traffic of the current connection. */
   stats(): InstanceStats {
     const stats = this.current?.stats ?? { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
@@ -243,7 +285,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
         },
       );
       connection
-        .sendControl({ action: 'handshake', data: { protocol: PROTOCOL_VERSION }, 'packet-created': Date.now(), token: null })
+        .sendControl({ action: 'handshake', data: { protocol: PROTOCOL_VERSION, streams: true }, 'packet-created': Date.now(), token: null })
         .catch(() => undefined);
     });
   }

@@ -19,7 +19,10 @@ import { PendingRequests } from './request/pending-requests.js';
 import { closingPacket, errorPacket, handleControlPacket, pingPacket, refusedPacketId, replyPacket } from './session/control-packets.js';
 import { FrameWriter } from './transport/frame-writer.js';
 import { socketChunks } from './transport/socket-chunks.js';
-import type { ActionMap, ActionName, AnyActions, DataOf, ReplyOf, RequestOptions, TrafficStats } from './types.js';
+import { StreamTable, type StreamResponder } from './session/streams/stream-table.js';
+import type { StreamWire } from './session/streams/stream-wire.js';
+import { demandStreamOf, streamOf, uploadOf } from './session/streams/requester.js';
+import type { ActionMap, ActionName, AnyActions, DataOf, DemandStream, DemandStreamOptions, ElementOf, ReplyOf, RequestOptions, StreamOptions, StreamSource, TrafficStats } from './types.js';
 
 /** Settings a connection runs with; Server and Client fill them from their merged options. */
 export interface ConnectionSettings {
@@ -37,6 +40,14 @@ export interface ConnectionSettings {
   scheduler: SchedulerLike;
   /** Time a started frame may go without more bytes before the connection closes; Infinity for never. */
   incompleteFrameTimeoutMs: number;
+  /** Initial credit of each stream this side consumes. */
+  streamPrefetch: number;
+  /** Streams open at once in each direction. */
+  maxConcurrentStreams: number;
+  /** Values a stream may hold while it waits for credit or the socket. */
+  maxStreamBufferedValues: number;
+  /** True on the server side, which numbers its streams 2, 4, 6…; the client uses 1, 3, 5…. */
+  evenStreamIds?: boolean;
 }
 
 /**
@@ -89,6 +100,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   private ending = false;
   private finished = false;
   private destroyTimer: NodeJS.Timeout | null = null;
+  private streamTable: StreamTable | null = null;
+  private peerStreams = false;
 
   /** @internal Created by Server and Client; users receive connections from them. */
   constructor(
@@ -182,6 +195,88 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     return reply as Promise<ReplyOf<Out, A>>;
   }
 
+  /**
+   * Requests a stream: a cold Observable; each subscription opens one stream on the wire. The
+   * responder's values arrive as `next` (never more than the credit window ahead of this subscriber),
+   * its completion as `complete`, its error as `error` (a RemoteError with the code in `remoteCode`);
+   * unsubscribing cancels the stream at the responder. Fails with ConnectionClosedError when the
+   * connection closes, StreamsUnsupportedError when the peer cannot stream, StreamLimitError past
+   * `maxConcurrentStreams`, StreamTimeoutError for the optional timeouts.
+   * @throws RangeError for invalid options
+   */
+  stream<A extends ActionName<Out>>(action: A, data: DataOf<Out, A>, options: StreamOptions = {}): Observable<ReplyOf<Out, A>> {
+    return streamOf(this.streamOpener, action, data, undefined, options, this.settings.streamPrefetch) as Observable<ReplyOf<Out, A>>;
+  }
+
+  /**
+   * Requests a stream with explicit demand: nothing flows until `request(n)` asks for `n` values.
+   * @throws RangeError for invalid options
+   */
+  demandStream<A extends ActionName<Out>>(action: A, data: DataOf<Out, A>, options: DemandStreamOptions = {}): DemandStream<ReplyOf<Out, A>> {
+    return demandStreamOf(this.streamOpener, action, data, options) as DemandStream<ReplyOf<Out, A>>;
+  }
+
+  /**
+   * Opens a channel: `source`'s values go to the responder's handler (as the Observable it receives
+   * for `data`), as fast as the responder grants credit; the Observable returned carries the
+   * responder's values. Each direction completes on its own; an error, or unsubscribing, ends both.
+   */
+  channel<A extends ActionName<Out>>(action: A, source: StreamSource<ElementOf<DataOf<Out, A>>>, options: StreamOptions = {}): Observable<ReplyOf<Out, A>> {
+    return streamOf(this.streamOpener, action, null, source, options, this.settings.streamPrefetch) as Observable<ReplyOf<Out, A>>;
+  }
+
+  /**
+   * Uploads `source`'s values to the responder's handler (which receives them as an Observable) and
+   * resolves with the handler's result (its first value; undefined for none) once it has completed.
+   */
+  sendStream<A extends ActionName<Out>>(action: A, source: StreamSource<ElementOf<DataOf<Out, A>>>, options: StreamOptions = {}): Promise<ReplyOf<Out, A>> {
+    return uploadOf(this.channel(action, source, options)) as Promise<ReplyOf<Out, A>>;
+  }
+
+  /** Streams open on this connection now, in both directions. */
+  get openStreams(): number {
+    return this.streamTable?.size ?? 0;
+  }
+
+  /** @internal The responder for a stream open the router is about to serve; null when it was refused. */
+  acceptStream(packet: Packet): StreamResponder | null {
+    return this.streams().accept(packet);
+  }
+
+  private readonly streamOpener = (): StreamTable | Error => {
+    const refused = this.isClosed ? new ConnectionClosedError(this.closeReason ?? 'connection closed') : null;
+    return refused ?? this.streams();
+  };
+
+  private streams(): StreamTable {
+    if (this.streamTable === null) {
+      // eslint-disable-next-line @typescript-eslint/no-this-alias
+      const connection = this;
+      const wire: StreamWire = {
+        get token() {
+          return connection.token;
+        },
+        get blocked() {
+          return connection.writer.blocked;
+        },
+        onceDrained: (callback) => this.writer.onceDrained(callback),
+        trySend: (packet) => {
+          if (this.isClosed) return new ConnectionClosedError(this.closeReason ?? 'connection closed');
+          try {
+            return this.writer.tryWrite(this.encode(packet));
+          } catch (err) {
+            return err as Error;
+          }
+        },
+        report: (error) => this.hooks.onError(this, error),
+      };
+      this.streamTable = new StreamTable(wire, this.settings, this.settings.evenStreamIds === true);
+      this.streamTable.peerSupportsStreams = this.peerStreams;
+      if (this.finished) this.streamTable.closeAll(new ConnectionClosedError(this.closeReason ?? 'connection closed'));
+    }
+    return this.streamTable;
+  }
+
   /** @internal Answers request `id` with `data`. Handlers' return values go through here. */
   sendReply(id: number, data: unknown): Promise<void> {
     return this.send(replyPacket(id, data, this.token));
@@ -236,6 +331,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
       this.onPacket(event.packet);
     } else if (event.type === 'handshake') {
       this.secret = event.token;
+      this.peerStreams = event.data.streams === true;
+      if (this.streamTable) this.streamTable.peerSupportsStreams = this.peerStreams;
       this.startHeartbeat();
       this.hooks.onHandshake(this, event);
     } else {
@@ -250,6 +347,11 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     if (handleControlPacket(packet, this)) return;
     if (this.incoming?.observed) this.incoming.next(packet);
     this.hooks.onPacket(this, packet);
+  }
+
+  /** @internal Control packets: a `stream-*` packet, for the stream it names. */
+  streamControl(packet: Packet): void {
+    this.streams().control(packet);
   }
 
   /** @internal Control packets: settles the request a reply or error answers. */
@@ -327,6 +429,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     const error = new ConnectionClosedError(reason);
     this.writer.close(error);
     this.pending?.rejectAll(error);
+    this.streamTable?.closeAll(error);
     this.incoming?.complete();
     this.resolveClosed?.(reason);
     this.closedPromise ??= Promise.resolve(reason);

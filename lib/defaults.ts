@@ -69,6 +69,12 @@ export const DEFAULTS = Object.freeze({
   clusterNodeTimeoutMs: 6_000,
   /** Time another node has to answer (a directed send, a client list), in ms; requests add their own timeout. */
   clusterTimeoutMs: 5_000,
+  /** Credit a stream's consumer grants at the start: values the producer may send before more is granted. */
+  streamPrefetch: 256,
+  /** Streams one connection may have open at once in each direction (opened by this side, opened by the peer). */
+  maxConcurrentStreams: 1024,
+  /** Values a stream's producer may run ahead of the credit (and of a full socket) before the stream fails with ERR_STREAM_OVERFLOW. */
+  maxStreamBufferedValues: 1024,
 });
 
 /** The shape of {@link DEFAULTS}. */

@@ -41,7 +41,13 @@ export type ErrorCode =
   | 'ERR_ADAPTER_DOWN'
   | 'ERR_PUBLISH'
   | 'ERR_UNKNOWN_CLIENT'
-  | 'ERR_CLUSTER_TIMEOUT';
+  | 'ERR_CLUSTER_TIMEOUT'
+  | 'ERR_STREAM_UNSUPPORTED'
+  | 'ERR_STREAM_LIMIT'
+  | 'ERR_STREAM_OVERFLOW'
+  | 'ERR_STREAM_CREDIT'
+  | 'ERR_STREAM_PROTOCOL'
+  | 'ERR_STREAM_TIMEOUT';
 
 /** Base class: a message, a stable `code`, and an optional `cause`. */
 export class PnetworkError extends Error {
@@ -297,6 +303,52 @@ export class ClusterTimeoutError extends PnetworkError {
     readonly timeoutMs: number,
   ) {
     super('ERR_CLUSTER_TIMEOUT', `node ${node} did not answer ${operation} within ${timeoutMs} ms`);
+  }
+}
+
+/** The peer did not announce stream support in its handshake, so no stream can be opened to it. */
+export class StreamsUnsupportedError extends PnetworkError {
+  constructor() {
+    super('ERR_STREAM_UNSUPPORTED', 'the peer does not support streams');
+  }
+}
+
+/** A stream could not be opened: `maxConcurrentStreams` streams are already open on the connection. */
+export class StreamLimitError extends PnetworkError {
+  constructor(readonly limit: number) {
+    super('ERR_STREAM_LIMIT', `${limit} streams are already open on this connection (maxConcurrentStreams)`);
+  }
+}
+
+/** A stream's producer ran more than `maxStreamBufferedValues` ahead of the credit the consumer granted. */
+export class StreamOverflowError extends PnetworkError {
+  constructor(readonly limit: number) {
+    super('ERR_STREAM_OVERFLOW', `stream producer got more than ${limit} values ahead of its consumer (maxStreamBufferedValues)`);
+  }
+}
+
+/** A credit grant that is not a whole number from 1 to 2^31 − 1, or that would raise the credit above it; or values beyond the credit. */
+export class StreamCreditError extends PnetworkError {
+  constructor(message: string) {
+    super('ERR_STREAM_CREDIT', message);
+  }
+}
+
+/** A stream packet that breaks the stream rules of docs/protocol.md (a bad or reused stream id, a missing field). */
+export class StreamProtocolError extends PnetworkError {
+  constructor(message: string) {
+    super('ERR_STREAM_PROTOCOL', message);
+  }
+}
+
+/** A stream's first value, or its next value, did not arrive in time. */
+export class StreamTimeoutError extends PnetworkError {
+  constructor(
+    /** `first` for the first-value timeout, `idle` for the timeout between values. */
+    readonly kind: 'first' | 'idle',
+    readonly timeoutMs: number,
+  ) {
+    super('ERR_STREAM_TIMEOUT', kind === 'first' ? `no stream value within ${timeoutMs} ms` : `no further stream value within ${timeoutMs} ms`);
   }
 }
 

@@ -29,3 +29,5 @@ export type { Adapter, AdapterListener, AdapterStatus } from './adapters/adapter
 export { memoryAdapter, MemoryBus, type MemoryAdapterOptions } from './adapters/memory.js';
 export { redisAdapter, type RedisAdapterOptions } from './adapters/redis.js';
 export { natsAdapter, type NatsAdapterOptions } from './adapters/nats.js';
+export type { Stream, ElementOf, StreamSource, StreamOptions, DemandStream, DemandStreamOptions } from './types.js';
+export { STREAM_ACTIONS, MAX_STREAM_CREDIT, MAX_STREAM_ID, type StreamAction } from './protocol/stream-packets.js';

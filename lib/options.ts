@@ -7,6 +7,7 @@ import { DEFAULTS } from './defaults.js';
 import { jsonCodec, type Codec } from './protocol/codec.js';
 import type { ConnectionSettings } from './connection.js';
 import { checkDelay } from './timing.js';
+import { MAX_STREAM_CREDIT } from './protocol/stream-packets.js';
 
 /** Options common to Server and Client. Every field is optional; see DEFAULTS for the values. */
 export interface CommonOptions {
@@ -41,6 +42,12 @@ export interface CommonOptions {
    * with `FrameTimeoutError` (`ERR_FRAME_TIMEOUT`). Infinity turns the check off. @defaultValue 30 000
    */
   incompleteFrameTimeoutMs?: number;
+  /** Initial credit of each stream this side consumes (values the peer may send before more is granted). @defaultValue 256 */
+  streamPrefetch?: number;
+  /** Streams open at once per connection in each direction; a new one past it is refused with ERR_STREAM_LIMIT. @defaultValue 1024 */
+  maxConcurrentStreams?: number;
+  /** Values a stream may hold while it waits for credit or a full socket; past it the stream ends with ERR_STREAM_OVERFLOW. @defaultValue 1024 */
+  maxStreamBufferedValues?: number;
   /** Drives every timeout (handshake, requests, heartbeats, backoff); inject a TestScheduler in tests. @defaultValue asyncScheduler */
   scheduler?: SchedulerLike;
 }
@@ -76,6 +83,9 @@ export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOpti
     closeTimeoutMs: checkDelay('closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs),
     scheduler: options.scheduler ?? asyncScheduler,
     incompleteFrameTimeoutMs: checkDelay('incompleteFrameTimeoutMs', options.incompleteFrameTimeoutMs ?? DEFAULTS.incompleteFrameTimeoutMs, { infinite: true }),
+    streamPrefetch: integer('streamPrefetch', options.streamPrefetch ?? DEFAULTS.streamPrefetch, 1, MAX_STREAM_CREDIT),
+    maxConcurrentStreams: integer('maxConcurrentStreams', options.maxConcurrentStreams ?? DEFAULTS.maxConcurrentStreams, 1, 2 ** 30),
+    maxStreamBufferedValues: integer('maxStreamBufferedValues', options.maxStreamBufferedValues ?? DEFAULTS.maxStreamBufferedValues, 0),
   };
 }
 

@@ -8,6 +8,10 @@ import { HandlerError, NoHandlerError, PnetworkError, ReservedActionError, about
 import { errorForPeer } from './peer-error.js';
 import { Bind } from './bind.js';
 import { RESERVED_ACTIONS, type Packet } from './protocol/packet.js';
+import { hasStreamFields } from './protocol/stream-packets.js';
+import { isAsyncIterable } from './session/streams/outbound-stream.js';
+import type { StreamResponder } from './session/streams/stream-table.js';
+import type { PeerError } from './session/streams/stream-wire.js';
 import type { Binding, Envelope } from './types.js';
 
 /** What the router needs from a connection to answer a request. */
@@ -20,6 +24,8 @@ export interface Replier {
   sendReply(id: number, data: unknown): Promise<void>;
   /** Sends an error reply to request `id`. */
   sendErrorReply(id: number, code: string, message: string): Promise<void>;
+  /** Takes a stream open (a packet with a `stream` id): the responder to serve it, or null if refused. */
+  acceptStream?(packet: Packet): StreamResponder | null;
 }
 
 /** A function handler, or a `Bind` instance. */
@@ -99,7 +105,9 @@ export class ActionRouter<C extends Replier> {
   dispatch(packet: Packet, connection: C): void {
     const route = this.routes.get(packet.action);
     const envelope: Envelope<C> = { packet, connection };
-    if (route !== undefined && route.handlers.length > 0) {
+    if (hasStreamFields(packet) && connection.acceptStream) {
+      this.serveStream(route, envelope, connection.acceptStream(packet));
+    } else if (route !== undefined && route.handlers.length > 0) {
       route.hits++;
       // A copy, and the answering handler fixed before any runs: a handler may bind or unbind handlers
       // while it runs, and must neither change who answers nor make two of them answer.
@@ -154,8 +162,8 @@ export class ActionRouter<C extends Replier> {
       this.fail(packet, connection, answers, err);
       return;
     }
-    if (result instanceof Promise || isObservable(result)) {
-      const settled = isObservable(result) ? firstValueFrom(result, { defaultValue: undefined }) : result;
+    if (result instanceof Promise || isObservable(result) || isAsyncIterable(result)) {
+      const settled = isObservable(result) ? firstValueFrom(result, { defaultValue: undefined }) : isAsyncIterable(result) ? firstItem(result) : result;
       settled.then(
         (value) => {
           if (answers) this.settle(connection, connection.sendReply(packet.id!, value ?? null));
@@ -175,10 +183,46 @@ export class ActionRouter<C extends Replier> {
     this.settle(connection, connection.sendErrorReply(packet.id!, code, message));
   }
 
+  /** Reports a handler's failure (with its connection) and says what the peer may see of it. */
+  private failure(packet: Packet, connection: C, cause: unknown): PeerError {
+    this.errors.next(aboutConnection(new HandlerError(packet.action, cause), connection));
+    return errorForPeer(packet.action, cause);
+  }
+
+  /**
+   * A stream open: the first bound handler's result becomes the stream's values (every value of an
+   * Observable or AsyncIterable; the one value of anything else). Only that handler runs.
+   */
+  private serveStream(route: Route<C> | undefined, { packet, connection }: Envelope<C>, responder: StreamResponder | null): void {
+    if (responder === null) return;
+    const bound = route?.handlers[0];
+    if (bound === undefined) {
+      const error = new NoHandlerError(packet.action);
+      this.errors.next(aboutConnection(error, connection));
+      responder.refuse(error);
+      return;
+    }
+    route!.hits++;
+    let result: unknown;
+    try {
+      result = bound.run(responder.data, packet, connection);
+    } catch (err) {
+      responder.refuse(this.failure(packet, connection, err));
+      return;
+    }
+    responder.serve(result, (cause) => this.failure(packet, connection, cause));
+  }
+
   /** A reply that cannot be sent (the connection closed) is reported, never thrown. */
   private settle(connection: C, sending: Promise<void>): void {
     sending.catch((err: unknown) => {
       if (err instanceof PnetworkError) this.errors.next(aboutConnection(err, connection));
     });
   }
+}
+
+/** The first item of an AsyncIterable (undefined if it has none); the iterator is closed after it. */
+async function firstItem(iterable: AsyncIterable<unknown>): Promise<unknown> {
+  for await (const item of iterable) return item;
+  return undefined;
 }

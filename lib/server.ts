@@ -63,7 +63,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   /** @param options host, port, limits and timeouts; see {@link CommonOptions} */
   constructor(options: ServerOptions = {}) {
     super();
-    this.options = resolveCommonOptions(options);
+    // The server numbers the streams it opens 2, 4, 6…, the client 1, 3, 5…
+    this.options = { ...resolveCommonOptions(options), evenStreamIds: true };
     const { adapter, settings } = resolveClusterOptions(options, this.options.scheduler);
     this.cluster = new Cluster(adapter, this.localNode, settings);
   }
@@ -235,6 +236,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
             heartbeatIntervalMs: options.heartbeatIntervalMs,
             heartbeatTimeoutMs: options.heartbeatTimeoutMs,
             maxFrameBytes: options.maxFrameBytes,
+            streams: true,
           },
           'packet-created': Date.now(),
           token,

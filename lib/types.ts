@@ -27,12 +27,59 @@ export type ActionName<M extends ActionMap> = Extract<keyof M, string>;
 export type DataOf<M extends ActionMap, A extends keyof M> =
   IsAny<M[A]> extends true ? any : M[A] extends (data: infer D) => any ? D : never; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** The reply type of an action. */
+/**
+ * The reply type of an action; for a streaming action (one declared to return `Stream<T>`), the type
+ * of each value, `T`.
+ */
 export type ReplyOf<M extends ActionMap, A extends keyof M> =
-  IsAny<M[A]> extends true ? any : M[A] extends (...args: any[]) => infer R ? Awaited<R> : never; // eslint-disable-line @typescript-eslint/no-explicit-any
+  IsAny<M[A]> extends true ? any : M[A] extends (...args: any[]) => infer R ? ElementOf<Awaited<R>> : never; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** What a handler may return: the reply, or a Promise or Observable of it. */
-export type HandlerResult<R> = R | Promise<R> | Observable<R> | void | Promise<void>;
+/**
+ * The values of a stream: what a streaming handler returns, an Observable or an AsyncIterable. Declare
+ * a streaming action with it in the action map, and `stream()` is typed with the element type.
+ * @example
+ * interface ServerActions { prices(data: { symbol: string }): Stream<number>; chat(data: Observable<string>): Stream<string> }
+ */
+export type Stream<T> = Observable<T> | AsyncIterable<T>;
+
+/** The element type of a {@link Stream}; any other type as it is. */
+export type ElementOf<T> = T extends Stream<infer E> ? E : T;
+
+/** What a handler may return: the reply, a Promise or Observable of it, or an AsyncIterable of stream values. */
+export type HandlerResult<R> = R | Promise<R> | Observable<R> | AsyncIterable<R> | void | Promise<void>;
+
+/** What a channel or upload sends: an Observable, an AsyncIterable, or an Iterable (an array). */
+export type StreamSource<T> = Observable<T> | AsyncIterable<T> | Iterable<T>;
+
+/** Options for {@link Connection.stream} and {@link Connection.channel}. */
+export interface StreamOptions {
+  /**
+   * The credit window: values the responder may send ahead of this consumer; three quarters consumed,
+   * as much is granted again. @defaultValue `DEFAULTS.streamPrefetch` (256)
+   */
+  prefetch?: number;
+  /** Time to wait for the first value, in ms; the stream then fails with ERR_STREAM_TIMEOUT and is cancelled. @defaultValue none */
+  firstValueTimeoutMs?: number;
+  /** Time allowed between values while the responder holds credit, in ms; then ERR_STREAM_TIMEOUT. @defaultValue none */
+  idleTimeoutMs?: number;
+}
+
+/** Options for {@link Connection.demandStream}: the timeouts only, since demand is explicit. */
+export type DemandStreamOptions = Omit<StreamOptions, 'prefetch'>;
+
+/**
+ * A stream whose consumer says exactly how many values it wants: nothing flows until `request(n)`.
+ * `values$` opens the stream when subscribed (one subscription at a time).
+ */
+export interface DemandStream<T> {
+  /** The values; subscribing opens the stream with the demand requested so far. */
+  readonly values$: Observable<T>;
+  /**
+   * Asks for `n` more values (cumulative, as in RSocket).
+   * @throws StreamCreditError when `n` is not a whole number from 1, or the total would pass 2^31 − 1
+   */
+  request(n: number): void;
+}
 
 /** A packet together with the connection it arrived on. */
 export interface Envelope<C = unknown, P extends Packet = Packet> {

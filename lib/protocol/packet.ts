@@ -19,6 +19,12 @@ export interface Packet<A extends string = string, D = unknown> {
   token: string | null;
   /** Correlates a request with its reply (see docs/protocol.md). */
   id?: number;
+  /** Names the stream a stream packet belongs to (see docs/protocol.md, "Streams"). */
+  stream?: number;
+  /** On a stream open: the credit the requester grants at the start. */
+  credit?: number;
+  /** On a stream open: true when the requester also sends values (a channel). */
+  channel?: boolean;
 }
 
 /** Limits the validator enforces. */
@@ -30,12 +36,27 @@ export interface PacketLimits {
 }
 
 /** Reserved action names with protocol meaning. Users can neither bind nor send them. */
-export const RESERVED_ACTIONS: ReadonlySet<string> = new Set(['handshake', 'error', 'ping', 'pong', 'reply', 'closing']);
+export const RESERVED_ACTIONS: ReadonlySet<string> = new Set([
+  'handshake',
+  'error',
+  'ping',
+  'pong',
+  'reply',
+  'closing',
+  'stream-next',
+  'stream-complete',
+  'stream-error',
+  'stream-cancel',
+  'stream-credit',
+]);
+
+/** Largest `stream` id and `credit` (2^31 − 1). */
+const MAX_STREAM_FIELD = 2 ** 31 - 1;
 
 /** Up to this limit the depth check recurses (fast, allocation-free); above it, it uses a stack. */
 const MAX_RECURSIVE_DEPTH = 1000;
 
-const KNOWN_KEYS: ReadonlySet<string> = new Set(['action', 'data', 'packet-created', 'token', 'id']);
+const KNOWN_KEYS: ReadonlySet<string> = new Set(['action', 'data', 'packet-created', 'token', 'id', 'stream', 'credit', 'channel']);
 
 /**
  * Builds a packet stamped with the current time.
@@ -95,6 +116,15 @@ export function validatePacket(value: unknown, limits: PacketLimits): Packet {
   if (id !== undefined && !(typeof id === 'number' && Number.isSafeInteger(id) && id >= 0)) {
     throw new PacketError('ERR_PACKET_FIELD_TYPE', 'id must be a non-negative integer');
   }
+  if (record.stream !== undefined && !isWhole(record.stream, 1)) {
+    throw new PacketError('ERR_PACKET_FIELD_TYPE', `stream must be an integer from 1 to ${MAX_STREAM_FIELD}`);
+  }
+  if (record.credit !== undefined && !isWhole(record.credit, 0)) {
+    throw new PacketError('ERR_PACKET_FIELD_TYPE', `credit must be an integer from 0 to ${MAX_STREAM_FIELD}`);
+  }
+  if (record.channel !== undefined && typeof record.channel !== 'boolean') {
+    throw new PacketError('ERR_PACKET_FIELD_TYPE', 'channel must be a boolean');
+  }
   const tooDeep =
     limits.maxDepth <= MAX_RECURSIVE_DEPTH ? depthExceeds(record.data, limits.maxDepth) : depthExceedsIteratively(record.data, limits.maxDepth);
   if (tooDeep) {
@@ -141,6 +171,10 @@ function depthExceedsIteratively(value: unknown, max: number): boolean {
     }
   }
   return false;
+}
+
+function isWhole(value: unknown, min: number): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= MAX_STREAM_FIELD;
 }
 
 function truncate(text: string): string {

@@ -1,11 +1,13 @@
 /**
- * Control packets: the reserved actions a connection answers itself (reply, error, ping, pong, closing),
+ * Control packets: the reserved actions a connection answers itself (reply, error, ping, pong, closing,
+ * and the `stream-*` packets, which it hands to its streams),
  * and the builders for the ones it sends. One table, keyed by action, is the seam: a new control packet
  * is one more entry in {@link CONTROL_HANDLERS} (and its name in RESERVED_ACTIONS).
  * @module
  */
 import { remoteErrorFrom, type PnetworkError } from '../errors.js';
 import type { Packet } from '../protocol/packet.js';
+import { STREAM_ACTIONS } from '../protocol/stream-packets.js';
 
 /** What a control handler may do to the connection the packet arrived on. */
 export interface ControlContext {
@@ -19,6 +21,8 @@ export interface ControlContext {
   reportError(error: PnetworkError): void;
   /** The peer announced that it is closing, and why. */
   peerClosing(reason: string): void;
+  /** A `stream-*` packet: hands it to the stream it names (see docs/protocol.md, "Streams"). */
+  streamControl(packet: Packet): void;
 }
 
 /** Handles one control packet that arrived after the handshake. */
@@ -43,6 +47,7 @@ export const CONTROL_HANDLERS: ReadonlyMap<string, ControlHandler> = new Map<str
   ['ping', (packet, context) => void context.sendControl(pongPacket(packet.data, context.token)).catch(ignore)],
   ['pong', () => undefined],
   ['closing', (packet, context) => context.peerClosing(closingReason(packet.data))],
+  ...Object.values(STREAM_ACTIONS).map((action): [string, ControlHandler] => [action, (packet, context) => context.streamControl(packet)]),
 ]);
 
 /**

@@ -25,7 +25,8 @@ interface Batch {
 export class FrameWriter {
   private batch: Batch | null = null;
   private scheduled = false;
-  private blocked = false;
+  private isBlocked = false;
+  private drainWaiters: Array<() => void> = [];
   private ending = false;
   private closedWith: Error | null = null;
 
@@ -49,17 +50,36 @@ export class FrameWriter {
    * rejects with FrameTooLargeError, SendBufferFullError, or ConnectionClosedError if the socket closes first.
    */
   write(payload: string | Uint8Array): Promise<void> {
-    if (this.closedWith) return Promise.reject(this.closedWith);
-    if (this.ending) return Promise.reject(new ConnectionClosedError('connection is closing'));
+    const refused = this.tryWrite(payload);
+    return refused ? Promise.reject(refused) : this.batch!.done;
+  }
+
+  /** True while the socket is full: what is written now waits for 'drain'. */
+  get blocked(): boolean {
+    return this.isBlocked;
+  }
+
+  /** Calls `callback` once, the next time the socket drains and takes writes again. */
+  onceDrained(callback: () => void): void {
+    this.drainWaiters.push(callback);
+  }
+
+  /**
+   * Like {@link write} without a Promise, for callers that write many frames and only need to know
+   * whether each was accepted: the error it was refused with, or null.
+   */
+  tryWrite(payload: string | Uint8Array): Error | null {
+    if (this.closedWith) return this.closedWith;
+    if (this.ending) return new ConnectionClosedError('connection is closing');
     const length = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
-    if (length > this.maxFrameBytes) return Promise.reject(new FrameTooLargeError(length, this.maxFrameBytes));
+    if (length > this.maxFrameBytes) return new FrameTooLargeError(length, this.maxFrameBytes);
     const size = FRAME_HEADER_BYTES + length;
-    if (this.batch !== null && this.batch.bytes + size > (this.blocked ? this.maxWaitingBytes : FLUSH_BYTES)) {
+    if (this.batch !== null && this.batch.bytes + size > (this.isBlocked ? this.maxWaitingBytes : FLUSH_BYTES)) {
       // While the socket is full, the backlog is bounded; otherwise a large burst goes out now, in
       // pieces, instead of piling up until the end of the tick.
-      if (this.blocked) return Promise.reject(new SendBufferFullError(this.maxWaitingBytes));
+      if (this.isBlocked) return new SendBufferFullError(this.maxWaitingBytes);
       this.flush();
-      if (this.blocked && size > this.maxWaitingBytes) return Promise.reject(new SendBufferFullError(this.maxWaitingBytes));
+      if (this.isBlocked && size > this.maxWaitingBytes) return new SendBufferFullError(this.maxWaitingBytes);
     }
     const batch = (this.batch ??= newBatch());
     batch.payloads.push(payload);
@@ -67,11 +87,11 @@ export class FrameWriter {
     batch.bytes += size;
     this.counters.packetsOut++;
     this.counters.bytesOut += size;
-    if (!this.blocked && !this.scheduled) {
+    if (!this.isBlocked && !this.scheduled) {
       this.scheduled = true;
       process.nextTick(flushWriter, this);
     }
-    return batch.done;
+    return null;
   }
 
   /** Ends the socket once everything accepted so far has been handed to it. */
@@ -86,6 +106,7 @@ export class FrameWriter {
     if (this.closedWith) return;
     this.closedWith = error;
     this.socket.off('drain', this.onDrain);
+    this.drainWaiters = [];
     const batch = this.batch;
     this.batch = null;
     batch?.reject(error);
@@ -95,7 +116,7 @@ export class FrameWriter {
   flush(): void {
     this.scheduled = false;
     const batch = this.batch;
-    if (batch === null || this.blocked || this.closedWith) return;
+    if (batch === null || this.isBlocked || this.closedWith) return;
     this.batch = null;
     const buffer = Buffer.allocUnsafe(batch.bytes);
     let offset = 0;
@@ -108,15 +129,19 @@ export class FrameWriter {
       else buffer.set(payload, offset);
       offset += length;
     }
-    if (!this.socket.write(buffer)) this.blocked = true;
+    if (!this.socket.write(buffer)) this.isBlocked = true;
     batch.resolve();
-    if (this.ending && !this.blocked) this.socket.end();
+    if (this.ending && !this.isBlocked) this.socket.end();
   }
 
   private readonly onDrain = (): void => {
-    this.blocked = false;
+    this.isBlocked = false;
     if (this.batch !== null) this.flush();
     else if (this.ending) this.socket.end();
+    if (this.isBlocked || this.drainWaiters.length === 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const waiter of waiters) waiter();
   };
 }
 

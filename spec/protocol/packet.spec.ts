@@ -36,7 +36,19 @@ function nested(depth: number, leaf: unknown = 0): unknown {
 describe('protocol/packet', () => {
   describe('RESERVED_ACTIONS', () => {
     it('holds exactly the protocol action names', () => {
-      expect([...RESERVED_ACTIONS].sort()).to.deep.equal(['closing', 'error', 'handshake', 'ping', 'pong', 'reply']);
+      expect([...RESERVED_ACTIONS].sort()).to.deep.equal([
+        'closing',
+        'error',
+        'handshake',
+        'ping',
+        'pong',
+        'reply',
+        'stream-cancel',
+        'stream-complete',
+        'stream-credit',
+        'stream-error',
+        'stream-next',
+      ]);
     });
 
     it('does not reserve ordinary action names', () => {
@@ -185,8 +197,34 @@ describe('protocol/packet', () => {
       });
     });
 
+    describe('stream fields', () => {
+      it('accepts stream, credit and channel within their ranges', () => {
+        for (const fields of [{ stream: 1 }, { stream: 2 ** 31 - 1, credit: 0 }, { stream: 3, credit: 2 ** 31 - 1, channel: true }, { stream: 4, channel: false }]) {
+          expect(validatePacket({ ...valid(), ...fields }, LIMITS)).to.include(fields);
+        }
+      });
+
+      it('rejects a stream id that is not an integer from 1 to 2^31 - 1', () => {
+        for (const stream of [0, -1, 1.5, '1', null, 2 ** 31, true]) {
+          const err = expectRejected({ ...valid(), stream }, 'ERR_PACKET_FIELD_TYPE');
+          expect(err.message).to.include('stream');
+        }
+      });
+
+      it('rejects a credit that is not an integer from 0 to 2^31 - 1', () => {
+        for (const credit of [-1, 0.5, '1', null, 2 ** 31]) {
+          const err = expectRejected({ ...valid(), stream: 1, credit }, 'ERR_PACKET_FIELD_TYPE');
+          expect(err.message).to.include('credit');
+        }
+      });
+
+      it('rejects a channel flag that is not a boolean', () => {
+        for (const channel of [1, 'true', null]) expectRejected({ ...valid(), stream: 1, credit: 1, channel }, 'ERR_PACKET_FIELD_TYPE');
+      });
+    });
+
     describe('ERR_PACKET_UNKNOWN_KEY', () => {
-      it('rejects a key outside action, data, packet-created, token and id', () => {
+      it('rejects a key outside action, data, packet-created, token, id, stream, credit and channel', () => {
         const err = expectRejected({ ...valid(), extra: 1 }, 'ERR_PACKET_UNKNOWN_KEY');
         expect(err.message).to.include('"extra"');
       });

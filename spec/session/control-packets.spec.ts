@@ -37,6 +37,12 @@ class RecordingContext implements ControlContext {
     this.reported.push(error);
   }
 
+  readonly streamPackets: Packet[] = [];
+
+  streamControl(packet: Packet): void {
+    this.streamPackets.push(packet);
+  }
+
   peerClosing(reason: string): void {
     this.closingReasons.push(reason);
   }
@@ -84,6 +90,15 @@ describe('session/control-packets', () => {
     expect(context.sent).to.have.length(1);
     expect(context.sent[0]).to.include({ action: 'pong', token: 'tkn' });
     expect(context.sent[0]!.data).to.deep.equal({ n: 1 });
+  });
+
+  it('hands every stream-* packet to the streams, and nothing else', () => {
+    const context = new RecordingContext();
+    for (const action of ['stream-next', 'stream-complete', 'stream-error', 'stream-cancel', 'stream-credit']) {
+      expect(handleControlPacket(incoming(action, 1), context)).to.equal(true);
+    }
+    handleControlPacket(incoming('ping'), context);
+    expect(context.streamPackets.map((p) => p.action)).to.deep.equal(['stream-next', 'stream-complete', 'stream-error', 'stream-cancel', 'stream-credit']);
   });
 
   it('consumes a pong silently', () => {

@@ -1,0 +1,98 @@
+/**
+ * The requester's API over a stream table: cold Observables that open one stream per subscription,
+ * the demand-mode handle, and uploads.
+ * @module
+ */
+import { Observable } from 'rxjs';
+import { StreamCreditError } from '../../errors.js';
+import { checkDelay } from '../../timing.js';
+import { MAX_STREAM_CREDIT } from '../../protocol/stream-packets.js';
+import type { DemandStream, DemandStreamOptions, StreamOptions } from '../../types.js';
+import type { OpenedStream, StreamTable } from './stream-table.js';
+
+/** Gives the table to open on, or the error why no stream can be opened now. */
+export type TableSource = () => StreamTable | Error;
+
+/** Checks the options of one stream; throws RangeError naming the bad one. */
+function checkOptions(options: StreamOptions): void {
+  if (options.prefetch !== undefined && !(Number.isInteger(options.prefetch) && options.prefetch >= 1 && options.prefetch <= MAX_STREAM_CREDIT)) {
+    throw new RangeError(`prefetch must be an integer from 1 to ${MAX_STREAM_CREDIT}, got ${options.prefetch}`);
+  }
+  if (options.firstValueTimeoutMs !== undefined) checkDelay('firstValueTimeoutMs', options.firstValueTimeoutMs);
+  if (options.idleTimeoutMs !== undefined) checkDelay('idleTimeoutMs', options.idleTimeoutMs);
+}
+
+/**
+ * A cold Observable: each subscription opens one stream (a channel when `source` is given) and
+ * unsubscribing cancels it.
+ */
+export function streamOf(tables: TableSource, action: string, data: unknown, source: unknown, options: StreamOptions, defaultPrefetch: number): Observable<unknown> {
+  checkOptions(options);
+  const prefetch = options.prefetch ?? defaultPrefetch;
+  return new Observable<unknown>((subscriber) => {
+    const table = tables();
+    if (table instanceof Error) {
+      subscriber.error(table);
+      return undefined;
+    }
+    const opened = table.open({ action, data, subscriber, prefetch, initialCredit: prefetch, timing: options, source });
+    return () => opened?.close();
+  });
+}
+
+/** The demand-mode handle: `request(n)` before subscribing adds to the open's credit, after it is sent. */
+export function demandStreamOf(tables: TableSource, action: string, data: unknown, options: DemandStreamOptions): DemandStream<unknown> {
+  checkOptions(options);
+  let current: OpenedStream | null = null;
+  let pending = 0;
+  const values$ = new Observable<unknown>((subscriber) => {
+    if (current) {
+      subscriber.error(new Error('a demand stream has one subscriber at a time'));
+      return undefined;
+    }
+    const table = tables();
+    if (table instanceof Error) {
+      subscriber.error(table);
+      return undefined;
+    }
+    const initialCredit = pending;
+    pending = 0;
+    const opened = table.open({ action, data, subscriber, prefetch: 0, initialCredit, timing: options });
+    if (opened === null || subscriber.closed) return undefined;
+    current = opened;
+    return () => {
+      current = null;
+      opened.close();
+    };
+  });
+  return {
+    values$,
+    request(n: number): void {
+      if (current) {
+        current.request(n);
+        return;
+      }
+      if (!(Number.isInteger(n) && n >= 1)) throw new StreamCreditError(`request(n) needs a whole number from 1, got ${n}`);
+      if (pending + n > MAX_STREAM_CREDIT) throw new StreamCreditError(`credit ${pending} + ${n} would exceed ${MAX_STREAM_CREDIT}`);
+      pending += n;
+    },
+  };
+}
+
+/** An upload: resolves with the responder's first value (undefined if none) once it completes. */
+export function uploadOf(values: Observable<unknown>): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let first: unknown;
+    let seen = false;
+    values.subscribe({
+      next(value) {
+        if (!seen) {
+          seen = true;
+          first = value;
+        }
+      },
+      error: reject,
+      complete: () => resolve(first),
+    });
+  });
+}

@@ -1,0 +1,279 @@
+import { expect } from 'chai';
+import { Observable, concatMap, firstValueFrom, interval, lastValueFrom, map, range, reduce, take, timer, toArray, type Subscription } from 'rxjs';
+import { Client, type ClientOptions } from '../../lib/client.js';
+import { ConnectionClosedError, RemoteError, StreamsUnsupportedError, type PnetworkError } from '../../lib/errors.js';
+import { Server, type ServerOptions } from '../../lib/server.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { until, withDeadline } from '../helpers/wait.js';
+
+const WAIT_MS = 10_000;
+
+/** An endless producer that counts what it has produced and whether it was stopped. */
+function countingGenerator(): { source: AsyncIterable<number>; produced: () => number; stopped: () => boolean } {
+  let produced = 0;
+  let stopped = false;
+  async function* generate(): AsyncGenerator<number> {
+    try {
+      for (;;) yield produced++;
+    } finally {
+      stopped = true;
+    }
+  }
+  return { source: { [Symbol.asyncIterator]: () => generate() }, produced: () => produced, stopped: () => stopped };
+}
+
+describe('integration: streams over TCP', function () {
+  this.timeout(30_000);
+  let cleanups: Array<() => Promise<unknown> | void> = [];
+  let subscriptions: Subscription[] = [];
+
+  afterEach(async () => {
+    for (const sub of subscriptions) sub.unsubscribe();
+    subscriptions = [];
+    for (const cleanup of cleanups.reverse()) await withDeadline(Promise.resolve(cleanup()), WAIT_MS, 'cleanup');
+    cleanups = [];
+  });
+
+  async function startServer(options: ServerOptions = {}): Promise<Server> {
+    const server = new Server({ port: 0, ...options });
+    cleanups.push(() => server.stop());
+    await server.start();
+    return server;
+  }
+
+  async function startClient(server: Server, options: ClientOptions = {}): Promise<Client> {
+    const client = new Client({ port: server.address().port, reconnect: false, ...options });
+    cleanups.push(() => client.stop());
+    await withDeadline(client.start(), WAIT_MS, 'client.start()');
+    return client;
+  }
+
+  function errorsOf(endpoint: { error$: Observable<PnetworkError> }): PnetworkError[] {
+    const errors: PnetworkError[] = [];
+    subscriptions.push(endpoint.error$.subscribe((error) => errors.push(error)));
+    return errors;
+  }
+
+  it('delivers a handler Observable to the requester, and a plain request still gets its first value', async () => {
+    const server = await startServer();
+    server.bindAction('count', (n: number) => range(0, n));
+    const client = await startClient(server);
+    expect(await withDeadline(lastValueFrom(client.stream('count', 5).pipe(toArray())), WAIT_MS, 'the stream')).to.deep.equal([0, 1, 2, 3, 4]);
+    expect(await client.request('count', 5)).to.equal(0);
+  });
+
+  it('serves an AsyncIterable handler, and a plain request to it gets its first value', async () => {
+    const server = await startServer();
+    server.bindAction('letters', async function* () {
+      yield 'a';
+      yield 'b';
+    });
+    const client = await startClient(server);
+    expect(await withDeadline(lastValueFrom(client.stream('letters', null).pipe(toArray())), WAIT_MS, 'the stream')).to.deep.equal(['a', 'b']);
+    expect(await client.request('letters', null)).to.equal('a');
+  });
+
+  it('a slow consumer (1 value per 10 ms) on an endless fast producer: never more than credit + buffer in flight, and the producer stops on unsubscribe', async () => {
+    const producer = countingGenerator();
+    const server = await startServer({ maxStreamBufferedValues: 16 });
+    server.bindAction('endless', () => producer.source);
+    const client = await startClient(server);
+    const demand = client.demandStream('endless', null);
+    let consumed = 0;
+    let worst = 0;
+    subscriptions.push(
+      demand.values$.subscribe((value) => {
+        expect(value).to.equal(consumed);
+        consumed++;
+        worst = Math.max(worst, producer.produced() - consumed);
+      }),
+    );
+    demand.request(1);
+    const ticker = setInterval(() => demand.request(1), 10);
+    cleanups.push(() => clearInterval(ticker));
+    await until(() => consumed >= 50, WAIT_MS, '50 values at the slow pace');
+    clearInterval(ticker);
+    // One credit ahead, at most: an AsyncIterable is pulled only as credit allows.
+    expect(worst).to.be.at.most(1 + 16);
+    subscriptions.pop()!.unsubscribe();
+    await until(() => producer.stopped(), WAIT_MS, 'the producer to be stopped');
+    await until(() => server.clients.size === 1 && [...server.clients.values()][0]!.openStreams === 0, WAIT_MS, 'the stream to end at the server');
+  });
+
+  it('a slow consumer on a fast Observable producer: the stream ends with ERR_STREAM_OVERFLOW on both sides instead of growing', async () => {
+    let produced = 0;
+    let unsubscribed = false;
+    const server = await startServer({ maxStreamBufferedValues: 20 });
+    const serverErrors = errorsOf(server);
+    server.bindAction(
+      'fast',
+      () =>
+        new Observable<number>((subscriber) => {
+          const ticker = setInterval(() => subscriber.next(produced++), 1);
+          return () => {
+            unsubscribed = true;
+            clearInterval(ticker);
+          };
+        }),
+    );
+    const client = await startClient(server);
+    const demand = client.demandStream('fast', null);
+    demand.request(5);
+    const failure = await withDeadline(
+      lastValueFrom(demand.values$.pipe(toArray())).then(
+        () => null,
+        (err: unknown) => err,
+      ),
+      WAIT_MS,
+      'the overflow',
+    );
+    expect(failure).to.be.instanceOf(RemoteError);
+    expect((failure as RemoteError).remoteCode).to.equal('ERR_STREAM_OVERFLOW');
+    await until(() => serverErrors.some((error) => error.code === 'ERR_STREAM_OVERFLOW'), WAIT_MS, 'the overflow on the server');
+    expect(unsubscribed).to.equal(true);
+    // 5 sent on credit, 20 held, the 21st overflows.
+    expect(produced).to.equal(5 + 20 + 1);
+  });
+
+  it('after an unsubscribe the producer stops within one round trip of credit', async () => {
+    const producer = countingGenerator();
+    const server = await startServer();
+    server.bindAction('endless', () => producer.source);
+    const client = await startClient(server);
+    const values = await withDeadline(lastValueFrom(client.stream('endless', null, { prefetch: 256 }).pipe(take(1000), toArray())), WAIT_MS, '1000 values');
+    expect(values).to.have.length(1000);
+    const atCancel = producer.produced();
+    await until(() => producer.stopped(), WAIT_MS, 'the producer to be stopped');
+    expect(producer.produced() - 1000).to.be.at.most(256);
+    expect(producer.produced() - atCancel).to.be.at.most(256);
+  });
+
+  it("unsubscribing unsubscribes the handler's Observable", async () => {
+    let subscribed = 0;
+    let unsubscribed = 0;
+    const server = await startServer();
+    server.bindAction(
+      'ticks',
+      () =>
+        new Observable<number>((subscriber) => {
+          subscribed++;
+          const ticker = setInterval(() => subscriber.next(1), 1);
+          return () => {
+            unsubscribed++;
+            clearInterval(ticker);
+          };
+        }),
+    );
+    const client = await startClient(server);
+    await withDeadline(firstValueFrom(client.stream('ticks', null)), WAIT_MS, 'a tick');
+    await until(() => unsubscribed === 1, WAIT_MS, 'the handler Observable to be unsubscribed');
+    expect(subscribed).to.equal(1);
+  });
+
+  it('1,000 concurrent streams on one connection each deliver every value in order', async () => {
+    const server = await startServer();
+    server.bindAction('seq', async function* (n: number) {
+      for (let i = 0; i < n; i++) {
+        if (i % 7 === 0) await new Promise((resolve) => setImmediate(resolve));
+        yield i;
+      }
+    });
+    const client = await startClient(server);
+    const expected = Array.from({ length: 30 }, (_v, i) => i);
+    const all = await withDeadline(
+      Promise.all(Array.from({ length: 1000 }, () => lastValueFrom(client.stream('seq', 30, { prefetch: 8 }).pipe(toArray())))),
+      20_000,
+      '1000 streams',
+    );
+    for (const values of all) expect(values).to.deep.equal(expected);
+    expect(client.connection!.openStreams).to.equal(0);
+  });
+
+  it('an upload whose source is slow arrives whole, and an upload larger than the buffer is pulled without overflowing', async () => {
+    const server = await startServer({ maxStreamBufferedValues: 8 });
+    server.bindAction('sum', (values: Observable<number>) => values.pipe(reduce((total, value) => total + value, 0)));
+    const client = await startClient(server, { maxStreamBufferedValues: 8 });
+    async function* slow(): AsyncGenerator<number> {
+      for (let i = 1; i <= 20; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        yield i;
+      }
+    }
+    expect(await withDeadline(client.sendStream('sum', slow()), WAIT_MS, 'the slow upload')).to.equal(210);
+    const many = Array.from({ length: 5000 }, (_v, i) => i);
+    expect(await withDeadline(client.sendStream('sum', many), WAIT_MS, 'the large upload')).to.equal((4999 * 5000) / 2);
+  });
+
+  it('a channel with a slow responder delivers every answer in order, and each direction completes on its own', async () => {
+    const server = await startServer();
+    server.bindAction('double', (values: Observable<number>) => values.pipe(concatMap((value) => timer(1).pipe(map(() => value * 2)))));
+    const client = await startClient(server);
+    const answers = await withDeadline(lastValueFrom(client.channel('double', range(0, 100)).pipe(toArray())), WAIT_MS, 'the channel');
+    expect(answers).to.deep.equal(Array.from({ length: 100 }, (_v, i) => i * 2));
+    await until(() => [...server.clients.values()][0]!.openStreams === 0, WAIT_MS, 'the channel to end at the server');
+  });
+
+  it('a full socket delays stream values and never drops them: 16 MiB through a 1 MiB send buffer', async () => {
+    const server = await startServer({ maxSendBufferBytes: 1024 * 1024 });
+    const serverErrors = errorsOf(server);
+    const chunk = 'x'.repeat(64 * 1024);
+    server.bindAction('big', () => range(0, 256).pipe(map((i) => `${i}:${chunk}`)));
+    const client = await startClient(server);
+    const values = await withDeadline(lastValueFrom(client.stream('big', null).pipe(toArray())), 20_000, 'the big stream');
+    expect(values.map((value) => Number(value.split(':')[0]))).to.deep.equal(Array.from({ length: 256 }, (_v, i) => i));
+    expect(serverErrors).to.deep.equal([]);
+  });
+
+  it('a stream open across server stop() ends with ConnectionClosedError and does not hang', async () => {
+    const server = await startServer();
+    server.bindAction('forever', () => interval(5));
+    const client = await startClient(server);
+    let received = 0;
+    const ended = new Promise<unknown>((resolve) => {
+      subscriptions.push(client.stream('forever', null).subscribe({ next: () => received++, error: resolve, complete: () => resolve('completed') }));
+    });
+    await until(() => received > 2, WAIT_MS, 'some values');
+    await withDeadline(server.stop(), WAIT_MS, 'server.stop()');
+    const outcome = await withDeadline(ended, WAIT_MS, 'the stream to end');
+    expect(outcome).to.be.instanceOf(ConnectionClosedError);
+  });
+
+  it('refuses a stream past maxConcurrentStreams at the server with ERR_STREAM_LIMIT', async () => {
+    const server = await startServer({ maxConcurrentStreams: 2 });
+    server.bindAction('forever', () => interval(50));
+    const client = await startClient(server);
+    subscriptions.push(client.stream('forever', null).subscribe(), client.stream('forever', null).subscribe());
+    const third = await withDeadline(firstValueFrom(client.stream('forever', null)).catch((err: unknown) => err), WAIT_MS, 'the refusal');
+    expect((third as RemoteError).remoteCode).to.equal('ERR_STREAM_LIMIT');
+  });
+
+  it('does not open a stream to a peer that did not announce streams: StreamsUnsupportedError, nothing sent', async () => {
+    const server = await startServer();
+    const raw = await RawClient.connect(server.address().port);
+    cleanups.push(() => raw.destroy());
+    await raw.handshake();
+    await until(() => server.clients.size === 1, WAIT_MS, 'the raw client');
+    const connection = [...server.clients.values()][0]!;
+    const failure = await firstValueFrom(connection.stream('anything', null)).catch((err: unknown) => err);
+    expect(failure).to.be.instanceOf(StreamsUnsupportedError);
+    expect(raw.frames.filter((frame) => frame.stream !== undefined)).to.deep.equal([]);
+  });
+
+  it('answers a stream open from a raw peer with values, credit-paced, and ignores a cancel for an unknown stream', async () => {
+    const server = await startServer();
+    const serverErrors = errorsOf(server);
+    server.bindAction('count', (n: number) => range(0, n));
+    const raw = await RawClient.connect(server.address().port);
+    cleanups.push(() => raw.destroy());
+    await raw.handshake();
+    raw.send('stream-cancel', null, { stream: 77 });
+    raw.send('count', 5, { stream: 1, credit: 2 });
+    await raw.waitFor((frame) => frame.action === 'stream-next' && frame.data === 1, 'two values');
+    raw.send('stream-credit', 3, { stream: 1 });
+    await raw.waitFor((frame) => frame.action === 'stream-complete' && frame.stream === 1, 'the completion');
+    const values = raw.frames.filter((frame) => frame.action === 'stream-next').map((frame) => frame.data);
+    expect(values).to.deep.equal([0, 1, 2, 3, 4]);
+    expect(raw.frames.filter((frame) => frame.action === 'error' || frame.action === 'stream-error')).to.deep.equal([]);
+    expect(serverErrors).to.deep.equal([]);
+  });
+});
