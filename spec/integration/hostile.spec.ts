@@ -16,6 +16,8 @@ import { DEFAULTS } from '../../lib/defaults.js';
 const WAIT_MS = 20_000;
 const FIRST_FRAME_LIMIT = DEFAULTS.maxHandshakeBytes;
 const FRAME_LIMIT = DEFAULTS.maxFrameBytes;
+/** The server's stalled-frame deadline: shorter than the handshake's, so a stalled first frame meets it first. */
+const STALL_MS = 1000;
 
 describe('hostile input (integration)', function () {
   this.timeout(90_000);
@@ -32,7 +34,7 @@ describe('hostile input (integration)', function () {
   beforeEach(async () => {
     clock = new VirtualClock();
     // Heartbeats off: they are not under test here, and the clock moves only for handshake deadlines.
-    server = new Server({ port: 0, scheduler: clock, heartbeatIntervalMs: 0 });
+    server = new Server({ port: 0, scheduler: clock, heartbeatIntervalMs: 0, incompleteFrameTimeoutMs: STALL_MS });
     serverErrors = [];
     strayEchoes = [];
     raws = [];
@@ -153,16 +155,16 @@ describe('hostile input (integration)', function () {
       await underAttack('random bytes before the handshake', async () => {
         const clients = await Promise.all(streams.map(() => raw()));
         clients.forEach((client, i) => client.sendRaw(streams[i]!));
-        const stalled = clients.filter((_, i) => expected[i] === 'ERR_HANDSHAKE_TIMEOUT');
+        const stalled = clients.filter((_, i) => expected[i] === 'ERR_FRAME_TIMEOUT');
         for (const [i, client] of clients.entries()) {
-          if (expected[i] !== 'ERR_HANDSHAKE_TIMEOUT') await refusedAndClosed(client, expected[i]!, `random stream ${i}`);
+          if (expected[i] !== 'ERR_FRAME_TIMEOUT') await refusedAndClosed(client, expected[i]!, `random stream ${i}`);
         }
-        // The stalled ones wait for their handshake deadline, which only the clock can bring.
-        await until(() => clock.pending >= stalled.length, WAIT_MS, 'a handshake deadline for each stalled connection');
+        // The stalled ones wait for their stalled-frame deadline (and the handshake's): only the clock brings them.
+        await until(() => clock.pending >= 2 * stalled.length, WAIT_MS, 'two deadlines for each stalled connection');
         expect(stalled.filter((client) => client.hasClosed)).to.deep.equal([]);
         await bystander.roundTrips(3, 'while stalled connections wait');
-        clock.advance(DEFAULTS.handshakeTimeoutMs);
-        for (const [i, client] of stalled.entries()) await refusedAndClosed(client, 'ERR_HANDSHAKE_TIMEOUT', `stalled stream ${i}`);
+        clock.advance(STALL_MS);
+        for (const [i, client] of stalled.entries()) await refusedAndClosed(client, 'ERR_FRAME_TIMEOUT', `stalled stream ${i}`);
         for (const code of new Set(expected)) expect(reported(code), code).to.equal(expected.filter((c) => c === code).length);
       });
     });
@@ -192,6 +194,25 @@ describe('hostile input (integration)', function () {
       const message = (errorFrames(after)[0]!.data as { message: string }).message;
       expect(message).to.contain('4294967295');
       expect(reported('ERR_FRAME_TOO_LARGE')).to.equal(2);
+    });
+  });
+
+  it('a truncated frame then silence is closed with ERR_FRAME_TIMEOUT at its deadline, before and after the handshake', async () => {
+    await underAttack('truncated frames', async () => {
+      const before = await raw();
+      const after = await shaken();
+      before.sendRaw(Buffer.concat([frameHeader(88), Buffer.from('{"action":"hand')]));
+      after.sendRaw(Buffer.concat([frameHeader(100), Buffer.from(echoText(after.token, 1)).subarray(0, 30)]));
+      // Deadlines: the stalled frame's on each, and the handshake's on the first.
+      await until(() => clock.pending >= 3, WAIT_MS, 'the stalled-frame deadlines');
+      await bystander.roundTrips(3, 'while two frames stall');
+      clock.advance(STALL_MS - 1);
+      expect(reported('ERR_FRAME_TIMEOUT'), 'timed out before the deadline').to.equal(0);
+      clock.advance(1);
+      await refusedAndClosed(before, 'ERR_FRAME_TIMEOUT', 'a stalled handshake frame');
+      await refusedAndClosed(after, 'ERR_FRAME_TIMEOUT', 'a stalled request frame');
+      expect(reported('ERR_FRAME_TIMEOUT')).to.equal(2);
+      expect(clock.pending, 'no deadline left behind').to.equal(0);
     });
   });
 
@@ -470,10 +491,11 @@ describe('hostile input (integration)', function () {
 
 /** What the server must answer to a stream of bytes sent as the start of a connection. */
 function firstFrameOutcome(stream: Buffer): string {
-  if (stream.length < 4) return 'ERR_HANDSHAKE_TIMEOUT';
+  // Part of a frame (header included) that stops: the stalled-frame deadline.
+  if (stream.length < 4) return 'ERR_FRAME_TIMEOUT';
   const length = stream.readUInt32BE(0);
   if (length > FIRST_FRAME_LIMIT) return 'ERR_FRAME_TOO_LARGE';
-  if (stream.length < 4 + length) return 'ERR_HANDSHAKE_TIMEOUT';
+  if (stream.length < 4 + length) return 'ERR_FRAME_TIMEOUT';
   // Random bytes are never a valid handshake: malformed, or well-formed and something else.
   return 'ERR_HANDSHAKE_REQUIRED';
 }
