@@ -18,6 +18,7 @@ import type { HandshakeDone, HandshakeEvent } from './operators/handshake.js';
 import { PendingRequests } from './request/pending-requests.js';
 import { closingPacket, errorPacket, handleControlPacket, pingPacket, refusedPacketId, replyPacket } from './session/control-packets.js';
 import { FrameWriter } from './transport/frame-writer.js';
+import { InboundGate } from './session/inbound-gate.js';
 import { socketChunks } from './transport/socket-chunks.js';
 import { StreamTable, type StreamResponder } from './session/streams/stream-table.js';
 import type { StreamWire } from './session/streams/stream-wire.js';
@@ -48,6 +49,8 @@ export interface ConnectionSettings {
   maxStreamBufferedValues: number;
   /** True on the server side, which numbers its streams 2, 4, 6…; the client uses 1, 3, 5…. */
   evenStreamIds?: boolean;
+  /** Most handler invocations in flight at once; above it the socket stops reading. */
+  maxConcurrentHandlers: number;
 }
 
 /**
@@ -94,6 +97,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   private closedPromise: Promise<string> | null = null;
   private resolveClosed: ((reason: string) => void) | null = null;
   private monitor: HeartbeatMonitor | null = null;
+  private gate: InboundGate | null = null;
   private readonly writer: FrameWriter;
   private readonly subscription: Subscription;
   private closeReason: string | null = null;
@@ -297,6 +301,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
       this.closeReason = reason;
       this.send(closingPacket(reason, this.token || null)).catch(() => undefined);
       this.ending = true;
+      this.gate?.end();
       this.endSocket();
     }
     return this.closed.then(() => undefined);
@@ -345,6 +350,12 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
 
   private onPacket(packet: Packet): void {
     if (handleControlPacket(packet, this)) return;
+    // No gate yet means no handler has ever been in flight, so nothing can be waiting ahead of this one.
+    if (this.gate !== null) this.gate.offer(packet);
+    else this.deliver(packet);
+  }
+
+  private deliver(packet: Packet): void {
     if (this.incoming?.observed) this.incoming.next(packet);
     this.hooks.onPacket(this, packet);
   }
@@ -352,6 +363,27 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   /** @internal Control packets: a `stream-*` packet, for the stream it names. */
   streamControl(packet: Packet): void {
     this.streams().control(packet);
+  }
+
+  /**
+   * True while this connection has stopped reading from its socket: `maxConcurrentHandlers` handlers
+   * are in flight, or their replies wait for the peer to read. It reads again when they drain.
+   */
+  get readingPaused(): boolean {
+    return this.gate?.readingPaused ?? false;
+  }
+
+  /**
+   * @internal Router: one handler invocation is in flight until the returned function is called;
+   * `cancel` ends it if the connection closes first (at once if it is already closed).
+   */
+  holdHandler(cancel: () => void): () => void {
+    if (this.finished) {
+      cancel();
+      return noop;
+    }
+    this.gate ??= new InboundGate(this.settings.maxConcurrentHandlers, this.socket, (packet) => this.deliver(packet));
+    return this.gate.hold(cancel);
   }
 
   /** @internal Control packets: settles the request a reply or error answers. */
@@ -382,6 +414,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     }
     this.closeReason ??= reason;
     this.ending = true;
+    this.gate?.end();
     if (error) this.endSocket();
     else this.socket.destroy();
     // The socket stream is gone, so 'close' will not complete it: watch the socket directly.
@@ -430,6 +463,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     this.writer.close(error);
     this.pending?.rejectAll(error);
     this.streamTable?.closeAll(error);
+    this.gate?.close();
     this.incoming?.complete();
     this.resolveClosed?.(reason);
     this.closedPromise ??= Promise.resolve(reason);
@@ -453,6 +487,8 @@ class InboundObserver {
     this.connection.finish();
   }
 }
+
+function noop(): void {}
 
 /** Socket errors after the pipeline is gone: the socket closes by itself, and 'close' finishes the connection. */
 function ignoreSocketError(): void {}

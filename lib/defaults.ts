@@ -49,6 +49,8 @@ export const DEFAULTS = Object.freeze({
   closeTimeoutMs: 5_000,
   /** Time a started frame may go without more bytes before the connection is closed, in ms. */
   incompleteFrameTimeoutMs: 30_000,
+  /** Handler invocations one connection may have in flight; above it the socket stops reading. */
+  maxConcurrentHandlers: 256,
   /** RSA modulus size `createEncryptKeys()` and `pnetwork keygen` use, in bits. */
   encryptKeyBits: 3072,
   /** Days a self-signed certificate made by pnetwork stays valid (peers pin its key, not its dates). */

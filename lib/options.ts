@@ -48,6 +48,12 @@ export interface CommonOptions {
   maxConcurrentStreams?: number;
   /** Values a stream may hold while it waits for credit or a full socket; past it the stream ends with ERR_STREAM_OVERFLOW. @defaultValue 1024 */
   maxStreamBufferedValues?: number;
+  /**
+   * Handler invocations (a returned Promise or Observable not yet settled) one connection may have in
+   * flight. Above it, and while replies wait for the peer to read, packets wait in order and the socket
+   * stops reading until work drains. @defaultValue 256
+   */
+  maxConcurrentHandlers?: number;
   /** Drives every timeout (handshake, requests, heartbeats, backoff); inject a TestScheduler in tests. @defaultValue asyncScheduler */
   scheduler?: SchedulerLike;
 }
@@ -82,6 +88,7 @@ export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOpti
     heartbeatTimeoutMs: checkDelay('heartbeatTimeoutMs', options.heartbeatTimeoutMs ?? DEFAULTS.heartbeatTimeoutMs),
     closeTimeoutMs: checkDelay('closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs),
     scheduler: options.scheduler ?? asyncScheduler,
+    maxConcurrentHandlers: integer('maxConcurrentHandlers', options.maxConcurrentHandlers ?? DEFAULTS.maxConcurrentHandlers, 1),
     incompleteFrameTimeoutMs: checkDelay('incompleteFrameTimeoutMs', options.incompleteFrameTimeoutMs ?? DEFAULTS.incompleteFrameTimeoutMs, { infinite: true }),
     streamPrefetch: integer('streamPrefetch', options.streamPrefetch ?? DEFAULTS.streamPrefetch, 1, MAX_STREAM_CREDIT),
     maxConcurrentStreams: integer('maxConcurrentStreams', options.maxConcurrentStreams ?? DEFAULTS.maxConcurrentStreams, 1, 2 ** 30),

@@ -3,7 +3,7 @@
  * handler results into replies, and exposes the packet streams.
  * @module
  */
-import { Observable, Subject, firstValueFrom, isObservable, share } from 'rxjs';
+import { Observable, Subject, Subscription, isObservable, share, take } from 'rxjs';
 import { HandlerError, NoHandlerError, PnetworkError, ReservedActionError, aboutConnection } from './errors.js';
 import { errorForPeer } from './peer-error.js';
 import { Bind } from './bind.js';
@@ -26,6 +26,11 @@ export interface Replier {
   sendErrorReply(id: number, code: string, message: string): Promise<void>;
   /** Takes a stream open (a packet with a `stream` id): the responder to serve it, or null if refused. */
   acceptStream?(packet: Packet): StreamResponder | null;
+  /**
+   * Counts one handler invocation as in flight until the returned function is called; `cancel` ends it
+   * if the connection closes first. Without it, nothing is counted or cancelled.
+   */
+  holdHandler?(cancel: () => void): () => void;
 }
 
 /** A function handler, or a `Bind` instance. */
@@ -162,17 +167,51 @@ export class ActionRouter<C extends Replier> {
       this.fail(packet, connection, answers, err);
       return;
     }
-    if (result instanceof Promise || isObservable(result) || isAsyncIterable(result)) {
-      const settled = isObservable(result) ? firstValueFrom(result, { defaultValue: undefined }) : isAsyncIterable(result) ? firstItem(result) : result;
-      settled.then(
-        (value) => {
+    if (isObservable(result)) this.follow(result, answers, packet, connection);
+    else if (result instanceof Promise) this.await(result, answers, packet, connection);
+    else if (isAsyncIterable(result)) this.await(firstItem(result), answers, packet, connection);
+    else if (answers) this.settle(connection, connection.sendReply(packet.id!, result ?? null));
+  }
+
+  /** Answers with an Observable's first value; its subscription ends when the connection closes. */
+  private follow(result: Observable<unknown>, answers: boolean, packet: Packet, connection: C): void {
+    // A container first, so a cancel that comes before (or during) the subscribe still ends it.
+    const subscription = new Subscription();
+    const release = connection.holdHandler?.(() => subscription.unsubscribe()) ?? noop;
+    if (subscription.closed) return;
+    let answered = false;
+    subscription.add(
+      result.pipe(take(1)).subscribe({
+        next: (value) => {
+          answered = true;
           if (answers) this.settle(connection, connection.sendReply(packet.id!, value ?? null));
         },
-        (err: unknown) => this.fail(packet, connection, answers, err),
-      );
-    } else if (answers) {
-      this.settle(connection, connection.sendReply(packet.id!, result ?? null));
-    }
+        error: (err: unknown) => {
+          release();
+          this.fail(packet, connection, answers, err);
+        },
+        complete: () => {
+          release();
+          if (!answered && answers) this.settle(connection, connection.sendReply(packet.id!, null));
+        },
+      }),
+    );
+  }
+
+  /** Answers with a Promise's value; once the connection has closed, a value is dropped and a failure still reported. */
+  private await(result: Promise<unknown>, answers: boolean, packet: Packet, connection: C): void {
+    let cancelled = false;
+    const release = connection.holdHandler?.(() => (cancelled = true)) ?? noop;
+    result.then(
+      (value) => {
+        release();
+        if (answers && !cancelled) this.settle(connection, connection.sendReply(packet.id!, value ?? null));
+      },
+      (err: unknown) => {
+        release();
+        this.fail(packet, connection, answers && !cancelled, err);
+      },
+    );
   }
 
   private fail(packet: Packet, connection: C, answers: boolean, cause: unknown): void {
@@ -226,3 +265,4 @@ async function firstItem(iterable: AsyncIterable<unknown>): Promise<unknown> {
   for await (const item of iterable) return item;
   return undefined;
 }
+function noop(): void {}

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { NEVER, of, Subject, throwError, type Subscription } from 'rxjs';
+import { NEVER, Observable, of, Subject, throwError, type Subscription } from 'rxjs';
 import { Bind } from '../lib/bind.js';
 import { HandlerError, NoHandlerError, ReplyError, ReservedActionError, RemoteError, type PnetworkError } from '../lib/errors.js';
 import { RESERVED_ACTIONS, type Packet } from '../lib/protocol/packet.js';
@@ -378,7 +378,8 @@ describe('ActionRouter', () => {
       router.dispatch(packet('rejects', null, 1), connection);
       router.dispatch(packet('errors', null, 2), connection);
       await flushMicrotasks();
-      expect(connection.errorReplies).to.deep.equal([
+      // The Observable fails at once, the Promise a microtask later.
+      expect([...connection.errorReplies].sort((a, b) => a.id - b.id)).to.deep.equal([
         { id: 1, code: 'ERR_HANDLER', message: 'handler for "rejects" failed' },
         { id: 2, code: 'E_STREAM', message: 'stream failed' },
       ]);
@@ -413,6 +414,94 @@ describe('ActionRouter', () => {
       await flushMicrotasks();
       expect(errors).to.have.length(1);
       expect(errors[0]).to.equal(connection.failWith);
+    });
+
+    describe('with a connection that counts handlers in flight', () => {
+      class HoldingReplier extends FakeReplier {
+        readonly cancels = new Set<() => void>();
+        held = 0;
+        holdHandler(cancel: () => void): () => void {
+          this.held++;
+          this.cancels.add(cancel);
+          return () => {
+            if (this.cancels.delete(cancel)) this.held--;
+          };
+        }
+        closeAll(): void {
+          for (const cancel of [...this.cancels]) cancel();
+          this.cancels.clear();
+        }
+      }
+      let holding: HoldingReplier;
+      let holdingRouter: ActionRouter<HoldingReplier>;
+      beforeEach(() => {
+        holding = new HoldingReplier();
+        holdingRouter = new ActionRouter<HoldingReplier>();
+      });
+      afterEach(() => holdingRouter.complete());
+
+      it('holds a Promise or Observable handler until it settles, and a synchronous one not at all', async () => {
+        const later = new Subject<number>();
+        let resolve!: (value: number) => void;
+        holdingRouter.bind('sync', () => 1);
+        holdingRouter.bind('promise', () => new Promise<number>((r) => (resolve = r)));
+        holdingRouter.bind('stream', () => later);
+        holdingRouter.dispatch(packet('sync', null, 1), holding);
+        expect(holding.held).to.equal(0);
+        holdingRouter.dispatch(packet('promise', null, 2), holding);
+        holdingRouter.dispatch(packet('stream', null, 3), holding);
+        expect(holding.held).to.equal(2);
+        resolve(2);
+        later.next(3);
+        await flushMicrotasks();
+        expect(holding.held).to.equal(0);
+        expect(holding.replies).to.deep.equal([
+          { id: 1, data: 1 },
+          { id: 3, data: 3 },
+          { id: 2, data: 2 },
+        ]);
+      });
+
+      it('unsubscribes an Observable handler that never completes when its connection closes, and answers nothing', () => {
+        let teardowns = 0;
+        holdingRouter.bind('forever', () => new Observable<never>(() => () => void teardowns++));
+        holdingRouter.dispatch(packet('forever', null, 1), holding);
+        holdingRouter.dispatch(packet('forever'), holding);
+        expect(teardowns).to.equal(0);
+        holding.closeAll();
+        expect(teardowns).to.equal(2);
+        expect(holding.replies).to.deep.equal([]);
+      });
+
+      it('drops the value of a Promise that settles after its connection closed, but still reports its failure', async () => {
+        let resolve!: (value: number) => void;
+        let reject!: (err: Error) => void;
+        const errorsSeen: PnetworkError[] = [];
+        const sub = holdingRouter.error$.subscribe((e) => errorsSeen.push(e));
+        holdingRouter.bind('ok', () => new Promise<number>((r) => (resolve = r)));
+        holdingRouter.bind('bad', () => new Promise<number>((_, r) => (reject = r)));
+        holdingRouter.dispatch(packet('ok', null, 1), holding);
+        holdingRouter.dispatch(packet('bad', null, 2), holding);
+        holding.closeAll();
+        resolve(1);
+        reject(new Error('late failure'));
+        await flushMicrotasks();
+        sub.unsubscribe();
+        expect(holding.replies).to.deep.equal([]);
+        expect(holding.errorReplies).to.deep.equal([]);
+        expect(errorsSeen.map((e) => e.constructor)).to.deep.equal([HandlerError]);
+      });
+
+      it('does not subscribe at all when the connection cancels at once (it has closed)', () => {
+        let subscribed = 0;
+        holding.holdHandler = (cancel) => {
+          cancel();
+          return () => undefined;
+        };
+        holdingRouter.bind('late', () => new Observable<never>(() => void subscribed++));
+        holdingRouter.dispatch(packet('late', null, 1), holding);
+        expect(subscribed).to.equal(0);
+      });
     });
 
     it('never answers a request whose Observable never emits', async () => {

@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { VirtualTimeScheduler, type Subscription } from 'rxjs';
 import { FrameTimeoutError, type PnetworkError } from '../../lib/errors.js';
+import { Observable } from 'rxjs';
+import { Client } from '../../lib/client.js';
+import { DEFAULTS } from '../../lib/defaults.js';
 import { Server, type ServerOptions } from '../../lib/server.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { until, withDeadline } from '../helpers/wait.js';
@@ -49,6 +52,87 @@ describe('integration: inbound limits', () => {
       await raw.waitClosed();
       await until(() => errors.some((e) => e instanceof FrameTimeoutError), WAIT_MS, 'FrameTimeoutError on error$');
       expect(errors.find((e) => e instanceof FrameTimeoutError)).to.include({ timeoutMs: 30_000, received: 5 });
+    });
+  });
+
+  describe('maxConcurrentHandlers', () => {
+    it('runs at most that many handlers at once for one connection, pauses reading meanwhile, and answers all in order', async () => {
+      const { server } = await startServer({ maxConcurrentHandlers: 2 });
+      let running = 0;
+      let most = 0;
+      let sawPaused = false;
+      const waiting: Array<() => void> = [];
+      server.bindAction('slow', (n: number, _packet, connection) =>
+        new Promise<number>((resolve) => {
+          running++;
+          most = Math.max(most, running);
+          if (connection.readingPaused) sawPaused = true;
+          waiting.push(() => {
+            running--;
+            resolve(n);
+          });
+        }),
+      );
+      const raw = await rawClient(server);
+      await raw.handshake();
+      for (let i = 1; i <= 10; i++) raw.send('slow', i, { id: i });
+      // Let the handlers finish one at a time, each after the next one has started.
+      for (let done = 0; done < 10; done++) {
+        await until(() => waiting.length > 0, WAIT_MS, `handler ${done + 1} to run`);
+        if (done < 8) {
+          await until(() => running === 2, WAIT_MS, 'two handlers in flight');
+          const connection = [...server.clients.values()][0]!;
+          expect(connection.readingPaused).to.equal(true);
+        }
+        waiting.shift()!();
+      }
+      await until(() => raw.frames.filter((f) => f.action === 'reply').length === 10, WAIT_MS, 'ten replies');
+      expect(most).to.equal(2);
+      expect(sawPaused).to.equal(true);
+      expect(raw.frames.filter((f) => f.action === 'reply').map((f) => f.data)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      await until(() => ![...server.clients.values()][0]!.readingPaused, WAIT_MS, 'reading to resume');
+    });
+
+    it('keeps other connections unaffected while one is at its limit', async () => {
+      const { server } = await startServer({ maxConcurrentHandlers: 1 });
+      server.bindAction('never', () => new Promise<never>(() => undefined));
+      server.bindAction('sum', ({ a, b }: { a: number; b: number }) => a + b);
+      const raw = await rawClient(server);
+      await raw.handshake();
+      for (let i = 1; i <= 5; i++) raw.send('never', null, { id: i });
+      const client = new Client({ port: server.address().port, reconnect: false });
+      cleanups.push(() => client.stop());
+      await client.start();
+      expect(await withDeadline(client.request('sum', { a: 2, b: 3 }), WAIT_MS, 'the other client')).to.equal(5);
+    });
+
+    it('defaults to DEFAULTS.maxConcurrentHandlers and refuses a limit below 1', () => {
+      expect(DEFAULTS.maxConcurrentHandlers).to.equal(256);
+      expect(() => new Server({ maxConcurrentHandlers: 0 })).to.throw(RangeError, 'maxConcurrentHandlers');
+      expect(() => new Server({ maxConcurrentHandlers: 1.5 })).to.throw(RangeError, 'maxConcurrentHandlers');
+    });
+  });
+
+  describe('handler subscriptions', () => {
+    it('end when their connection closes: an Observable that never completes is unsubscribed', async () => {
+      const { server } = await startServer();
+      let subscribed = 0;
+      let unsubscribed = 0;
+      server.bindAction('forever', () =>
+        new Observable<never>(() => {
+          subscribed++;
+          return () => void unsubscribed++;
+        }),
+      );
+      const client = new Client({ port: server.address().port, reconnect: false });
+      cleanups.push(() => client.stop());
+      await client.start();
+      void client.request('forever', null).catch(() => undefined);
+      await client.sendPacket('forever', null);
+      await until(() => subscribed === 2, WAIT_MS, 'both handlers to subscribe');
+      expect(unsubscribed).to.equal(0);
+      await client.stop();
+      await until(() => unsubscribed === 2, WAIT_MS, 'both subscriptions to end');
     });
   });
 });
