@@ -31,3 +31,6 @@ export { redisAdapter, type RedisAdapterOptions } from './adapters/redis.js';
 export { natsAdapter, type NatsAdapterOptions } from './adapters/nats.js';
 export type { Stream, ElementOf, StreamSource, StreamOptions, DemandStream, DemandStreamOptions } from './types.js';
 export { STREAM_ACTIONS, MAX_STREAM_CREDIT, MAX_STREAM_ID, type StreamAction } from './protocol/stream-packets.js';
+export { Cluster, type ClusterNode, type ClusterStatus } from './cluster/cluster.js';
+export type { ClusterClient } from './cluster/messages.js';
+export type { ClusterOptions } from './cluster/cluster-options.js';

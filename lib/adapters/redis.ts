@@ -107,8 +107,20 @@ class RedisAdapter implements Adapter {
     // Before the first connect, open() reports the failure by rejecting; after close() nothing is reported.
     if (this.closing || !wasReady || this.down) return;
     this.down = true;
-    this.listener?.status({ state: 'down', error: this.lastError ?? new Error(`connection to ${this.url} closed`) });
+    this.listener?.status({ state: 'down', error: this.lastError ?? new Error(`connection to ${withoutCredentials(this.url)} closed`) });
     this.lastError = null;
+  }
+}
+
+/** The URL without a user name or password, for messages. */
+function withoutCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return 'redis';
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import type { Observable } from 'rxjs';
 import type { TrafficTotals } from './rates.js';
+import type { ConsoleCluster, ConsoleClusterClient } from './commands/cluster-view.js';
 import type { HostPort } from '../types.js';
 
 /** The packet fields the console reads. */
@@ -70,6 +71,10 @@ export interface ConsoleServer extends ConsoleInstance {
   readonly clients: ReadonlyMap<string, ConsoleConnection>;
   /** Sends to every client; resolves with the number of recipients. */
   broadcast(action: string, data: unknown): Promise<number>;
+  /** The cluster this server is a node of (shown when an adapter joins it to others). */
+  readonly cluster?: ConsoleCluster;
+  /** Every client of the cluster. */
+  fetchClients?(): Promise<readonly ConsoleClusterClient[]>;
 }
 
 /** A client's connection state, as `client.state` reports it. */

@@ -12,6 +12,7 @@ import { allWords, splitArgs } from '../words.js';
 import { CommandError, usageError, type Command } from './command.js';
 import { helpCommand, logCommand, quitCommand } from './common.js';
 import { trafficPairs } from './traffic.js';
+import { clusterClientsTable, clusterPairs } from './cluster-view.js';
 
 /** What the server commands work with. */
 export interface ServerCommandDeps {
@@ -66,6 +67,7 @@ export function serverCommands(deps: ServerCommandDeps): Command[] {
             ['uptime', stats.startedAt === null ? '-' : formatDuration(time - stats.startedAt)],
             ['clients', String(stats.clients)],
             ...trafficPairs(meter, stats, time),
+            ...(server.cluster && !server.cluster.solitary ? clusterPairs(server.cluster, time) : []),
           ],
           style,
         ),
@@ -84,6 +86,11 @@ export function serverCommands(deps: ServerCommandDeps): Command[] {
       const unknown = flags.find((flag) => flag !== '--full-token');
       if (unknown !== undefined) throw usageError(clients);
       const full = flags.includes('--full-token');
+      const cluster = server.cluster;
+      if (!full && cluster && !cluster.solitary && server.fetchClients) {
+        // With other nodes, the list is the cluster's (this node's clients marked *).
+        return server.fetchClients().then((all) => print(all.length === 0 ? 'no clients connected' : clusterClientsTable(all, cluster.node, now(), style)));
+      }
       const connections = [...server.clients.values()];
       if (connections.length === 0) {
         print('no clients connected');
