@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { childEnv } from './helpers/child-env.js';
+import { requireEngine } from './helpers/engines.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DEADLINE_MS = 20_000;
@@ -78,6 +79,17 @@ describe('examples', function () {
       'chat pair: HI + HOW ARE YOU',
       'chat pair: FINE + BYE',
       'client says it is: typed client',
+    ]);
+  });
+
+  it('node-cluster.ts makes two node:cluster workers on one port act as one through Redis', async function () {
+    await requireEngine(this, 'redis');
+    expectOutput(await runExample('examples/node-cluster.ts'), [
+      'workers: 2, one port: true',
+      'clients connected: 6, on 2 workers',
+      'a broadcast from worker 1 reached 6 of 6 clients',
+      'worker 1 to a client of worker 2: {"from":"worker 1"}',
+      'stopped',
     ]);
   });
 });
