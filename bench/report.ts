@@ -10,6 +10,8 @@ import { relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CaseDef, MetricDef } from './scenarios.js';
 import { SYSTEM_LABELS, type SystemName } from './systems/index.js';
+import type { ClusterBenchResults } from './cluster-bench.js';
+import { round } from './stats.js';
 
 /** One verified run of one system in one case. */
 export interface RunRecord {
@@ -64,6 +66,8 @@ export interface Results {
   systems: SystemName[];
   scenarios: ScenarioResult[];
   failures: string[];
+  /** The scaling-out cases (bench/cluster-bench.ts), when they ran. */
+  cluster?: ClusterBenchResults;
 }
 
 export interface TargetLine {
@@ -336,12 +340,35 @@ export function renderHeadline(results: Results, resultsFile: string): string {
 }
 
 /** Writes docs/benchmarks.md, docs/benchmarks.svg and the README's headline block from a results object saved at `resultsFile`. */
+/** The scaling-out section of docs/benchmarks.md. */
+function renderCluster(cluster: ClusterBenchResults | undefined): string {
+  if (!cluster) return '';
+  const rows = cluster.cases.map((c) => {
+    const rtt = (r: { p50: number; p99: number } | undefined): string => (r ? `${r.p50} / ${r.p99}` : '-');
+    const added = c.localRtt && c.crossRtt ? `+${round(c.crossRtt.p50 - c.localRtt.p50, 3)}` : '-';
+    return `| ${c.system} | ${c.adapter} | ${c.broadcasts} × ${c.clients} | ${Math.round(c.deliveriesPerSecond)} | ${rtt(c.localRtt)} | ${rtt(c.crossRtt)} | ${added} |`;
+  });
+  return [
+    '',
+    '## Scaling out (cluster)',
+    '',
+    'Node A broadcasts to clients of node B (one node: to its own clients); `requestClient` round trips from A to a client',
+    'on A, then on B. See bench/cluster-bench.ts and docs/scaling.md.',
+    '',
+    '| System | Adapter | Broadcasts × clients | Deliveries/s | RTT same node p50 / p99 ms | RTT other node p50 / p99 ms | Added p50 ms |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+    ...cluster.skipped.map((s) => `\nSkipped: ${s}`),
+    '',
+  ].join('\n');
+}
+
 export function writeDocs(results: Results, resultsFile: string, root: string): string[] {
   const md = new URL('docs/benchmarks.md', pathToFileURL(`${root}/`));
   const svg = new URL('docs/benchmarks.svg', pathToFileURL(`${root}/`));
   const readme = new URL('README.md', pathToFileURL(`${root}/`));
   writeFileSync(svg, renderSvg(results));
-  writeFileSync(md, renderMarkdown(results, relative(root, resultsFile), 'benchmarks.svg'));
+  writeFileSync(md, renderMarkdown(results, relative(root, resultsFile), 'benchmarks.svg') + renderCluster(results.cluster));
   const text = readFileSync(readme, 'utf8');
   const start = text.indexOf(HEADLINE_START);
   const end = text.indexOf(HEADLINE_END);

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { consoleTables, formatValue, targets, writeDocs, type CaseResult, type Results, type SystemResult } from './report.js';
 import { scenarios, type CaseDef, type CaseParams } from './scenarios.js';
+import { clusterTable, runClusterBench } from './cluster-bench.js';
 import { median, round } from './stats.js';
 import { SYSTEM_NAMES, SYSTEM_LABELS, isSystemName, type SystemName } from './systems/index.js';
 
@@ -367,7 +368,7 @@ const wallStart = performance.now();
 const defs = scenarios(quick, idleCap);
 const only = args.only?.split(',').map((s) => s.trim()).filter(Boolean);
 if (only) {
-  const known = defs.map((s) => s.id);
+  const known = [...defs.map((s) => s.id), 'cluster'];
   for (const id of only) if (!known.includes(id)) throw new Error(`unknown scenario "${id}" (known: ${known.join(', ')})`);
 }
 const selected = defs.filter((s) => !only || only.includes(s.id));
@@ -476,6 +477,16 @@ for (const scenario of selected) {
 }
 
 killAll();
+
+// Scaling out: its own topology (two server nodes and a clients child per case), so it runs apart.
+if (!only || only.includes('cluster')) {
+  console.log('\n== Scaling out: cross-node broadcast and directed requests (cluster)');
+  const cluster = await runClusterBench(quick);
+  results.cluster = cluster;
+  for (const line of clusterTable(cluster)) console.log(`  ${line}`);
+  failures.push(...cluster.failures);
+}
+
 results.finishedAt = new Date().toISOString();
 if (results.machine.loadAverage) results.machine.loadAverage.end = round(loadavg()[0] ?? 0, 3);
 
