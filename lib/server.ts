@@ -159,7 +159,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   async broadcast<A extends ActionName<S>>(action: A, data: DataOf<S, A>, filter?: (connection: Connection<C, S>) => boolean): Promise<number> {
     const refused = refuseAction(action, this.options.maxActionLength);
     if (refused) throw refused;
-    const remote = filter ? null : this.cluster.broadcast(action, data, null, []);
+    // Handled now and awaited below: it may fail while the local sends are still being written.
+    const remote = filter ? null : droppable(this.cluster.broadcast(action, data, null, []));
     const sends: Array<Promise<void>> = [];
     for (const connection of this.registered.values()) {
       if (!filter || filter(connection)) sends.push(connection.sendPacket(action, data));

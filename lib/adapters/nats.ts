@@ -35,6 +35,9 @@ class NatsAdapter implements Adapter {
     const nc = await connect({ servers: this.servers, maxReconnectAttempts: -1, reconnectTimeWait: this.reconnectDelayMs, name: 'pnetwork' });
     this.nc = nc;
     this.listener = listener;
+    // A server may start again after a stop: this adapter then opens afresh.
+    this.closing = false;
+    this.down = false;
     for (const subject of channels) {
       nc.subscribe(subject, { callback: (err, msg) => (err ? undefined : this.listener?.message(msg.subject, msg.string())) });
     }

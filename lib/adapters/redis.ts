@@ -37,6 +37,11 @@ class RedisAdapter implements Adapter {
     const { Redis } = await loadOptional<typeof IoRedis>('ioredis', 'redisAdapter');
     this.listener = listener;
     this.channels = channels;
+    // A server may start again after a stop: this adapter then opens afresh.
+    this.closing = false;
+    this.down = false;
+    this.ready.pub = false;
+    this.ready.sub = false;
     const options = {
       lazyConnect: true,
       // A publish while the link is down, or in flight when it drops, rejects instead of waiting or

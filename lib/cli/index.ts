@@ -18,3 +18,4 @@ export { PacketLog, type PacketLogOptions } from './packet-log.js';
 export { RateMeter, type TrafficTotals } from './rates.js';
 export { createCompleter, type CompletionSources } from './completer.js';
 export { createStyler, colorEnabled, visibleWidth, type Styler, type StyleFormat } from './style.js';
+export { clusterPairs, clusterClientsTable, type ConsoleCluster, type ConsoleClusterClient } from './commands/cluster-view.js';

@@ -80,6 +80,17 @@ for (const flavour of flavours) {
       expect((err as PublishError).code).to.equal('ERR_PUBLISH');
     });
 
+    it('opens again after close, as a server restarted after stop() needs', async () => {
+      const channel = `spec.${randomUUID()}`;
+      const { adapter } = await opened([channel]);
+      await adapter.close();
+      const recorder = new Recorder();
+      await adapter.open([channel], recorder);
+      await adapter.publish(channel, 'again');
+      await until(() => recorder.messages.length === 1, 10_000, 'the message after reopening');
+      expect(recorder.messages).to.deep.equal([[channel, 'again']]);
+    });
+
     if (flavour.engine) {
       const kind = flavour.engine;
 
