@@ -162,7 +162,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       await connection.close('client stopping');
       return;
     }
-    this.startedAt = Date.now();
+    this.startedAt = this.options.scheduler.now();
     this.connected(connection);
   }
 
@@ -189,7 +189,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /** A packet carrying this client's token. */
   createPacket<A extends ActionName<C>>(action: A, data: DataOf<C, A>): Packet<A, DataOf<C, A>> {
-    return createPacket(action, data, this.token);
+    return createPacket(action, data, this.token, this.options.scheduler.now());
   }
 
   /** Sends a packet to the server; see {@link Connection.sendPacket}. */
@@ -204,7 +204,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     }
     const packet: Packet =
       typeof actionOrPacket === 'string'
-        ? createPacket(actionOrPacket, data ?? null, this.token)
+        ? createPacket(actionOrPacket, data ?? null, this.token, this.options.scheduler.now())
         : { ...actionOrPacket, data: actionOrPacket.data ?? null };
     if (this.state === 'closed') return droppable(Promise.reject(new NotConnectedError('client is not started')));
     const refused = refuseAction(packet.action, this.options.maxActionLength);
@@ -285,7 +285,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
         },
       );
       connection
-        .sendControl({ action: 'handshake', data: { protocol: PROTOCOL_VERSION, streams: true }, 'packet-created': Date.now(), token: null })
+        .sendControl({ action: 'handshake', data: { protocol: PROTOCOL_VERSION, streams: true }, 'packet-created': this.options.scheduler.now(), token: null })
         .catch(() => undefined);
     });
   }

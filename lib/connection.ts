@@ -87,7 +87,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   /** The peer's address as `host:port`. */
   readonly remoteAddress: string;
   /** When the connection was accepted or opened, in ms since the epoch. */
-  readonly connectedAt = Date.now();
+  readonly connectedAt: number;
   /** Live traffic counters. */
   readonly stats: TrafficStats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
 
@@ -115,6 +115,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     private readonly hooks: ConnectionHooks<Connection<In, Out>>,
   ) {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.connectedAt = settings.scheduler.now();
     this.writer = new FrameWriter(socket, settings.maxFrameBytes, settings.maxSendBufferBytes, this.stats);
     socket.setNoDelay(true);
     // The pipeline handles socket errors while it runs; after a fatal error it is torn down while the
@@ -177,7 +178,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   sendPacket(actionOrPacket: string | Packet, data?: unknown): Promise<void> {
     const packet: Packet =
       typeof actionOrPacket === 'string'
-        ? { action: actionOrPacket, data: data ?? null, 'packet-created': Date.now(), token: this.token }
+        ? { action: actionOrPacket, data: data ?? null, 'packet-created': this.now(), token: this.token }
         : { action: actionOrPacket.action, data: actionOrPacket.data ?? null, 'packet-created': actionOrPacket['packet-created'], token: this.token };
     const refused = refuseAction(packet.action, this.settings.maxActionLength);
     return droppable(refused ? Promise.reject(refused) : this.send(packet));
@@ -194,7 +195,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     if (this.isClosed) return Promise.reject(new ConnectionClosedError(this.closeReason ?? 'connection closed'));
     this.pending ??= new PendingRequests(this.settings.scheduler);
     const { id, reply } = this.pending.open(action, options.timeoutMs ?? this.settings.requestTimeoutMs);
-    const packet: Packet = { action, data: data ?? null, 'packet-created': Date.now(), token: this.token, id };
+    const packet: Packet = { action, data: data ?? null, 'packet-created': this.now(), token: this.token, id };
     this.send(packet).catch((err: Error) => this.pending?.fail(id, err));
     return reply as Promise<ReplyOf<Out, A>>;
   }
@@ -283,12 +284,12 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
 
   /** @internal Answers request `id` with `data`. Handlers' return values go through here. */
   sendReply(id: number, data: unknown): Promise<void> {
-    return this.send(replyPacket(id, data, this.token));
+    return this.send(replyPacket(id, data, this.token, this.now()));
   }
 
   /** @internal Answers request `id` with an error. */
   sendErrorReply(id: number, code: string, message: string): Promise<void> {
-    return this.send(errorPacket(code, message, this.token, id));
+    return this.send(errorPacket(code, message, this.token, id, this.now()));
   }
 
   /**
@@ -299,12 +300,17 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   close(reason = 'closed'): Promise<void> {
     if (!this.ending && !this.finished) {
       this.closeReason = reason;
-      this.send(closingPacket(reason, this.token || null)).catch(() => undefined);
+      this.send(closingPacket(reason, this.token || null, this.now())).catch(() => undefined);
       this.ending = true;
       this.gate?.end();
       this.endSocket();
     }
     return this.closed.then(() => undefined);
+  }
+
+  /** @internal This connection's clock: its scheduler's `now()`, which stamps every packet it builds. */
+  now(): number {
+    return this.settings.scheduler.now();
   }
 
   /** @internal Sends a protocol packet (handshake reply, ping, error). Not for user actions. */
@@ -343,7 +349,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     } else {
       // Refused after the handshake: tell the peer, report it, keep the connection.
       const { error, packet } = event;
-      this.send(errorPacket(error.code, error.message, this.token, refusedPacketId(packet))).catch(() => undefined);
+      this.send(errorPacket(error.code, error.message, this.token, refusedPacketId(packet), this.now())).catch(() => undefined);
       this.hooks.onError(this, error);
     }
   }
@@ -409,7 +415,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
       this.hooks.onError(this, error);
       // An error the peer sent us (a refused handshake) is never answered.
       if (!(error instanceof RemoteError) && !this.ending && !this.finished && this.socket.writable) {
-        this.send(errorPacket(error.code, error.message, this.token || null)).catch(() => undefined);
+        this.send(errorPacket(error.code, error.message, this.token || null, undefined, this.now())).catch(() => undefined);
       }
     }
     this.closeReason ??= reason;
@@ -432,7 +438,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
 
   /** @internal The heartbeat monitor's call: send a ping. */
   onHeartbeatPing(): void {
-    this.send(pingPacket(this.token)).catch(() => undefined);
+    this.send(pingPacket(this.token, this.now())).catch(() => undefined);
   }
 
   /** @internal The heartbeat monitor's call: the peer is gone or stuck, so drop the socket at once. */

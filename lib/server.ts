@@ -94,7 +94,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
         netServer.off('error', onError);
         this.starting = null;
         this.netServer = netServer;
-        this.startedAt = Date.now();
+        this.startedAt = this.options.scheduler.now();
         resolve();
       });
     }).then(() => this.joinCluster());
@@ -146,7 +146,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /** A packet with this server's clock; its token is filled per recipient when sent. */
   createPacket<A extends ActionName<S>>(action: A, data: DataOf<S, A>): Packet<A, DataOf<S, A>> {
-    return createPacket(action, data, null);
+    return createPacket(action, data, null, this.options.scheduler.now());
   }
 
   /**
@@ -239,7 +239,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
             maxFrameBytes: options.maxFrameBytes,
             streams: true,
           },
-          'packet-created': Date.now(),
+          'packet-created': options.scheduler.now(),
           token,
         })
         .catch((err: unknown) => {

@@ -63,9 +63,10 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set(['action', 'data', 'packet-creat
  * @param action the action name
  * @param data the payload
  * @param token the token to carry; null before the handshake
+ * @param now the time to stamp, in ms since the epoch; Server and Client pass their scheduler's `now()`
  */
-export function createPacket<A extends string, D>(action: A, data: D, token: string | null = null): Packet<A, D> {
-  return { action, data, 'packet-created': Date.now(), token };
+export function createPacket<A extends string, D>(action: A, data: D, token: string | null = null, now: number = Date.now()): Packet<A, D> {
+  return { action, data, 'packet-created': now, token };
 }
 
 /**

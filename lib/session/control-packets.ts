@@ -15,6 +15,8 @@ export interface ControlContext {
   readonly token: string;
   /** Settles the pending request a `reply` or `error` answers; false when none waits for that id. */
   settleRequest(packet: Packet): boolean;
+  /** The connection's clock (its scheduler's `now()`), which stamps `packet-created`. */
+  now(): number;
   /** Sends a control packet; a failure is the connection's own business (it is closing). */
   sendControl(packet: Packet): Promise<void>;
   /** Reports a problem to the owner (error$), without closing anything. */
@@ -44,7 +46,7 @@ export const CONTROL_HANDLERS: ReadonlyMap<string, ControlHandler> = new Map<str
       if (!context.settleRequest(packet)) context.reportError(remoteErrorFrom(packet.data, 'error'));
     },
   ],
-  ['ping', (packet, context) => void context.sendControl(pongPacket(packet.data, context.token)).catch(ignore)],
+  ['ping', (packet, context) => void context.sendControl(pongPacket(packet.data, context.token, context.now())).catch(ignore)],
   ['pong', () => undefined],
   ['closing', (packet, context) => context.peerClosing(closingReason(packet.data))],
   ...Object.values(STREAM_ACTIONS).map((action): [string, ControlHandler] => [action, (packet, context) => context.streamControl(packet)]),
@@ -62,28 +64,31 @@ export function handleControlPacket(packet: Packet, context: ControlContext): bo
 }
 
 /** A `ping`; its data comes back unchanged in the `pong`. */
-export function pingPacket(token: string | null): Packet {
-  return { action: 'ping', data: null, 'packet-created': Date.now(), token };
+export function pingPacket(token: string | null, now: number = Date.now()): Packet {
+  return { action: 'ping', data: null, 'packet-created': now, token };
 }
 
 /** The `pong` answering a ping that carried `data`. */
-export function pongPacket(data: unknown, token: string | null): Packet {
-  return { action: 'pong', data, 'packet-created': Date.now(), token };
+export function pongPacket(data: unknown, token: string | null, now: number = Date.now()): Packet {
+  return { action: 'pong', data, 'packet-created': now, token };
 }
 
 /** The `closing` packet a side sends before it ends its socket. */
-export function closingPacket(reason: string, token: string | null): Packet {
-  return { action: 'closing', data: { reason }, 'packet-created': Date.now(), token };
+export function closingPacket(reason: string, token: string | null, now: number = Date.now()): Packet {
+  return { action: 'closing', data: { reason }, 'packet-created': now, token };
 }
 
 /** A `reply` to request `id`. */
-export function replyPacket(id: number, data: unknown, token: string | null): Packet {
-  return { action: 'reply', data, 'packet-created': Date.now(), token, id };
+export function replyPacket(id: number, data: unknown, token: string | null, now: number = Date.now()): Packet {
+  return { action: 'reply', data, 'packet-created': now, token, id };
 }
 
-/** An `error` packet; with `id` it answers that request, without it it reports on the connection. */
-export function errorPacket(code: string, message: string, token: string | null, id?: number): Packet {
-  const packet: Packet = { action: 'error', data: { code, message }, 'packet-created': Date.now(), token };
+/**
+ * An `error` packet; with `id` it answers that request, without it it reports on the connection. Every
+ * builder here stamps `packet-created` with `now`: the connection passes its scheduler's clock.
+ */
+export function errorPacket(code: string, message: string, token: string | null, id?: number, now: number = Date.now()): Packet {
+  const packet: Packet = { action: 'error', data: { code, message }, 'packet-created': now, token };
   if (id !== undefined) packet.id = id;
   return packet;
 }

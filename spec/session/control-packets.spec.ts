@@ -22,6 +22,10 @@ class RecordingContext implements ControlContext {
   closingReasons: string[] = [];
   constructor(readonly waiting = new Set<number>()) {}
 
+  now(): number {
+    return 4242;
+  }
+
   settleRequest(packet: Packet): boolean {
     if (packet.id === undefined || !this.waiting.delete(packet.id)) return false;
     this.settled.push(packet);
@@ -88,7 +92,7 @@ describe('session/control-packets', () => {
     const context = new RecordingContext();
     handleControlPacket(incoming('ping', { n: 1 }), context);
     expect(context.sent).to.have.length(1);
-    expect(context.sent[0]).to.include({ action: 'pong', token: 'tkn' });
+    expect(context.sent[0]).to.include({ action: 'pong', token: 'tkn', 'packet-created': 4242 });
     expect(context.sent[0]!.data).to.deep.equal({ n: 1 });
   });
 

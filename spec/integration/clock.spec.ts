@@ -1,0 +1,62 @@
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { expect } from 'chai';
+import { Client, Server } from '../../lib/index.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+/** Real timers, but a clock that reads a fixed time: every `packet-created` must come from it. */
+function fixedClock(now: number): SchedulerLike {
+  return { now: () => now, schedule: asyncScheduler.schedule.bind(asyncScheduler) as SchedulerLike['schedule'] };
+}
+
+describe('the injected scheduler is the only clock', () => {
+  const SERVER_NOW = 1_111_000;
+  const CLIENT_NOW = 2_222_000;
+  let server: Server;
+
+  beforeEach(async () => {
+    server = new Server({ port: 0, scheduler: fixedClock(SERVER_NOW), heartbeatIntervalMs: 0 });
+    server.bindAction('echo', (data: unknown) => data);
+    server.bindAction('fail', () => {
+      throw new Error('no');
+    });
+    await server.start();
+  });
+
+  afterEach(() => server.stop());
+
+  it('stamps packet-created on every packet the server builds: handshake, reply, error, push, closing', async () => {
+    const raw = await RawClient.connect(server.address().port);
+    await raw.handshake();
+    raw.send('echo', 1, { token: raw.token, id: 1 });
+    raw.send('fail', 1, { token: raw.token, id: 2 });
+    await raw.waitFor((frame) => frame.id === 2, 'the error reply');
+    await server.broadcast('news', 'x');
+    await raw.waitFor((frame) => frame.action === 'news', 'the broadcast');
+    const stopping = server.stop('bye');
+    await raw.waitFor((frame) => frame.action === 'closing', 'the closing packet');
+    await raw.destroy();
+    await stopping;
+    expect(raw.frames.map((frame) => [frame.action, frame['packet-created']])).to.deep.equal([
+      ['handshake', SERVER_NOW],
+      ['reply', SERVER_NOW],
+      ['error', SERVER_NOW],
+      ['news', SERVER_NOW],
+      ['closing', SERVER_NOW],
+    ]);
+    expect(server.createPacket('x', null)['packet-created']).to.equal(SERVER_NOW);
+  });
+
+  it('stamps packet-created on every packet the client builds, and times its connection by it', async () => {
+    const seen: unknown[] = [];
+    server.bindAction('note', (_data: unknown, packet) => void seen.push(packet['packet-created']));
+    const client = new Client({ port: server.address().port, scheduler: fixedClock(CLIENT_NOW), reconnect: false });
+    await client.start();
+    await client.sendPacket('note', null);
+    await client.request('echo', 'x');
+    expect(seen).to.deep.equal([CLIENT_NOW]);
+    expect(client.createPacket('x', null)['packet-created']).to.equal(CLIENT_NOW);
+    expect(client.connection?.connectedAt).to.equal(CLIENT_NOW);
+    expect(client.stats().startedAt).to.equal(CLIENT_NOW);
+    await client.stop();
+  });
+});
