@@ -2,7 +2,7 @@
  * The client: connects, handshakes, and exposes the same routing API as the server.
  * @module
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Observable} from 'rxjs';
 import { BehaviorSubject, Subject, defer, throwError, type Subscription } from 'rxjs';
 import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
@@ -257,7 +257,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private connectOnce(): Promise<Connection<S, C>> {
     const { host, port, handshakeTimeoutMs, scheduler } = this.options;
     return new Promise((resolve, reject) => {
-      const socket: Socket = connect({ host, port });
+      const socket: Socket = this.options.transport.connect({ host, port });
       let failure: PnetworkError | null = null;
       let ready = false;
       const connection: Connection<S, C> = new Connection<S, C>(

@@ -267,6 +267,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
         onceDrained: (callback) => this.writer.onceDrained(callback),
         trySend: (packet) => {
           if (this.isClosed) return new ConnectionClosedError(this.closeReason ?? 'connection closed');
+          // Stamped here, on the connection's clock: stream packets are built without one.
+          packet['packet-created'] = this.now();
           try {
             return this.writer.tryWrite(this.encode(packet));
           } catch (err) {

@@ -20,6 +20,7 @@ export { OfflineQueue, type OfflineQueueConfig } from './reconnect/offline-queue
 export { Server, type ServerOptions, type DisconnectEvent } from './server.js';
 export { Client, type ClientOptions, type ClientState, type ReconnectAttempt } from './client.js';
 export { Connection } from './connection.js';
+export { netTransport, type Transport } from './transport/transport.js';
 export { Bind } from './bind.js';
 export type { CommonOptions } from './options.js';
 export type { ActionMap, AnyActions, ActionName, DataOf, ReplyOf, HandlerResult, Envelope, TrafficStats, InstanceStats, RequestOptions, Binding, HostPort, IsAny } from './types.js';

@@ -3,6 +3,7 @@
  * @module
  */
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { netTransport, type Transport } from './transport/transport.js';
 import { DEFAULTS } from './defaults.js';
 import { jsonCodec, type Codec } from './protocol/codec.js';
 import type { ConnectionSettings } from './connection.js';
@@ -56,6 +57,11 @@ export interface CommonOptions {
   maxConcurrentHandlers?: number;
   /** Drives every timeout (handshake, requests, heartbeats, backoff); inject a TestScheduler in tests. @defaultValue asyncScheduler */
   scheduler?: SchedulerLike;
+  /**
+   * Where sockets come from: `node:net` by default; any object with the shape of `net.createServer` and
+   * `net.connect` (a `MemoryTransport` from `pnetwork/testing`, say). @defaultValue netTransport
+   */
+  transport?: Transport;
 }
 
 /** The merged, complete form of {@link CommonOptions}. */
@@ -63,6 +69,7 @@ export interface ResolvedCommonOptions extends ConnectionSettings {
   host: string;
   port: number;
   handshakeTimeoutMs: number;
+  transport: Transport;
 }
 
 /**
@@ -89,6 +96,7 @@ export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOpti
     closeTimeoutMs: checkDelay('closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs),
     scheduler: options.scheduler ?? asyncScheduler,
     maxConcurrentHandlers: integer('maxConcurrentHandlers', options.maxConcurrentHandlers ?? DEFAULTS.maxConcurrentHandlers, 1),
+    transport: options.transport ?? netTransport,
     incompleteFrameTimeoutMs: checkDelay('incompleteFrameTimeoutMs', options.incompleteFrameTimeoutMs ?? DEFAULTS.incompleteFrameTimeoutMs, { infinite: true }),
     streamPrefetch: integer('streamPrefetch', options.streamPrefetch ?? DEFAULTS.streamPrefetch, 1, MAX_STREAM_CREDIT),
     maxConcurrentStreams: integer('maxConcurrentStreams', options.maxConcurrentStreams ?? DEFAULTS.maxConcurrentStreams, 1, 2 ** 30),

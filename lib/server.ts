@@ -2,7 +2,7 @@
  * The server: accepts sockets, runs the handshake pipeline on each, and owns `clients`.
  * @module
  */
-import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import { Subject, type Observable } from 'rxjs';
 import { v4 as uuidv4 } from 'uuid';
 import { PROTOCOL_VERSION } from './defaults.js';
@@ -84,7 +84,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   start(): Promise<void> {
     if (this.netServer) return Promise.resolve();
     this.starting ??= new Promise<void>((resolve, reject) => {
-      const netServer = createServer((socket) => this.accept(socket));
+      const netServer = this.options.transport.createServer((socket) => this.accept(socket));
       const onError = (err: Error): void => {
         this.starting = null;
         reject(err);

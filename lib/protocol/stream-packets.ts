@@ -84,7 +84,7 @@ export function grantedCredit(data: unknown, held: number): number {
   return data;
 }
 
-/** A control packet on stream `stream`. */
+/** A control packet on stream `stream`. `packet-created` is 0 here: the connection stamps it as it sends. */
 export function streamPacket(action: string, stream: number, data: unknown, token: string): Packet {
-  return { action, data, 'packet-created': Date.now(), token, stream };
+  return { action, data, 'packet-created': 0, token, stream };
 }

@@ -126,7 +126,7 @@ export class StreamTable implements OutboundOwner, InboundOwner {
     const packet: Packet = {
       action: request.action,
       data: request.data ?? null,
-      'packet-created': Date.now(),
+      'packet-created': 0,
       token: this.wire.token,
       stream: id,
       credit: request.initialCredit,
@@ -384,7 +384,7 @@ export class StreamTable implements OutboundOwner, InboundOwner {
 
   /** A stream packet that breaks the rules and names no stream it could end: an id-less error, reported. */
   private protocolError(error: PnetworkError): void {
-    this.wire.trySend({ action: 'error', data: { code: error.code, message: error.message }, 'packet-created': Date.now(), token: this.wire.token });
+    this.wire.trySend({ action: 'error', data: { code: error.code, message: error.message }, 'packet-created': 0, token: this.wire.token });
     this.wire.report(error);
   }
 }
