@@ -92,4 +92,26 @@ describe('examples', function () {
       'stopped',
     ]);
   });
+
+  it('streams-price-feed.ts streams prices, cancels with take(3), and paces a slow consumer by demand', async () => {
+    expectOutput(await runExample('examples/streams-price-feed.ts'), [
+      'first three: 101, 101.25, 101.5',
+      'feed stopped after the cancel',
+      'slow consumer got: 101, 101.25, 101.5, 101.75, 102',
+    ]);
+  });
+
+  it('streams-upload.ts uploads a slow generator and a large array, each answered once', async () => {
+    expectOutput(await runExample('examples/streams-upload.ts'), ['slow upload: 10 readings, sum 55', 'bulk upload: 100000 readings, sum 450000']);
+  });
+
+  it('streams-chat.ts talks to a slow bot over a channel; each side completes on its own', async () => {
+    expectOutput(await runExample('examples/streams-chat.ts'), [
+      'bot: hello!',
+      'bot: you said "hi"',
+      'bot: you said "how are you?"',
+      'bot: you said "see you"',
+      'bot: bye!',
+    ]);
+  });
 });

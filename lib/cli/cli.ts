@@ -78,6 +78,8 @@ export class CLI {
   private stopped = false;
   /** Whether the cursor sits at the start of a line (false right after a prompt is written). */
   private atLineStart = true;
+  /** What Ctrl-C does while a command that runs until stopped (a stream) is running. */
+  private interrupt: (() => void) | null = null;
 
   /**
    * @param instance a started Server or Client
@@ -108,6 +110,12 @@ export class CLI {
       commands: this.commands,
       quit: () => this.quit(),
       now: () => Date.now(),
+      onInterrupt: (cancel) => {
+        this.interrupt = cancel;
+        return () => {
+          if (this.interrupt === cancel) this.interrupt = null;
+        };
+      },
     };
   }
 
@@ -140,8 +148,9 @@ export class CLI {
       });
       this.rl = rl;
       rl.on('line', (line) => this.enqueue(line));
-      // Ctrl-C quits at once instead of killing the process, so the instance still stops gracefully.
-      rl.on('SIGINT', () => this.quit());
+      // Ctrl-C quits at once instead of killing the process, so the instance still stops gracefully;
+      // while a stream runs, it cancels the stream instead.
+      rl.on('SIGINT', () => (this.interrupt ? this.interrupt() : this.quit()));
       // Output gone (EPIPE: `pnetwork serve | head`): nobody can read the console, so leave it.
       const onOutputError = (): void => this.quit();
       this.output.on('error', onOutputError);

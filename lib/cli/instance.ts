@@ -31,6 +31,8 @@ export interface ConsoleConnection {
   sendPacket(action: string, data: unknown): Promise<void>;
   /** Closes the connection, telling the peer why. */
   close(reason?: string): Promise<void>;
+  /** Streams open on the connection now, in both directions (absent: none). */
+  readonly openStreams?: number;
 }
 
 /** A packet with the connection it came in on. */
@@ -92,6 +94,8 @@ export interface ConsoleClient extends ConsoleInstance {
   sendPacket(action: string, data: unknown): Promise<void>;
   /** Sends a request and resolves with the reply's data. */
   request(action: string, data: unknown): Promise<unknown>;
+  /** Requests a stream: a cold Observable of the server's values; unsubscribing cancels it. */
+  stream(action: string, data: unknown): Observable<unknown>;
   /** Drops the socket and connects again. */
   reconnect(): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import { finalize, interval, range } from 'rxjs';
 import { expect } from 'chai';
 import { Client } from '../../lib/client.js';
 import { Server } from '../../lib/server.js';
@@ -44,7 +45,7 @@ describe('CLI (client console)', () => {
 
   it('help lists every client command', async () => {
     const out = await (await open()).run('help');
-    for (const name of ['help', 'status', 'send', 'request', 'log', 'reconnect', 'quit']) {
+    for (const name of ['help', 'status', 'send', 'request', 'stream', 'log', 'reconnect', 'quit']) {
       expect(out).to.match(new RegExp(`^  ${name}\\b`, 'm'));
     }
     expect(out).not.to.match(/^ {2}(kick|broadcast|clients)\b/m);
@@ -75,6 +76,42 @@ describe('CLI (client console)', () => {
 
     it('shows the usage when the action is missing', async () => {
       expect((await (await open()).run('send')).trim()).to.equal('usage: send <action> [json]');
+    });
+  });
+
+  describe('stream', () => {
+    it('prints each value as it arrives, then the completion', async () => {
+      server.bindAction('count', (n: number) => range(1, n));
+      const out = await (await open()).run('stream count 3');
+      expect(out.trim().split('\n')).to.deep.equal(['next 1', 'next 2', 'next 3', 'complete after 3 values']);
+    });
+
+    it("prints the server's error code when the stream fails", async () => {
+      const out = await (await open()).run('stream nothing');
+      expect(out.trim()).to.match(/^error ERR_NO_HANDLER: /);
+    });
+
+    it('Ctrl-C cancels the stream (the server stops producing) and keeps the console', async () => {
+      let unsubscribed = false;
+      server.bindAction('ticks', () => interval(5).pipe(finalize(() => (unsubscribed = true))));
+      const h = new ConsoleHarness(client, undefined, { terminal: true });
+      harness = h;
+      await until(() => h.text.includes('(connected)> '), WAIT_MS, 'the prompt');
+      const from = h.text.length;
+      h.input.write('stream ticks\r');
+      await h.waitFor('next 2', from);
+      h.input.write('\x03');
+      await h.waitFor(/cancelled after \d+ values/, from);
+      await until(() => unsubscribed, WAIT_MS, 'the server to stop producing');
+      expect(client.state).to.equal('connected');
+      // The console is still there and takes the next command.
+      const after = h.text.length;
+      h.input.write('status\r');
+      await h.waitFor(/state\s+connected/, after);
+    });
+
+    it('shows the usage when the action is missing', async () => {
+      expect((await (await open()).run('stream')).trim()).to.equal('usage: stream <action> [json]');
     });
   });
 

@@ -1,3 +1,4 @@
+import { interval } from 'rxjs';
 import { expect } from 'chai';
 import { Client } from '../../lib/client.js';
 import { Server } from '../../lib/server.js';
@@ -65,6 +66,17 @@ describe('CLI (server console)', () => {
     await withDeadline(h.cli.close(), WAIT_MS, 'close()');
     harness = null;
     expect(server.listening).to.equal(false);
+  });
+
+  it('status counts the streams open on every connection', async () => {
+    server.bindAction('ticks', () => interval(20));
+    const client = await connectClient();
+    const h = await open();
+    expect(await h.run('status')).to.match(/^streams\s+0$/m);
+    const subscriptions = [client.stream('ticks', null).subscribe(), client.stream('ticks', null).subscribe()];
+    await until(() => [...server.clients.values()][0]!.openStreams === 2, WAIT_MS, 'two open streams');
+    expect(await h.run('status')).to.match(/^streams\s+2$/m);
+    for (const subscription of subscriptions) subscription.unsubscribe();
   });
 
   describe('help', () => {

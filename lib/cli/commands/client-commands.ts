@@ -1,5 +1,5 @@
 /**
- * The client console's commands: help, status, send, request, log, reconnect, quit.
+ * The client console's commands: help, status, send, request, stream, log, reconnect, quit.
  * @module
  */
 import { formatData, formatDuration, shortId } from '../format.js';
@@ -89,6 +89,48 @@ export function clientCommands(deps: ClientCommandDeps): Command[] {
     },
   };
 
+  const stream: Command = {
+    name: 'stream',
+    usage: 'stream <action> [json]',
+    summary: "request a stream and print the server's values as they arrive; Ctrl-C cancels it",
+    details: ['the console waits until the stream completes, fails or is cancelled'],
+    completion: ['action'],
+    run(args, { print, style, onInterrupt }) {
+      const { words, rest } = splitArgs(args, 1);
+      const [action] = words;
+      if (action === undefined) throw usageError(stream);
+      const data = parseJsonArgument(rest);
+      remember(action);
+      return new Promise<void>((resolve, reject) => {
+        let count = 0;
+        let release = (): void => undefined;
+        const values = (n: number): string => `${n} value${n === 1 ? '' : 's'}`;
+        const subscription = client.stream(action, data).subscribe({
+          next: (value) => {
+            count++;
+            print(`${style('green', 'next')} ${formatData(value, 10_000) || 'null'}`);
+          },
+          error: (err: unknown) => {
+            release();
+            reject(err instanceof Error ? err : new Error(String(err)));
+          },
+          complete: () => {
+            release();
+            print(`${style('green', 'complete')} after ${values(count)}`);
+            resolve();
+          },
+        });
+        if (subscription.closed) return;
+        release = onInterrupt(() => {
+          release();
+          subscription.unsubscribe();
+          print(`${style('yellow', 'cancelled')} after ${values(count)}`);
+          resolve();
+        });
+      });
+    },
+  };
+
   const reconnect: Command = {
     name: 'reconnect',
     usage: 'reconnect',
@@ -104,6 +146,7 @@ export function clientCommands(deps: ClientCommandDeps): Command[] {
     status,
     send,
     request,
+    stream,
     logCommand(log, 'the server'),
     reconnect,
     quitCommand('quit', 'disconnect and leave'),

@@ -22,6 +22,11 @@ export interface CommandContext {
   quit(): void;
   /** The time now, in ms since the epoch. */
   now(): number;
+  /**
+   * Makes Ctrl-C call `cancel` instead of quitting, until the returned function is called: for a
+   * command that runs until the user stops it (`stream`).
+   */
+  onInterrupt(cancel: () => void): () => void;
 }
 
 /** One console command. */

@@ -54,7 +54,7 @@ export function serverCommands(deps: ServerCommandDeps): Command[] {
   const status: Command = {
     name: 'status',
     usage: 'status',
-    summary: 'address, uptime, clients, and packets and bytes per second in and out',
+    summary: 'address, uptime, clients, open streams, and packets and bytes per second in and out',
     run(_args, { print, now, style }) {
       const stats = server.stats();
       const { host, port } = server.address();
@@ -66,6 +66,7 @@ export function serverCommands(deps: ServerCommandDeps): Command[] {
             ['address', `${host}:${port}`],
             ['uptime', stats.startedAt === null ? '-' : formatDuration(time - stats.startedAt)],
             ['clients', String(stats.clients)],
+            ['streams', String(openStreams(server))],
             ...trafficPairs(meter, stats, time),
             ...(server.cluster && !server.cluster.solitary ? clusterPairs(server.cluster, time) : []),
           ],
@@ -189,4 +190,11 @@ export function serverCommands(deps: ServerCommandDeps): Command[] {
     quitCommand('stop', 'stop the server gracefully and leave'),
     quitCommand('quit', 'stop the server gracefully and leave (same as stop)'),
   ];
+}
+
+/** Streams open on all of the server's connections. */
+function openStreams(server: ConsoleServer): number {
+  let total = 0;
+  for (const connection of server.clients.values()) total += connection.openStreams ?? 0;
+  return total;
 }
