@@ -3,6 +3,8 @@
 import { expect } from 'chai';
 import { Client } from '../../lib/client.js';
 import { Server } from '../../lib/server.js';
+import type { Stream } from '../../lib/types.js';
+import { lastValueFrom, of, range, reduce, toArray, type Observable } from 'rxjs';
 import { withDeadline } from '../helpers/wait.js';
 
 /** Compiles only when `value` is assignable to T; pair with assertType<Equals<...>> for an exact check. */
@@ -120,5 +122,54 @@ describe('integration: typed action maps', () => {
       await withDeadline(looseClient.stop(), WAIT_MS, 'untyped client.stop()');
       await withDeadline(loose.stop(), WAIT_MS, 'untyped server.stop()');
     }
+  });
+});
+
+interface StreamActions {
+  ticks(d: { n: number }): Stream<number>;
+  total(d: Observable<number>): number;
+  shout(d: Observable<string>): Stream<string>;
+}
+
+describe('integration: typed streams', () => {
+  let server: Server<StreamActions>;
+  let client: Client<StreamActions>;
+
+  beforeEach(async () => {
+    server = new Server<StreamActions>({ port: 0 });
+    await server.start();
+    client = new Client<StreamActions>({ port: server.address().port });
+    await withDeadline(client.start(), WAIT_MS, 'client.start()');
+  });
+
+  afterEach(async () => {
+    await withDeadline(client.stop(), WAIT_MS, 'client.stop()');
+    await withDeadline(server.stop(), WAIT_MS, 'server.stop()');
+  });
+
+  it('types stream values by the element type, and channel and upload data by their Observable', async () => {
+    server.bindAction('ticks', ({ n }) => range(0, n));
+    server.bindAction('total', (values) => {
+      assertType<Equals<typeof values, Observable<number>>>();
+      return values.pipe(reduce((a, b) => a + b, 0));
+    });
+    server.bindAction('shout', async function* () {
+      yield 'A';
+    });
+    // @ts-expect-error a stream of numbers cannot be served as strings
+    server.bindAction('ticks', () => of('x'));
+    const ticks$ = client.stream('ticks', { n: 3 });
+    assertType<Equals<typeof ticks$, Observable<number>>>();
+    // @ts-expect-error the data must match the map
+    client.stream('ticks', { n: 'three' });
+    const total = client.sendStream('total', [1, 2, 3]);
+    assertType<Equals<typeof total, Promise<number>>>();
+    // @ts-expect-error an upload of numbers takes no strings
+    void client.sendStream('total', ['1']).catch(() => undefined);
+    const shout$ = client.channel('shout', of('a'));
+    assertType<Equals<typeof shout$, Observable<string>>>();
+    expect(await withDeadline(lastValueFrom(ticks$.pipe(toArray())), WAIT_MS, 'ticks')).to.deep.equal([0, 1, 2]);
+    expect(await withDeadline(total, WAIT_MS, 'the upload')).to.equal(6);
+    expect(await withDeadline(lastValueFrom(shout$.pipe(toArray())), WAIT_MS, 'the channel')).to.deep.equal(['A']);
   });
 });
