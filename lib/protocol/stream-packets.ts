@@ -46,7 +46,7 @@ export interface StreamOpen {
   readonly kind: StreamKind;
 }
 
-/** A checked stream control packet. */
+/** A checked stream control packet (the packet itself: control packets are read on the hot path without copying). */
 export interface StreamControl {
   readonly action: StreamAction;
   readonly stream: number;
@@ -64,7 +64,7 @@ export function readStreamPacket(packet: Packet): StreamOpen | StreamControl {
   if (packet.id !== undefined) throw new StreamProtocolError('a packet cannot carry both "id" and "stream"');
   if (isStreamControl(packet.action)) {
     if (credit !== undefined || channel !== undefined) throw new StreamProtocolError(`"${packet.action}" cannot carry "credit" or "channel"`);
-    return { action: packet.action, stream, data: packet.data };
+    return packet as StreamControl;
   }
   if (credit === undefined) throw new StreamProtocolError('a stream open must carry "credit"');
   return { stream, credit, kind: channel === true ? 'channel' : 'stream' };
