@@ -210,6 +210,7 @@ const median = (values: number[]): number => {
 };
 
 async function main(): Promise<void> {
+  const startLoad = loadavg()[0] ?? 0;
   const deadline = setTimeout(() => {
     console.error(`stream bench passed its deadline of ${DEADLINE_MS} ms`);
     process.exit(1);
@@ -246,7 +247,7 @@ async function main(): Promise<void> {
     mode: quick ? 'quick' : 'full',
     finishedAt: new Date().toISOString(),
     command: `npx tsx bench/streams.ts${quick ? ' --quick' : ''}`,
-    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, loadAverage: Math.round(startLoad * 100) / 100 },
     counts: COUNTS,
     valueBytes: SIZE,
     runs,
@@ -279,7 +280,7 @@ async function main(): Promise<void> {
 function report(results: {
   finishedAt: string;
   command: string;
-  machine: { cpu: string; cores: number; node: string };
+  machine: { cpu: string; cores: number; node: string; loadAverage: number };
   counts: typeof COUNTS;
   runs: Record<string, number[]>;
   medians: { onewayMsgPerSec: number; streamValuesPerSec: number; rsocketValuesPerSec: number };
@@ -307,8 +308,8 @@ with a 100-character body; every run checks the count and the order of what arri
 after a forced GC, sampled every 250 ms past the first second (${slow.samples} samples): ${slow.heapMinMiB}–${slow.heapMaxMiB} MiB,
 a spread of ${slow.heapSpreadMiB} MiB (target: flat within 10 MiB, ${mark(slow.heapSpreadMiB <= 10)}).
 
-The machine is shared: other work ran during the run, so absolute numbers move between runs; the ratios
-come from the same rounds.
+The machine is shared (load average ${results.machine.loadAverage} at the start on ${results.machine.cores} cores):
+other work ran during the run, so absolute numbers move between runs; the ratios compare medians of the same run.
 `;
 }
 
