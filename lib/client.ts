@@ -6,16 +6,16 @@ import type { Socket } from 'node:net';
 import type { Observable} from 'rxjs';
 import { BehaviorSubject, Subject, defer, throwError, type Subscription } from 'rxjs';
 import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
-import { ConnectionClosedError, NotConnectedError, PnetworkError, aboutConnection } from './errors.js';
+import { ConnectionClosedError, NotConnectedError, PnetworkError, RequestTimeoutError, aboutConnection } from './errors.js';
 import { Connection } from './connection.js';
 import { clientHandshake } from './operators/handshake.js';
 import { resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
 import { createPacket, refuseAction, type Packet } from './protocol/packet.js';
-import { droppable } from './droppable.js';
+import { reportIfUnhandled } from './unhandled-failure.js';
 import { backoffDelay, type BackoffConfig } from './reconnect/backoff.js';
 import { OfflineQueue } from './reconnect/offline-queue.js';
 import { Endpoint } from './endpoint.js';
-import { checkDelay } from './timing.js';
+import { checkDelay, refuseDelay } from './timing.js';
 import type {
   ActionMap,
   ActionName,
@@ -41,6 +41,25 @@ export interface ReconnectAttempt {
   readonly attempt: number;
   /** The delay before it, jitter included, in ms. */
   readonly delayMs: number;
+}
+
+/** A packet waiting in the offline queue; a request also carries where its reply goes. */
+interface Outgoing {
+  readonly packet: Packet;
+  readonly request?: {
+    /** When the request times out, on the scheduler's clock: its timeout counts from the call. */
+    readonly deadline: number;
+    readonly timeoutMs: number;
+    readonly resolve: (reply: unknown) => void;
+    readonly reject: (error: unknown) => void;
+  };
+}
+
+/** An attempt to connect that has not become the client's connection yet. */
+interface Attempt {
+  readonly connection: Connection;
+  /** Gives the attempt up: a connection still shaking hands fails with ConnectionClosedError(reason). */
+  abort(reason: string): void;
 }
 
 /** Options for {@link Client}: the common ones plus reconnection and the offline queue. */
@@ -75,7 +94,7 @@ export interface ClientOptions extends CommonOptions {
 export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyActions> extends Endpoint<S, Connection<S, C>> {
   private readonly options: ResolvedCommonOptions;
   private readonly backoff: BackoffConfig & { enabled: boolean; random: () => number };
-  private readonly queue: OfflineQueue<Packet>;
+  private readonly queue: OfflineQueue<Outgoing>;
   private readonly states = new BehaviorSubject<ClientState>('closed');
   private readonly disconnects = new Subject<string>();
   private readonly attempts = new Subject<ReconnectAttempt>();
@@ -86,6 +105,10 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private attempt = 0;
   /** Bumped by stop(), so an attempt that finishes after it is discarded. */
   private generation = 0;
+  /** The connection being opened (by start() or a reconnection), so that stop() can give it up. */
+  private attemptInFlight: Attempt | null = null;
+  /** The reason given to the last stop(), for a start() it cut short. */
+  private stopReason = 'client stopping';
 
   /** The connection state; replays the current state to each subscriber. */
   readonly state$: Observable<ClientState> = this.states.asObservable();
@@ -108,7 +131,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     };
     // Checks the backoff settings now, with the other options, rather than at the first disconnect.
     backoffDelay(0, this.backoff);
-    this.queue = new OfflineQueue<Packet>({
+    this.queue = new OfflineQueue<Outgoing>({
       limit: options.maxQueuedPackets ?? DEFAULTS.maxQueuedPackets,
       ttlMs: checkDelay('queuedPacketTtlMs', options.queuedPacketTtlMs ?? DEFAULTS.queuedPacketTtlMs, { infinite: true }),
       scheduler: this.options.scheduler,
@@ -142,7 +165,9 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /**
    * Connects and resolves once the handshake is done and `token` is set. The first connection is not
-   * retried: a failure rejects (reconnection applies once a connection has been made).
+   * retried: a failure rejects (reconnection applies once a connection has been made). A `stop()` before
+   * it is done gives the attempt up at once: `start()` then rejects with `ConnectionClosedError` carrying
+   * the stop's reason.
    */
   async start(): Promise<void> {
     if (this.state !== 'closed') return;
@@ -159,8 +184,9 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       throw err;
     }
     if (generation !== this.generation) {
+      // stop() came between the handshake and now: it is closing this connection.
       await connection.close('client stopping');
-      return;
+      throw new ConnectionClosedError(this.stopReason);
     }
     this.startedAt = this.options.scheduler.now();
     this.connected(connection);
@@ -172,13 +198,17 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
    */
   async stop(reason = 'client stopping'): Promise<void> {
     this.generation++;
+    this.stopReason = reason;
     this.retry?.unsubscribe();
     this.retry = null;
     const connection = this.current;
     this.current = null;
+    const attempt = this.attemptInFlight;
+    this.attemptInFlight = null;
     this.states.next('closed');
     this.queue.rejectAll(new ConnectionClosedError(reason));
-    if (connection) await connection.close(reason);
+    attempt?.abort(reason);
+    await Promise.all([connection?.close(reason), attempt?.connection.closed]);
   }
 
   /** Drops the current connection and connects again at once (a new token is issued). */
@@ -197,7 +227,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   sendPacket(packet: Packet): Promise<void>;
   sendPacket(actionOrPacket: string | Packet, data?: unknown): Promise<void> {
     const connection = this.current;
-    if (connection && !connection.isClosed && this.queue.size === 0 && !this.queue.flushing) {
+    if (connection && this.sendsDirectly(connection)) {
       return typeof actionOrPacket === 'string'
         ? connection.sendPacket(actionOrPacket as ActionName<C>, data as DataOf<C, ActionName<C>>)
         : connection.sendPacket(actionOrPacket);
@@ -206,18 +236,56 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       typeof actionOrPacket === 'string'
         ? createPacket(actionOrPacket, data ?? null, this.token, this.options.scheduler.now())
         : { ...actionOrPacket, data: actionOrPacket.data ?? null };
-    if (this.state === 'closed') return droppable(Promise.reject(new NotConnectedError('client is not started')));
+    if (this.state === 'closed') return reportIfUnhandled(Promise.reject(new NotConnectedError('client is not started')), this);
     const refused = refuseAction(packet.action, this.options.maxActionLength);
-    if (refused) return droppable(Promise.reject(refused));
+    if (refused) return reportIfUnhandled(Promise.reject(refused), this);
     // Disconnected, or older packets still waiting: keep the order by queueing behind them.
-    return droppable(this.queue.enqueue(packet, packet.action));
+    return reportIfUnhandled(this.queue.enqueue({ packet }, packet.action), this);
   }
 
-  /** Sends a request to the server and resolves with the reply; see {@link Connection.request}. */
-  request<A extends ActionName<C>>(action: A, data: DataOf<C, A>, options?: RequestOptions): Promise<ReplyOf<C, A>> {
+  /**
+   * Sends a request to the server and resolves with the reply; see {@link Connection.request}. While the
+   * client is connecting or reconnecting, or older packets still wait in the offline queue, the request
+   * waits in the queue too, in order: it never overtakes a packet sent before it. Its timeout counts
+   * from this call, so a request held while offline rejects with `RequestTimeoutError` in time.
+   * @throws (rejects) NotConnectedError when the client is not started; QueueFullError when the queue is full
+   */
+  request<A extends ActionName<C>>(action: A, data: DataOf<C, A>, options: RequestOptions = {}): Promise<ReplyOf<C, A>> {
     const connection = this.current;
-    if (!connection) return Promise.reject(new NotConnectedError());
-    return connection.request(action, data, options);
+    if (connection && this.sendsDirectly(connection)) return connection.request(action, data, options);
+    if (this.state === 'closed') return Promise.reject(new NotConnectedError('client is not started'));
+    const refused = refuseAction(action, this.options.maxActionLength) ?? (options.timeoutMs === undefined ? null : refuseDelay('timeoutMs', options.timeoutMs));
+    if (refused) return Promise.reject(refused);
+    const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
+    const deadline = this.options.scheduler.now() + timeoutMs;
+    return new Promise((resolve, reject) => {
+      const outgoing: Outgoing = { packet: createPacket(action, data ?? null, this.token), request: { deadline, timeoutMs, resolve: resolve as (reply: unknown) => void, reject } };
+      this.queue.enqueue(outgoing, action, { ttlMs: timeoutMs, expired: () => new RequestTimeoutError(action, timeoutMs) }).catch(reject);
+    });
+  }
+
+  /** @internal A send failed and nobody handled its promise: reported on error$. */
+  reportUnhandled(error: unknown): void {
+    if (!(error instanceof PnetworkError)) return;
+    this.router.report(this.current ? aboutConnection(error, this.current) : error);
+  }
+
+  /** Whether a send may skip the queue: connected, and nothing older waits in it. */
+  private sendsDirectly(connection: Connection<S, C>): boolean {
+    return !connection.isClosed && this.queue.size === 0 && !this.queue.flushing;
+  }
+
+  /** Sends one item of the offline queue; resolves once it is handed to the socket. */
+  private sendQueued(connection: Connection<S, C>, { packet, request }: Outgoing): Promise<void> {
+    if (request === undefined) return connection.sendPacket(packet);
+    const remainingMs = request.deadline - this.options.scheduler.now();
+    if (!(remainingMs > 0)) {
+      request.reject(new RequestTimeoutError(packet.action, request.timeoutMs));
+      return Promise.resolve();
+    }
+    const { sent, reply } = connection.openRequest(packet.action, packet.data, remainingMs);
+    reply.then(request.resolve, request.reject);
+    return sent;
   }
 
   /**
@@ -260,6 +328,19 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       const socket: Socket = this.options.transport.connect({ host, port });
       let failure: PnetworkError | null = null;
       let ready = false;
+      const attempt: Attempt = {
+        get connection() {
+          return connection;
+        },
+        abort: (reason) => {
+          if (ready) {
+            void connection.close(reason);
+          } else {
+            failure = new ConnectionClosedError(reason);
+            socket.destroy();
+          }
+        },
+      };
       const connection: Connection<S, C> = new Connection<S, C>(
         socket,
         this.options,
@@ -276,6 +357,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
             else failure = error;
           },
           onClose: (_connection, reason) => {
+            if (this.attemptInFlight === attempt && !ready) this.attemptInFlight = null;
             if (!ready) {
               reject(failure ?? new NotConnectedError(`could not connect to ${host}:${port}: ${reason}`));
               return;
@@ -284,6 +366,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
           },
         },
       );
+      this.attemptInFlight = attempt;
       connection
         .sendControl({ action: 'handshake', data: { protocol: PROTOCOL_VERSION, streams: true }, 'packet-created': this.options.scheduler.now(), token: null })
         .catch(() => undefined);
@@ -291,6 +374,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   }
 
   private connected(connection: Connection<S, C>): void {
+    if (this.attemptInFlight?.connection === connection) this.attemptInFlight = null;
     if (connection.isClosed) {
       // It died between its handshake and now: count it as one more failed attempt.
       this.states.next('reconnecting');
@@ -306,7 +390,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private flushQueue(connection: Connection<S, C>): void {
     if (this.queue.size === 0) return;
     this.queue
-      .flush((packet) => connection.sendPacket(packet))
+      .flush((outgoing) => this.sendQueued(connection, outgoing))
       .catch(() => {
         // That packet's own promise carries its failure (too large, say). If the connection still
         // stands, the rest go on now; otherwise they wait for the next connection.

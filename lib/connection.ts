@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Subject, type Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import { ConnectionClosedError, PnetworkError, RemoteError, type HeartbeatTimeoutError, type PacketError } from './errors.js';
+import { ConnectionClosedError, PacketError, PnetworkError, RemoteError, type HeartbeatTimeoutError } from './errors.js';
 import { isTextCodec, type Codec } from './protocol/codec.js';
 import { refuseAction, type Packet } from './protocol/packet.js';
-import { droppable } from './droppable.js';
+import { reportIfUnhandled } from './unhandled-failure.js';
 import { refuseDelay } from './timing.js';
 import { decodeFrames } from './operators/decode-frames.js';
 import { HeartbeatMonitor } from './liveness/heartbeat-monitor.js';
@@ -75,7 +75,7 @@ export interface ConnectionHooks<C = Connection> {
  * @typeParam Out actions this side sends
  */
 export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap = AnyActions> {
-  // Not declared `implements HeartbeatListener, ControlContext`: those members are internal and left
+  // Not declared `implements HeartbeatListener, ControlContext, UnhandledReporter`: those members are internal and left
   // out of the published types, where the clause would no longer hold. Both are checked where `this` is passed.
   /**
    * A public id for this connection, for logs, the console and errors (`error.connectionId`): 16 random
@@ -84,8 +84,6 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
    */
   readonly id = randomBytes(8).toString('hex');
   private secret = '';
-  /** The peer's address as `host:port`. */
-  readonly remoteAddress: string;
   /** When the connection was accepted or opened, in ms since the epoch. */
   readonly connectedAt: number;
   /** Live traffic counters. */
@@ -103,9 +101,12 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   private closeReason: string | null = null;
   private ending = false;
   private finished = false;
-  private destroyTimer: NodeJS.Timeout | null = null;
+  private destroyTimer: Subscription | null = null;
+  private closeTimerArmed = false;
   private streamTable: StreamTable | null = null;
   private peerStreams = false;
+  /** Kept once known: a socket forgets its peer's address when it closes, and learns it only on connect. */
+  private knownAddress: string | null = null;
 
   /** @internal Created by Server and Client; users receive connections from them. */
   constructor(
@@ -114,10 +115,10 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     handshake: OperatorFunction<Packet | PacketError, HandshakeEvent>,
     private readonly hooks: ConnectionHooks<Connection<In, Out>>,
   ) {
-    this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.connectedAt = settings.scheduler.now();
     this.writer = new FrameWriter(socket, settings.maxFrameBytes, settings.maxSendBufferBytes, this.stats);
     socket.setNoDelay(true);
+    this.learnAddress();
     // The pipeline handles socket errors while it runs; after a fatal error it is torn down while the
     // socket may stay open until closeTimeoutMs, and an error then (a reset) must not go unheard.
     socket.on('error', ignoreSocketError);
@@ -138,6 +139,17 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   /** The connection's secret token ('' until the handshake completes). Never sent to anyone else. */
   get token(): string {
     return this.secret;
+  }
+
+  /** The peer's address as `host:port` (`?:?` only before a client's socket has connected). */
+  get remoteAddress(): string {
+    return this.knownAddress ?? this.learnAddress() ?? '?:?';
+  }
+
+  private learnAddress(): string | null {
+    const { remoteAddress, remotePort } = this.socket;
+    if (this.knownAddress === null && remoteAddress !== undefined && remotePort !== undefined) this.knownAddress = `${remoteAddress}:${remotePort}`;
+    return this.knownAddress;
   }
 
   /** True once the connection is closing or closed; sends then reject with ConnectionClosedError. */
@@ -170,7 +182,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
 
   /**
    * Sends a packet. The token is always set to this connection's own.
-   * Resolves once the bytes are handed to the socket; waits while the socket is full.
+   * Resolves once the bytes are handed to the socket; waits while the socket is full. A failure that
+   * nobody handles (the promise is dropped) is reported on the owner's `error$`, never lost.
    * @throws (rejects) ReservedActionError, FrameTooLargeError, PacketError, SendBufferFullError, ConnectionClosedError
    */
   sendPacket<A extends ActionName<Out>>(action: A, data: DataOf<Out, A>): Promise<void>;
@@ -181,7 +194,12 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
         ? { action: actionOrPacket, data: data ?? null, 'packet-created': this.now(), token: this.token }
         : { action: actionOrPacket.action, data: actionOrPacket.data ?? null, 'packet-created': actionOrPacket['packet-created'], token: this.token };
     const refused = refuseAction(packet.action, this.settings.maxActionLength);
-    return droppable(refused ? Promise.reject(refused) : this.send(packet));
+    return reportIfUnhandled(refused ? Promise.reject(refused) : this.send(packet), this);
+  }
+
+  /** @internal A send failed and nobody handled its promise: the owner reports it. */
+  reportUnhandled(error: unknown): void {
+    if (error instanceof PnetworkError) this.hooks.onError(this, error);
   }
 
   /**
@@ -192,12 +210,24 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   request<A extends ActionName<Out>>(action: A, data: DataOf<Out, A>, options: RequestOptions = {}): Promise<ReplyOf<Out, A>> {
     const refused = refuseAction(action, this.settings.maxActionLength) ?? (options.timeoutMs === undefined ? null : refuseDelay('timeoutMs', options.timeoutMs));
     if (refused) return Promise.reject(refused);
-    if (this.isClosed) return Promise.reject(new ConnectionClosedError(this.closeReason ?? 'connection closed'));
+    return this.openRequest(action, data, options.timeoutMs ?? this.settings.requestTimeoutMs).reply as Promise<ReplyOf<Out, A>>;
+  }
+
+  /**
+   * @internal Sends a request whose action and timeout are already checked: `sent` settles when its
+   * packet is handed to the socket (a failure also rejects `reply`), `reply` with the answer.
+   */
+  openRequest(action: string, data: unknown, timeoutMs: number): { sent: Promise<void>; reply: Promise<unknown> } {
+    if (this.isClosed) {
+      const closed = Promise.reject(new ConnectionClosedError(this.closeReason ?? 'connection closed'));
+      closed.catch(ignore);
+      return { sent: closed, reply: closed };
+    }
     this.pending ??= new PendingRequests(this.settings.scheduler);
-    const { id, reply } = this.pending.open(action, options.timeoutMs ?? this.settings.requestTimeoutMs);
-    const packet: Packet = { action, data: data ?? null, 'packet-created': this.now(), token: this.token, id };
-    this.send(packet).catch((err: Error) => this.pending?.fail(id, err));
-    return reply as Promise<ReplyOf<Out, A>>;
+    const { id, reply } = this.pending.open(action, timeoutMs);
+    const sent = this.send({ action, data: data ?? null, 'packet-created': this.now(), token: this.token, id });
+    sent.catch((err: Error) => this.pending?.fail(id, err));
+    return { sent, reply };
   }
 
   /**
@@ -326,7 +356,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     try {
       payload = this.encode(packet);
     } catch (err) {
-      return Promise.reject(err);
+      // A custom codec may throw anything; callers and error$ always get a coded error.
+      return Promise.reject(err instanceof PnetworkError ? err : new PacketError('ERR_PACKET_JSON', `packet "${packet.action}" could not be encoded`, { cause: err }));
     }
     return this.writer.write(payload);
   }
@@ -346,6 +377,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
       this.secret = event.token;
       this.peerStreams = event.data.streams === true;
       if (this.streamTable) this.streamTable.peerSupportsStreams = this.peerStreams;
+      this.learnAddress(); // the socket is connected now: keep its address for after it closes
       this.startHeartbeat();
       this.hooks.onHandshake(this, event);
     } else {
@@ -453,9 +485,17 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
 
   private endSocket(): void {
     this.writer.end();
-    if (this.destroyTimer) return;
-    this.destroyTimer = setTimeout(() => this.socket.destroy(), this.settings.closeTimeoutMs);
-    this.destroyTimer.unref();
+    if (this.closeTimerArmed) return;
+    this.closeTimerArmed = true;
+    // Armed after this tick's writes have been handed to the socket (the writer flushes on nextTick,
+    // queued before this): a clock that jumps ahead, as a virtual one can, never cuts off the last packets.
+    process.nextTick(armCloseTimer, this);
+  }
+
+  /** @internal Starts the close timeout; the socket is destroyed if the peer has not closed by then. */
+  armCloseTimer(): void {
+    if (this.finished) return;
+    this.destroyTimer = this.settings.scheduler.schedule(destroySocket, this.settings.closeTimeoutMs, this.socket);
   }
 
   /** @internal Inbound pipeline ended, or the connection is being torn down. */
@@ -463,7 +503,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     if (this.finished) return;
     this.finished = true;
     this.ending = true;
-    if (this.destroyTimer) clearTimeout(this.destroyTimer);
+    this.destroyTimer?.unsubscribe();
     this.subscription?.unsubscribe();
     this.monitor?.stop();
     if (!this.socket.destroyed) this.socket.destroy();
@@ -500,4 +540,15 @@ function noop(): void {}
 
 /** Socket errors after the pipeline is gone: the socket closes by itself, and 'close' finishes the connection. */
 function ignoreSocketError(): void {}
+
+function ignore(): void {}
+
+function armCloseTimer(connection: Connection): void {
+  connection.armCloseTimer();
+}
+
+/** The close timeout's work: the peer did not close in time. A module function, so no closure per connection. */
+function destroySocket(socket?: Socket): void {
+  socket?.destroy();
+}
 

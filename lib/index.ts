@@ -16,7 +16,7 @@ export { serverHandshake, clientHandshake, type HandshakeEvent, type HandshakeDo
 export { heartbeat, type HeartbeatConfig } from './operators/heartbeat.js';
 export { HeartbeatMonitor, type HeartbeatTiming, type HeartbeatListener } from './liveness/heartbeat-monitor.js';
 export { backoffDelay, retryWithBackoff, type BackoffConfig, type RetryWithBackoffConfig } from './reconnect/backoff.js';
-export { OfflineQueue, type OfflineQueueConfig } from './reconnect/offline-queue.js';
+export { OfflineQueue, type OfflineQueueConfig, type EnqueueOptions } from './reconnect/offline-queue.js';
 export { Server, type ServerOptions, type DisconnectEvent } from './server.js';
 export { Client, type ClientOptions, type ClientState, type ReconnectAttempt } from './client.js';
 export { Connection } from './connection.js';

@@ -51,20 +51,21 @@ interface Route<C> {
   watchers: number;
   /** Handlers in bind order; the first one answers requests. */
   readonly handlers: Array<Bound<C>>;
-  readonly subject: Subject<Envelope<C>>;
+  /** Replaced by a fresh one each time the router completes its streams. */
+  subject: Subject<Envelope<C>>;
   stream: Observable<Envelope<C>>;
 }
 
 /** Action routing shared by Server and Client. */
 export class ActionRouter<C extends Replier> {
   private readonly routes = new Map<string, Route<C>>();
-  private readonly all = new Subject<Envelope<C>>();
-  private readonly errors = new Subject<PnetworkError>();
+  private all = new Subject<Envelope<C>>();
+  private errors = new Subject<PnetworkError>();
 
-  /** Every accepted packet, with its connection. */
-  readonly packets$: Observable<Envelope<C>> = this.all.asObservable();
-  /** Handler failures and refused packets. Never errors. */
-  readonly error$: Observable<PnetworkError> = this.errors.asObservable();
+  /** Every accepted packet, with its connection. Completes on {@link ActionRouter.complete}. */
+  readonly packets$: Observable<Envelope<C>> = new Observable((subscriber) => this.all.subscribe(subscriber));
+  /** Handler failures and refused packets. Never errors; completes on {@link ActionRouter.complete}. */
+  readonly error$: Observable<PnetworkError> = new Observable((subscriber) => this.errors.subscribe(subscriber));
 
   /** The packets of one action. */
   action$(action: string): Observable<Envelope<C>> {
@@ -133,11 +134,22 @@ export class ActionRouter<C extends Replier> {
     if (this.all.observed) this.all.next(envelope);
   }
 
-  /** Completes every stream; used when the owner stops for good. */
+  /**
+   * Completes every stream (packets$, error$, each action$) for its current subscribers; used when the
+   * owner stops. Bindings stay, and a later subscription sees the packets routed from then on, so an
+   * owner that starts again keeps working.
+   */
   complete(): void {
-    for (const route of this.routes.values()) route.subject.complete();
-    this.all.complete();
-    this.errors.complete();
+    for (const route of this.routes.values()) {
+      const done = route.subject;
+      route.subject = new Subject<Envelope<C>>();
+      done.complete();
+    }
+    const [all, errors] = [this.all, this.errors];
+    this.all = new Subject<Envelope<C>>();
+    this.errors = new Subject<PnetworkError>();
+    all.complete();
+    errors.complete();
   }
 
   private route(action: string): Route<C> {
@@ -147,7 +159,7 @@ export class ActionRouter<C extends Replier> {
       const created: Route<C> = { hits: 0, watchers: 0, handlers: [], subject, stream: subject };
       created.stream = new Observable<Envelope<C>>((subscriber) => {
         created.watchers++;
-        const subscription = subject.subscribe(subscriber);
+        const subscription = created.subject.subscribe(subscriber);
         return () => {
           created.watchers--;
           subscription.unsubscribe();

@@ -3,7 +3,7 @@
  * @module
  */
 import type { Server as NetServer, Socket } from 'node:net';
-import { Subject, type Observable } from 'rxjs';
+import { Observable, Subject } from 'rxjs';
 import { v4 as uuidv4 } from 'uuid';
 import { PROTOCOL_VERSION } from './defaults.js';
 import { PnetworkError, aboutConnection } from './errors.js';
@@ -16,7 +16,7 @@ import type { ActionMap, ActionName, AnyActions, DataOf, HostPort, InstanceStats
 import { Cluster, type LocalClient, type LocalNode } from './cluster/cluster.js';
 import { resolveClusterOptions, type ClusterOptions } from './cluster/cluster-options.js';
 import type { ClusterClient } from './cluster/messages.js';
-import { droppable } from './droppable.js';
+import { reportIfUnhandled } from './unhandled-failure.js';
 import { refuseAction } from './protocol/packet.js';
 import { refuseDelay } from './timing.js';
 
@@ -44,8 +44,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private readonly options: ResolvedCommonOptions;
   private readonly registered = new Map<string, Connection<C, S>>();
   private readonly open = new Set<Connection<C, S>>();
-  private readonly connections = new Subject<Connection<C, S>>();
-  private readonly disconnects = new Subject<DisconnectEvent<Connection<C, S>>>();
+  private connections = new Subject<Connection<C, S>>();
+  private disconnects = new Subject<DisconnectEvent<Connection<C, S>>>();
   private readonly departed: TrafficStats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
   private netServer: NetServer | null = null;
   private starting: Promise<void> | null = null;
@@ -55,10 +55,13 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /** Connected clients by token, after their handshake. */
   readonly clients: ReadonlyMap<string, Connection<C, S>> = this.registered;
-  /** Each client, once its handshake completes. */
-  readonly connection$: Observable<Connection<C, S>> = this.connections.asObservable();
-  /** Each registered client that leaves, with the reason. */
-  readonly disconnect$: Observable<DisconnectEvent<Connection<C, S>>> = this.disconnects.asObservable();
+  /**
+   * Each client, once its handshake completes. Completes when `stop()` is done, like `disconnect$`,
+   * `packets$`, `error$` and every `action$`; after a restart, new subscriptions see the new run.
+   */
+  readonly connection$: Observable<Connection<C, S>> = new Observable((subscriber) => this.connections.subscribe(subscriber));
+  /** Each registered client that leaves, with the reason. Completes when `stop()` is done. */
+  readonly disconnect$: Observable<DisconnectEvent<Connection<C, S>>> = new Observable((subscriber) => this.disconnects.subscribe(subscriber));
 
   /** @param options host, port, limits and timeouts; see {@link CommonOptions} */
   constructor(options: ServerOptions = {}) {
@@ -116,7 +119,9 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /**
    * Stops gracefully: stops accepting, tells each client it is closing, lets packets already accepted
-   * by `sendPacket` be written, and resolves when every socket has closed.
+   * by `sendPacket` be written, and resolves when every socket has closed. Then `connection$`,
+   * `disconnect$`, `packets$`, `error$` and every `action$` complete. Bound handlers stay bound: a
+   * server may `start()` again, and subscriptions made after that see the new run's events.
    */
   async stop(reason = 'server stopping'): Promise<void> {
     // A stop during start() waits for it, so the listener it makes is closed too.
@@ -130,6 +135,17 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     await Promise.all([...this.open].map((connection) => connection.close(reason)));
     await closed;
     this.startedAt = null;
+    this.completeStreams();
+  }
+
+  /** Ends this run's streams; fresh subjects serve a later start(). */
+  private completeStreams(): void {
+    const [connections, disconnects] = [this.connections, this.disconnects];
+    this.connections = new Subject<Connection<C, S>>();
+    this.disconnects = new Subject<DisconnectEvent<Connection<C, S>>>();
+    connections.complete();
+    disconnects.complete();
+    this.router.complete();
   }
 
   /** The bound address; the real port when 0 was asked for. */
@@ -160,7 +176,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     const refused = refuseAction(action, this.options.maxActionLength);
     if (refused) throw refused;
     // Handled now and awaited below: it may fail while the local sends are still being written.
-    const remote = filter ? null : droppable(this.cluster.broadcast(action, data, null, []));
+    const remote = filter ? null : this.cluster.broadcast(action, data, null, []);
+    remote?.catch(() => undefined);
     const sends: Array<Promise<void>> = [];
     for (const connection of this.registered.values()) {
       if (!filter || filter(connection)) sends.push(connection.sendPacket(action, data));
@@ -180,7 +197,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     const local = this.byId.get(connectionId);
     if (local) return local.sendPacket(action, data);
     const refused = refuseAction(action, this.options.maxActionLength);
-    return droppable(refused ? Promise.reject(refused) : this.cluster.sendTo(connectionId, action, data));
+    return reportIfUnhandled(refused ? Promise.reject(refused) : this.cluster.sendTo(connectionId, action, data), this);
   }
 
   /**
@@ -192,8 +209,13 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     const local = this.byId.get(connectionId);
     if (local) return local.request(action, data, options);
     const refused = refuseAction(action, this.options.maxActionLength) ?? (options.timeoutMs === undefined ? null : refuseDelay('timeoutMs', options.timeoutMs));
-    if (refused) return droppable(Promise.reject(refused));
-    return droppable(this.cluster.requestClient(connectionId, action, data, options.timeoutMs ?? this.options.requestTimeoutMs) as Promise<ReplyOf<S, A>>);
+    if (refused) return reportIfUnhandled(Promise.reject(refused), this);
+    return reportIfUnhandled(this.cluster.requestClient(connectionId, action, data, options.timeoutMs ?? this.options.requestTimeoutMs) as Promise<ReplyOf<S, A>>, this);
+  }
+
+  /** @internal A send or request failed and nobody handled its promise: reported on error$. */
+  reportUnhandled(error: unknown): void {
+    if (error instanceof PnetworkError) this.router.report(error);
   }
 
   /**

@@ -12,6 +12,14 @@ export interface OfflineQueueConfig {
   scheduler?: SchedulerLike;
 }
 
+/** Per-item settings for {@link OfflineQueue.enqueue}. */
+export interface EnqueueOptions {
+  /** This item's own time limit, in ms, when shorter than the queue's TTL (a request's timeout). */
+  ttlMs?: number;
+  /** The error this item rejects with when its time is up. @defaultValue PacketExpiredError */
+  expired?: () => Error;
+}
+
 /** One queued item, its label for errors, its settle functions and its TTL timer. */
 interface Entry<T> {
   readonly item: T;
@@ -45,6 +53,9 @@ export class OfflineQueue<T> {
   readonly #scheduler: SchedulerLike;
   #entries: Entry<T>[] = [];
   #flushing: Promise<void> | null = null;
+  // Set and cleared synchronously by the drain loop itself, so that the moment the last item's promise
+  // resolves, a caller already sees the queue idle and empty (a then-callback must not queue behind it).
+  #draining = false;
 
   /**
    * @param config - limit, TTL and scheduler.
@@ -68,27 +79,31 @@ export class OfflineQueue<T> {
 
   /** Whether a {@link OfflineQueue.flush} is in progress. */
   get flushing(): boolean {
-    return this.#flushing !== null;
+    return this.#draining;
   }
 
   /**
    * Appends an item.
    * @param item - what to send later.
    * @param label - names the item in `PacketExpiredError` (the packet's action).
+   * @param options - a shorter time limit for this item, and the error it then rejects with.
    * @returns a promise that resolves when the item is sent, or rejects: `QueueFullError` (at once, the item
    * is not queued), `PacketExpiredError` (after `ttlMs`), the send error, or the `rejectAll` error.
    */
-  enqueue(item: T, label: string): Promise<void> {
+  enqueue(item: T, label: string, options: EnqueueOptions = {}): Promise<void> {
     if (this.#entries.length >= this.#limit) {
       return Promise.reject(new QueueFullError(this.#limit));
     }
+    const own = options.ttlMs !== undefined && options.ttlMs < this.#ttlMs;
+    const ttlMs = own ? options.ttlMs! : this.#ttlMs;
+    const expired = own && options.expired ? options.expired : () => new PacketExpiredError(label, ttlMs);
     return new Promise<void>((resolve, reject) => {
       const entry: Entry<T> = { item, label, resolve, reject, expiry: null };
-      if (Number.isFinite(this.#ttlMs)) {
+      if (Number.isFinite(ttlMs)) {
         entry.expiry = this.#scheduler.schedule(() => {
           entry.expiry = null;
-          if (this.#remove(entry)) reject(new PacketExpiredError(label, this.#ttlMs));
-        }, this.#ttlMs);
+          if (this.#remove(entry)) reject(expired());
+        }, ttlMs);
       }
       this.#entries.push(entry);
     });
@@ -109,10 +124,11 @@ export class OfflineQueue<T> {
    * @returns a promise for the end of the flush.
    */
   flush(send: (item: T) => Promise<void>): Promise<void> {
-    this.#flushing ??= this.#drain(send).finally(() => {
-      this.#flushing = null;
-    });
-    return this.#flushing;
+    if (this.#draining) return this.#flushing!;
+    const run = this.#drain(send);
+    // A drain that ended before its first await (empty queue, a send that threw) is already over.
+    this.#flushing = this.#draining ? run : null;
+    return run;
   }
 
   /**
@@ -139,14 +155,20 @@ export class OfflineQueue<T> {
   }
 
   async #drain(send: (item: T) => Promise<void>): Promise<void> {
-    for (let entry = this.#take(); entry !== undefined; entry = this.#take()) {
-      try {
-        await send(entry.item);
-      } catch (error) {
-        entry.reject(error);
-        throw error;
+    this.#draining = true;
+    try {
+      for (let entry = this.#take(); entry !== undefined; entry = this.#take()) {
+        try {
+          await send(entry.item);
+        } catch (error) {
+          entry.reject(error);
+          throw error;
+        }
+        entry.resolve();
       }
-      entry.resolve();
+    } finally {
+      this.#draining = false;
+      this.#flushing = null;
     }
   }
 

@@ -188,6 +188,39 @@ describe('OfflineQueue', () => {
       expect(q.flushing).to.equal(false);
     });
 
+    // Failed before: the flushing flag was cleared a microtask after the last item resolved, so a caller
+    // reacting to that item saw a busy queue, queued behind it, and its item was never sent.
+    it('is idle by the time the last item resolves, so a sender reacting to it is not stranded', async () => {
+      const q = queue();
+      const sent: string[] = [];
+      const send = async (item: string) => {
+        sent.push(item);
+      };
+      // What Client.sendPacket does: queue while the queue is busy, send directly otherwise.
+      const sendOrQueue = (item: string): Promise<void> => (q.flushing || q.size > 0 ? q.enqueue(item, item) : send(item));
+      const a = q.enqueue('a', 'a');
+      const b = a.then(() => sendOrQueue('b'));
+      await q.flush(send);
+      await b;
+      expect(sent).to.deep.equal(['a', 'b']);
+      expect(q.size).to.equal(0);
+      expect(q.flushing).to.equal(false);
+    });
+
+    it('sends, in the same run, an item queued by a reaction to an item that is not the last', async () => {
+      const q = queue();
+      const sent: string[] = [];
+      const a = q.enqueue('a', 'a');
+      q.enqueue('b', 'b').catch(() => undefined);
+      const c = a.then(() => (q.flushing ? q.enqueue('c', 'c') : Promise.reject(new Error('queue went idle early'))));
+      await q.flush(async (item) => {
+        sent.push(item);
+        await settle();
+      });
+      await c;
+      expect(sent).to.deep.equal(['a', 'b', 'c']);
+    });
+
     it('resolves at once for an empty queue', async () => {
       const send = sinon.spy(async () => undefined);
       await queue().flush(send);
@@ -333,6 +366,23 @@ describe('OfflineQueue', () => {
       } finally {
         clock.restore();
       }
+    });
+  });
+
+  describe('per-item TTL', () => {
+    it('expires an item after its own shorter ttlMs with the error it names', async () => {
+      const q = queue(10, 100);
+      const a = track(q.enqueue('a', 'a', { ttlMs: 30, expired: () => new Error('a timed out') }));
+      const b = track(q.enqueue('b', 'b', { ttlMs: 500 }));
+      advanceTo(30);
+      await settle();
+      expect(a.state).to.equal('rejected');
+      expect((a.error as Error).message).to.equal('a timed out');
+      expect(b.state).to.equal('pending');
+      advanceTo(100);
+      await settle();
+      // The queue's own TTL is shorter than b's: the queue's wins, with PacketExpiredError.
+      expect(b.error).to.be.instanceOf(PacketExpiredError);
     });
   });
 

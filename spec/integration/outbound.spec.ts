@@ -1,0 +1,246 @@
+// Outbound and client-side guarantees over real sockets: order through the offline queue, no stranded
+// sends, no silent loss, stop() during a connect, addresses, and stream completion on stop().
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { expect } from 'chai';
+import { toArray, lastValueFrom } from 'rxjs';
+import { Client, ConnectionClosedError, Server, type ClientOptions, type PnetworkError, type ServerOptions } from '../../lib/index.js';
+import { childEnv } from '../helpers/child-env.js';
+import { VirtualClock } from '../helpers/virtual-clock.js';
+import { until, withDeadline } from '../helpers/wait.js';
+
+const WAIT_MS = 10_000;
+
+describe('integration: outbound and client side', () => {
+  let cleanups: Array<() => Promise<unknown> | void> = [];
+
+  afterEach(async () => {
+    for (const cleanup of cleanups.reverse()) await withDeadline(Promise.resolve(cleanup()), WAIT_MS, 'cleanup');
+    cleanups = [];
+  });
+
+  async function startServer(options: ServerOptions = {}): Promise<Server> {
+    const server = new Server({ port: 0, ...options });
+    cleanups.push(() => server.stop());
+    await server.start();
+    return server;
+  }
+
+  function newClient(server: Server, options: ClientOptions = {}): Client {
+    const client = new Client({ port: server.address().port, reconnectDelayMs: 5, reconnectDelayMaxMs: 20, ...options });
+    cleanups.push(() => client.stop());
+    return client;
+  }
+
+  /** Stops `server`, waits until `client` is reconnecting, and returns a starter for its successor on the same port. */
+  async function takeServerAway(server: Server, client: Client): Promise<(options?: ServerOptions) => Promise<Server>> {
+    const { port } = server.address();
+    await server.stop();
+    await until(() => client.state === 'reconnecting', WAIT_MS, 'the client to notice');
+    return (options = {}) => startServer({ ...options, port });
+  }
+
+  describe('offline queue', () => {
+    // Failed before: b was queued behind a flush that had already finished, and never sent.
+    it('sends a packet sent from the then() of a packet that was queued offline, and every later one', async () => {
+      const first = await startServer();
+      const client = newClient(first);
+      await client.start();
+      const restart = await takeServerAway(first, client);
+      const chain = client.sendPacket('seq', 'a').then(() => client.sendPacket('seq', 'b'));
+      const second = await restart();
+      const got: string[] = [];
+      second.bindAction('seq', (item: string) => void got.push(item));
+      await withDeadline(chain, WAIT_MS, 'a, then b');
+      await withDeadline(client.sendPacket('seq', 'c'), WAIT_MS, 'c');
+      await until(() => got.length === 3, WAIT_MS, 'a, b and c at the server');
+      expect(got).to.deep.equal(['a', 'b', 'c']);
+      expect(client.queuedPackets).to.equal(0);
+    });
+
+    // Failed before: the request skipped the queue and was handled 2nd of 201 (and one made while
+    // offline rejected with NotConnectedError).
+    it('keeps a request behind the packets queued before it, offline and right after the reconnect', async () => {
+      const first = await startServer();
+      const client = newClient(first);
+      await client.start();
+      const restart = await takeServerAway(first, client);
+      const sends = Array.from({ length: 200 }, (_, i) => client.sendPacket('seq', i));
+      const offlineRequest = client.request('ask', 'offline');
+      let onlineRequest: Promise<unknown> | null = null;
+      const watch = client.state$.subscribe((state) => {
+        // Runs as the state changes, before the queue has been flushed.
+        if (state === 'connected' && onlineRequest === null) onlineRequest = client.request('ask', 'online');
+      });
+      cleanups.push(() => watch.unsubscribe());
+      const second = await restart();
+      const order: string[] = [];
+      second.bindAction('seq', (i: number) => void order.push(`seq ${i}`));
+      second.bindAction('ask', (which: string) => {
+        order.push(`ask ${which}`);
+        return `${which} answered`;
+      });
+      expect(await withDeadline(offlineRequest, WAIT_MS, 'the offline request')).to.equal('offline answered');
+      await until(() => onlineRequest !== null, WAIT_MS, 'the request made on reconnect');
+      expect(await withDeadline(onlineRequest!, WAIT_MS, 'the online request')).to.equal('online answered');
+      await Promise.all(sends);
+      expect(order).to.deep.equal([...Array.from({ length: 200 }, (_, i) => `seq ${i}`), 'ask offline', 'ask online']);
+    });
+
+    it('times a queued request out from the moment it was made', async () => {
+      const first = await startServer();
+      const client = newClient(first);
+      await client.start();
+      await takeServerAway(first, client);
+      const err = await withDeadline(client.request('ask', null, { timeoutMs: 50 }).catch((e: unknown) => e), WAIT_MS, 'the timeout');
+      expect(err).to.include({ code: 'ERR_REQUEST_TIMEOUT' });
+      expect(client.queuedPackets).to.equal(0);
+    });
+  });
+
+  describe('failures nobody handles', () => {
+    // Failed before: a dropped send promise was marked handled and its failure vanished.
+    it('reports a failed send whose promise was dropped on error$', async () => {
+      const server = await startServer();
+      const client = newClient(server, { maxFrameBytes: 1000 });
+      await client.start();
+      const errors: PnetworkError[] = [];
+      const sub = client.error$.subscribe((error) => errors.push(error));
+      cleanups.push(() => sub.unsubscribe());
+      void client.sendPacket('big', 'x'.repeat(2000));
+      await until(() => errors.length === 1, WAIT_MS, 'the failure on error$');
+      expect(errors[0]).to.include({ code: 'ERR_FRAME_TOO_LARGE' });
+    });
+
+    it('does not report a failure the caller handles', async () => {
+      const server = await startServer();
+      const client = newClient(server, { maxFrameBytes: 1000 });
+      await client.start();
+      const errors: PnetworkError[] = [];
+      const sub = client.error$.subscribe((error) => errors.push(error));
+      cleanups.push(() => sub.unsubscribe());
+      const err = await client.sendPacket('big', 'x'.repeat(2000)).catch((e: unknown) => e);
+      expect(err).to.include({ code: 'ERR_FRAME_TOO_LARGE' });
+      // A marker sent after it and reported as failing proves error$ had its chance to see the first.
+      void client.sendPacket('big', 'y'.repeat(3000));
+      await until(() => errors.length === 1, WAIT_MS, 'the marker failure');
+      expect(errors).to.have.length(1);
+    });
+
+    it('reports a failed queued send whose promise was dropped on error$', async () => {
+      const first = await startServer();
+      const client = newClient(first, { maxFrameBytes: 1000 });
+      await client.start();
+      const restart = await takeServerAway(first, client);
+      const errors: PnetworkError[] = [];
+      const sub = client.error$.subscribe((error) => errors.push(error));
+      cleanups.push(() => sub.unsubscribe());
+      void client.sendPacket('big', 'x'.repeat(2000));
+      await restart();
+      await until(() => errors.length === 1, WAIT_MS, 'the failure on error$');
+      expect(errors[0]).to.include({ code: 'ERR_FRAME_TOO_LARGE' });
+    });
+  });
+
+  describe('stop() during a connect', () => {
+    // Failed before: start() stayed pending until the handshake timeout, with its timer holding the process.
+    it('settles start() at once with ConnectionClosedError, and leaves nothing holding the process', async function () {
+      this.timeout(30_000);
+      const child = spawn(process.execPath, ['--import', 'tsx', 'spec/fixtures/stop-during-connect.ts'], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      clearTimeout(killer);
+      expect(output).to.contain('start rejected: client stopping');
+      expect(code, output).to.equal(0);
+    });
+
+    it('gives up a reconnection attempt in progress', async () => {
+      const first = await startServer();
+      const client = newClient(first);
+      await client.start();
+      await takeServerAway(first, client);
+      await withDeadline(client.stop(), WAIT_MS, 'stop()');
+      expect(client.state).to.equal('closed');
+    });
+
+    it('rejects start() with ConnectionClosedError when stop() comes first', async () => {
+      const server = await startServer();
+      const client = newClient(server);
+      const starting = client.start().catch((e: unknown) => e);
+      await client.stop('changed my mind');
+      const err = await withDeadline(starting, WAIT_MS, 'start()');
+      expect(err).to.be.instanceOf(ConnectionClosedError).and.include({ message: 'changed my mind' });
+      expect(client.state).to.equal('closed');
+    });
+  });
+
+  describe('addresses', () => {
+    // Failed before: the client's connection was made before its socket connected, and read '?:?'.
+    it("gives the client's connection the server's address, and keeps it after the close", async () => {
+      const server = await startServer();
+      const client = newClient(server);
+      await client.start();
+      const connection = client.connection!;
+      expect(connection.remoteAddress).to.equal(`127.0.0.1:${server.address().port}`);
+      await client.stop();
+      expect(connection.remoteAddress).to.equal(`127.0.0.1:${server.address().port}`);
+    });
+  });
+
+  describe('closeTimeoutMs', () => {
+    // Failed before: the close timeout ran on a real setTimeout, whatever scheduler was injected.
+    it('destroys a peer that never closes when the injected clock reaches closeTimeoutMs', async () => {
+      const clock = new VirtualClock();
+      const server = await startServer({ scheduler: clock, closeTimeoutMs: 60_000, heartbeatIntervalMs: 0 });
+      // A peer that keeps its side open after the server's FIN.
+      const socket = connect({ host: '127.0.0.1', port: server.address().port, allowHalfOpen: true });
+      cleanups.push(() => void socket.destroy());
+      socket.on('error', () => undefined);
+      let ended = false;
+      socket.on('end', () => (ended = true));
+      socket.resume();
+      const hello = Buffer.from(JSON.stringify({ action: 'handshake', data: { protocol: 1 }, 'packet-created': Date.now(), token: null }));
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(hello.length);
+      socket.write(Buffer.concat([header, hello]));
+      await until(() => server.clients.size === 1, WAIT_MS, 'the handshake');
+      const stopping = server.stop();
+      await until(() => ended, WAIT_MS, "the server's FIN");
+      clock.advance(60_000);
+      await withDeadline(stopping, WAIT_MS, 'stop() once the virtual close timeout passed');
+      expect(server.clients.size).to.equal(0);
+    });
+  });
+
+  describe('server streams on stop()', () => {
+    // Failed before: they never completed.
+    it('completes connection$, disconnect$, packets$, action$ and error$, and works again after a restart', async () => {
+      const server = await startServer();
+      server.bindAction('echo', (data: unknown) => data);
+      const streams = [server.connection$, server.disconnect$, server.packets$, server.action$('echo'), server.error$].map((stream) =>
+        lastValueFrom((stream as typeof server.packets$).pipe(toArray())),
+      );
+      const client = newClient(server, { reconnect: false });
+      await client.start();
+      expect(await client.request('echo', 1)).to.equal(1);
+      await server.stop();
+      const [connections, disconnects, packets, echoes] = await withDeadline(Promise.all(streams), WAIT_MS, 'every stream to complete');
+      expect([connections!.length, disconnects!.length, packets!.length, echoes!.length]).to.deep.equal([1, 1, 1, 1]);
+
+      await server.start();
+      const again = server.connection$.pipe(toArray());
+      const seen = lastValueFrom(again);
+      const echoed = lastValueFrom(server.action$('echo').pipe(toArray()));
+      const second = new Client({ port: server.address().port, reconnect: false });
+      cleanups.push(() => second.stop());
+      await second.start();
+      expect(await second.request('echo', 2)).to.equal(2);
+      await server.stop();
+      expect(await withDeadline(seen, WAIT_MS, 'connection$ of the second run')).to.have.length(1);
+      expect(await withDeadline(echoed, WAIT_MS, 'action$ of the second run')).to.have.length(1);
+    });
+  });
+});
