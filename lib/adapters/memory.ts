@@ -35,11 +35,17 @@ export class MemoryBus {
 
   private drain(): void {
     // One message at a time, so a listener that publishes queues behind what is already waiting.
-    for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
-      const [channel, message] = next;
-      for (const listener of this.channels.get(channel) ?? []) listener.message(channel, message);
+    try {
+      for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
+        const [channel, message] = next;
+        for (const listener of this.channels.get(channel) ?? []) listener.message(channel, message);
+      }
+    } finally {
+      // A listener that threw must not stall the bus: what is left is delivered on the next turn,
+      // and the error surfaces as any listener's error would.
+      this.draining = this.queue.length > 0;
+      if (this.draining) queueMicrotask(() => this.drain());
     }
-    this.draining = false;
   }
 }
 
