@@ -6,11 +6,11 @@ import type { Socket } from 'node:net';
 import type { Observable} from 'rxjs';
 import { BehaviorSubject, Subject, defer, throwError, type Subscription } from 'rxjs';
 import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
-import { ConnectionClosedError, NotConnectedError, PnetworkError, RequestTimeoutError, aboutConnection } from './errors.js';
+import { AuthProviderError, ConnectionClosedError, ConnectionRefusedError, NotConnectedError, PnetworkError, RequestTimeoutError, aboutConnection } from './errors.js';
 import { Connection } from './connection.js';
 import { clientHandshake } from './operators/handshake.js';
 import { resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
-import { createPacket, refuseAction, type Packet } from './protocol/packet.js';
+import { createPacket, refuseAction, type JsonValue, type Packet } from './protocol/packet.js';
 import { reportIfUnhandled } from './unhandled-failure.js';
 import { backoffDelay, type BackoffConfig } from './reconnect/backoff.js';
 import { OfflineQueue } from './reconnect/offline-queue.js';
@@ -62,8 +62,25 @@ interface Attempt {
   abort(reason: string): void;
 }
 
-/** Options for {@link Client}: the common ones plus reconnection and the offline queue. */
-export interface ClientOptions extends CommonOptions {
+/**
+ * What `auth` may be: a JSON value sent as is, or a function returning one (or a Promise of one),
+ * called before every connection attempt so that a reconnection can send a fresh credential.
+ */
+export type AuthOption<Auth> = Auth | (() => Auth | PromiseLike<Auth>);
+
+/** Options for {@link Client}: the common ones plus auth, reconnection and the offline queue. */
+export interface ClientOptions<Auth = JsonValue> extends CommonOptions {
+  /**
+   * A credential sent in every handshake (`data.auth`), for the server's middleware to check; a
+   * function is called on every connect. The server never echoes it. @defaultValue none
+   */
+  auth?: AuthOption<Auth>;
+  /**
+   * Keep reconnecting after the server refused a handshake (`ConnectionRefusedError`, such as
+   * `ERR_UNAUTHORIZED`). By default a refusal stops reconnection: the same credential would be
+   * refused again. @defaultValue false
+   */
+  retryRefused?: boolean;
   /** Reconnect after an unexpected disconnect. @defaultValue true */
   reconnect?: boolean;
   /** First reconnection delay, in ms (doubles each attempt). @defaultValue 500 */
@@ -91,8 +108,11 @@ export interface ClientOptions extends CommonOptions {
  * await client.start();
  * const sum = await client.request('sum', { a: 1, b: 2 });
  */
-export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyActions> extends Endpoint<S, Connection<S, C>> {
+export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyActions, Auth = JsonValue> extends Endpoint<S, Connection<S, C>> {
   private readonly options: ResolvedCommonOptions;
+  // Typed loosely inside: the Auth parameter only shapes the constructor's option.
+  private readonly auth: AuthOption<unknown> | undefined;
+  private readonly retryRefused: boolean;
   private readonly backoff: BackoffConfig & { enabled: boolean; random: () => number };
   private readonly queue: OfflineQueue<Outgoing>;
   private readonly states = new BehaviorSubject<ClientState>('closed');
@@ -118,9 +138,11 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   readonly reconnectAttempt$: Observable<ReconnectAttempt> = this.attempts.asObservable();
 
   /** @param options host, port, limits, timeouts, reconnection and queue; see {@link ClientOptions} */
-  constructor(options: ClientOptions = {}) {
+  constructor(options: ClientOptions<Auth> = {}) {
     super();
     this.options = resolveCommonOptions(options);
+    this.auth = options.auth;
+    this.retryRefused = options.retryRefused ?? false;
     this.backoff = {
       enabled: options.reconnect ?? DEFAULTS.reconnect,
       initialDelayMs: checkDelay('reconnectDelayMs', options.reconnectDelayMs ?? DEFAULTS.reconnectDelayMs, { zero: true }),
@@ -321,8 +343,29 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     return { ...stats, startedAt: this.startedAt, clients: this.current ? 1 : 0 };
   }
 
+  /** Fetches the credential, then opens a socket and completes the handshake. */
+  private async connectOnce(): Promise<Connection<S, C>> {
+    const auth = await this.credential();
+    const data = auth === undefined ? { protocol: PROTOCOL_VERSION, streams: true } : { protocol: PROTOCOL_VERSION, streams: true, auth };
+    const handshake: Packet = { action: 'handshake', data, 'packet-created': this.options.scheduler.now(), token: null };
+    // An auth value the codec cannot encode (a BigInt, say) fails here, before any socket is opened.
+    this.options.codec.encode(handshake);
+    return this.openConnection(handshake);
+  }
+
+  /** The `auth` value for the next handshake: the option's value, or what its function returns now. */
+  private async credential(): Promise<unknown> {
+    const auth = this.auth;
+    if (typeof auth !== 'function') return auth;
+    try {
+      return await (auth as () => unknown)();
+    } catch (err) {
+      throw new AuthProviderError(err);
+    }
+  }
+
   /** Opens a socket and completes the handshake; rejects with the reason it could not. */
-  private connectOnce(): Promise<Connection<S, C>> {
+  private openConnection(handshake: Packet): Promise<Connection<S, C>> {
     const { host, port, handshakeTimeoutMs, scheduler } = this.options;
     return new Promise((resolve, reject) => {
       const socket: Socket = this.options.transport.connect({ host, port });
@@ -367,9 +410,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
         },
       );
       this.attemptInFlight = attempt;
-      connection
-        .sendControl({ action: 'handshake', data: { protocol: PROTOCOL_VERSION, streams: true }, 'packet-created': this.options.scheduler.now(), token: null })
-        .catch(() => undefined);
+      connection.sendControl(handshake).catch(() => undefined);
     });
   }
 
@@ -433,6 +474,12 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
         (err: unknown) => {
           if (generation !== this.generation) return;
           if (err instanceof PnetworkError) this.router.report(err);
+          if (err instanceof ConnectionRefusedError && !this.retryRefused) {
+            // Refused: the same credential would be refused again, so stop here.
+            this.states.next('closed');
+            this.queue.rejectAll(new ConnectionClosedError(`refused by the server: ${err.remoteCode}`));
+            return;
+          }
           this.scheduleReconnect();
         },
       );

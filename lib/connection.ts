@@ -16,7 +16,7 @@ import { HeartbeatMonitor } from './liveness/heartbeat-monitor.js';
 import { decodePacketsOrErrors } from './operators/decode-packets.js';
 import type { HandshakeDone, HandshakeEvent } from './operators/handshake.js';
 import { PendingRequests } from './request/pending-requests.js';
-import { closingPacket, errorPacket, handleControlPacket, pingPacket, refusedPacketId, replyPacket } from './session/control-packets.js';
+import { closingPacket, errorPacket, fatalErrorPacket, handleControlPacket, pingPacket, refusedPacketId, replyPacket } from './session/control-packets.js';
 import { FrameWriter } from './transport/frame-writer.js';
 import { InboundGate } from './session/inbound-gate.js';
 import { socketChunks } from './transport/socket-chunks.js';
@@ -383,7 +383,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     } else {
       // Refused after the handshake: tell the peer, report it, keep the connection.
       const { error, packet } = event;
-      this.send(errorPacket(error.code, error.message, this.token, refusedPacketId(packet), this.now())).catch(() => undefined);
+      this.send(errorPacket(error.code, error.message, this.token || null, refusedPacketId(packet), this.now())).catch(() => undefined);
       this.hooks.onError(this, error);
     }
   }
@@ -449,7 +449,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
       this.hooks.onError(this, error);
       // An error the peer sent us (a refused handshake) is never answered.
       if (!(error instanceof RemoteError) && !this.ending && !this.finished && this.socket.writable) {
-        this.send(errorPacket(error.code, error.message, this.token || null, undefined, this.now())).catch(() => undefined);
+        this.send(fatalErrorPacket(error, this.token || null, this.now())).catch(() => undefined);
       }
     }
     this.closeReason ??= reason;

@@ -47,7 +47,10 @@ export type ErrorCode =
   | 'ERR_STREAM_OVERFLOW'
   | 'ERR_STREAM_CREDIT'
   | 'ERR_STREAM_PROTOCOL'
-  | 'ERR_STREAM_TIMEOUT';
+  | 'ERR_STREAM_TIMEOUT'
+  | 'ERR_UNAUTHORIZED'
+  | 'ERR_MIDDLEWARE_TIMEOUT'
+  | 'ERR_AUTH_PROVIDER';
 
 /** Base class: a message, a stable `code`, and an optional `cause`. */
 export class PnetworkError extends Error {
@@ -350,6 +353,44 @@ export class StreamTimeoutError extends PnetworkError {
   ) {
     super('ERR_STREAM_TIMEOUT', kind === 'first' ? `no stream value within ${timeoutMs} ms` : `no further stream value within ${timeoutMs} ms`);
   }
+}
+
+/**
+ * The server's middleware refused a connection during its handshake. `code` is `ERR_UNAUTHORIZED`, or
+ * the code of the {@link ReplyError} the middleware threw; `cause` holds what it threw, which is never
+ * sent. The client is sent the code and message with `retry: false`.
+ */
+export class UnauthorizedError extends PnetworkError {
+  /** A refusal tells the client not to try again. */
+  readonly retry = false;
+
+  constructor(code: string = 'ERR_UNAUTHORIZED', message = 'connection refused', options?: { cause?: unknown }) {
+    super(code as ErrorCode, message, options);
+  }
+}
+
+/** The server's middleware did not accept or refuse a connection within `handshakeTimeoutMs`. */
+export class MiddlewareTimeoutError extends PnetworkError {
+  constructor(readonly timeoutMs: number) {
+    super('ERR_MIDDLEWARE_TIMEOUT', `middleware did not admit the connection within ${timeoutMs} ms`);
+  }
+}
+
+/** The client's `auth` function threw or rejected, so no handshake was sent. `cause` holds what it threw. */
+export class AuthProviderError extends PnetworkError {
+  constructor(cause: unknown) {
+    super('ERR_AUTH_PROVIDER', `the auth function failed: ${describe(cause)}`, { cause });
+  }
+}
+
+/**
+ * The server refused this client's handshake and asked it not to retry (`retry: false` in its `error`
+ * packet): `client.start()` rejects with it, and reconnection stops unless `retryRefused` is set.
+ * `remoteCode` is the server's code, such as `ERR_UNAUTHORIZED`.
+ */
+export class ConnectionRefusedError extends RemoteError {
+  /** The server asked the client not to try again. */
+  readonly retry = false;
 }
 
 /**

@@ -18,9 +18,14 @@ export { HeartbeatMonitor, type HeartbeatTiming, type HeartbeatListener } from '
 export { backoffDelay, retryWithBackoff, type BackoffConfig, type RetryWithBackoffConfig } from './reconnect/backoff.js';
 export { OfflineQueue, type OfflineQueueConfig, type EnqueueOptions } from './reconnect/offline-queue.js';
 export { Server, type ServerOptions, type DisconnectEvent } from './server.js';
-export { Client, type ClientOptions, type ClientState, type ReconnectAttempt } from './client.js';
+export { Client, type ClientOptions, type ClientState, type ReconnectAttempt, type AuthOption } from './client.js';
 export { Connection } from './connection.js';
 export { netTransport, type Transport } from './transport/transport.js';
+export { ServerConnection, type AnyData } from './server-connection.js';
+export { runMiddleware, type Middleware, type MiddlewareConfig } from './middleware/run-middleware.js';
+export { InMemoryRooms } from './rooms/in-memory-rooms.js';
+export { checkRoomName, type RoomRegistry } from './rooms/room-registry.js';
+export { RoomTarget, type RoomDelivery } from './rooms/room-target.js';
 export { Bind } from './bind.js';
 export type { CommonOptions } from './options.js';
 export type { ActionMap, AnyActions, ActionName, DataOf, ReplyOf, HandlerResult, Envelope, TrafficStats, InstanceStats, RequestOptions, Binding, HostPort, IsAny } from './types.js';

@@ -3,12 +3,17 @@
  * @module
  */
 import type { Server as NetServer, Socket } from 'node:net';
-import { Observable, Subject } from 'rxjs';
+import { Observable, Subject, tap } from 'rxjs';
 import { v4 as uuidv4 } from 'uuid';
 import { PROTOCOL_VERSION } from './defaults.js';
 import { PnetworkError, aboutConnection } from './errors.js';
-import { Connection, type ConnectionHooks } from './connection.js';
-import { serverHandshake } from './operators/handshake.js';
+import type { ConnectionHooks } from './connection.js';
+import { serverHandshake, type HandshakeDone } from './operators/handshake.js';
+import { runMiddleware, type Middleware } from './middleware/run-middleware.js';
+import { InMemoryRooms } from './rooms/in-memory-rooms.js';
+import { checkRoomName, type RoomRegistry } from './rooms/room-registry.js';
+import { RoomTarget, type RoomDelivery } from './rooms/room-target.js';
+import { ServerConnection, type AnyData } from './server-connection.js';
 import { resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
 import { createPacket, type Packet } from './protocol/packet.js';
 import { Endpoint } from './endpoint.js';
@@ -20,8 +25,14 @@ import { reportIfUnhandled } from './unhandled-failure.js';
 import { refuseAction } from './protocol/packet.js';
 import { refuseDelay } from './timing.js';
 
-/** Options for {@link Server}: the common ones, and the adapter that joins it to servers in other processes. */
-export type ServerOptions = CommonOptions & ClusterOptions;
+/** Options for {@link Server}: the common ones, the adapter that joins it to servers in other processes, and where rooms are kept. */
+export interface ServerOptions extends CommonOptions, ClusterOptions {
+  /**
+   * Where room membership is kept. @defaultValue a new {@link InMemoryRooms} (this process only);
+   * a registry shared by several processes implements the same {@link RoomRegistry} interface.
+   */
+  rooms?: RoomRegistry<ServerConnection<any, any, any, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
 
 /** Why a client left. */
 export interface DisconnectEvent<C> {
@@ -35,33 +46,43 @@ export interface DisconnectEvent<C> {
  * A pnetwork server.
  * @typeParam C actions clients send (the server binds them)
  * @typeParam S actions the server sends (clients bind them)
+ * @typeParam Data the type of each connection's `data`
+ * @typeParam Auth the type middleware expects the handshake's `auth` to have
  * @example
  * const server = new Server({ port: 0 });
  * server.bindAction('sum', ({ a, b }) => a + b);
  * await server.start();
  */
-export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyActions> extends Endpoint<C, Connection<C, S>> {
+export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyActions, Data extends object = AnyData, Auth = unknown> extends Endpoint<
+  C,
+  ServerConnection<C, S, Data, Auth>
+> {
   private readonly options: ResolvedCommonOptions;
-  private readonly registered = new Map<string, Connection<C, S>>();
-  private readonly open = new Set<Connection<C, S>>();
-  private connections = new Subject<Connection<C, S>>();
-  private disconnects = new Subject<DisconnectEvent<Connection<C, S>>>();
+  private readonly registered = new Map<string, ServerConnection<C, S, Data, Auth>>();
+  private readonly open = new Set<ServerConnection<C, S, Data, Auth>>();
+  private connections = new Subject<ServerConnection<C, S, Data, Auth>>();
+  private disconnects = new Subject<DisconnectEvent<ServerConnection<C, S, Data, Auth>>>();
   private readonly departed: TrafficStats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
   private netServer: NetServer | null = null;
   private starting: Promise<void> | null = null;
   private startedAt: number | null = null;
   /** Clients by public id, after their handshake. */
-  private readonly byId = new Map<string, Connection<C, S>>();
+  private readonly byId = new Map<string, ServerConnection<C, S, Data, Auth>>();
+  private readonly middleware: Array<Middleware<ServerConnection<C, S, Data, Auth>, Auth>> = [];
+  private readonly refused = new Map<string, number>();
+  private readonly delivery: RoomDelivery<ServerConnection<C, S, Data, Auth>>;
 
   /** Connected clients by token, after their handshake. */
-  readonly clients: ReadonlyMap<string, Connection<C, S>> = this.registered;
+  readonly clients: ReadonlyMap<string, ServerConnection<C, S, Data, Auth>> = this.registered;
   /**
    * Each client, once its handshake completes. Completes when `stop()` is done, like `disconnect$`,
    * `packets$`, `error$` and every `action$`; after a restart, new subscriptions see the new run.
    */
-  readonly connection$: Observable<Connection<C, S>> = new Observable((subscriber) => this.connections.subscribe(subscriber));
+  readonly connection$: Observable<ServerConnection<C, S, Data, Auth>> = new Observable((subscriber) => this.connections.subscribe(subscriber));
+  /** Room membership of this server's connections. */
+  readonly rooms: RoomRegistry<ServerConnection<C, S, Data, Auth>>;
   /** Each registered client that leaves, with the reason. Completes when `stop()` is done. */
-  readonly disconnect$: Observable<DisconnectEvent<Connection<C, S>>> = new Observable((subscriber) => this.disconnects.subscribe(subscriber));
+  readonly disconnect$: Observable<DisconnectEvent<ServerConnection<C, S, Data, Auth>>> = new Observable((subscriber) => this.disconnects.subscribe(subscriber));
 
   /** @param options host, port, limits and timeouts; see {@link CommonOptions} */
   constructor(options: ServerOptions = {}) {
@@ -70,6 +91,40 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     this.options = { ...resolveCommonOptions(options), evenStreamIds: true };
     const { adapter, settings } = resolveClusterOptions(options, this.options.scheduler);
     this.cluster = new Cluster(adapter, this.localNode, settings);
+    this.rooms = options.rooms ?? new InMemoryRooms();
+    const maxActionLength = this.options.maxActionLength;
+    this.delivery = {
+      registry: this.rooms,
+      send: (connection, action, data) => connection.sendPacket(action as ActionName<S>, data as DataOf<S, ActionName<S>>),
+      refuse: (action) => refuseAction(action, maxActionLength),
+      publish: (action, data, rooms, except) => this.cluster.broadcast(action, data, rooms, except),
+    };
+  }
+
+  /**
+   * Adds a middleware: `fn(connection, auth)` runs for every new connection after the protocol checks
+   * and before it is registered, appears in `clients` or `connection$`, or receives its token.
+   * Middleware run in the order added; one that throws or rejects refuses the connection (see
+   * {@link Middleware}). Together they have `handshakeTimeoutMs` to finish.
+   * @returns this server, to chain calls
+   */
+  use(fn: Middleware<ServerConnection<C, S, Data, Auth>, Auth>): this {
+    if (typeof fn !== 'function') throw new TypeError(`server.use() takes a function, got ${typeof fn}`);
+    this.middleware.push(fn);
+    return this;
+  }
+
+  /**
+   * A target for the members of these rooms: `server.to('lobby').except('muted').broadcast(…)`.
+   * @throws TypeError for a room name that is not a non-empty string
+   */
+  to(room: string, ...rooms: string[]): RoomTarget<ServerConnection<C, S, Data, Auth>, S> {
+    return new RoomTarget<ServerConnection<C, S, Data, Auth>, S>(this.delivery, [room, ...rooms].map(checkRoomName));
+  }
+
+  /** Handshakes refused so far (by middleware, or for taking too long), by code. */
+  refusals(): ReadonlyMap<string, number> {
+    return this.refused;
   }
 
   /**
@@ -141,8 +196,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   /** Ends this run's streams; fresh subjects serve a later start(). */
   private completeStreams(): void {
     const [connections, disconnects] = [this.connections, this.disconnects];
-    this.connections = new Subject<Connection<C, S>>();
-    this.disconnects = new Subject<DisconnectEvent<Connection<C, S>>>();
+    this.connections = new Subject<ServerConnection<C, S, Data, Auth>>();
+    this.disconnects = new Subject<DisconnectEvent<ServerConnection<C, S, Data, Auth>>>();
     connections.complete();
     disconnects.complete();
     this.router.complete();
@@ -156,7 +211,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   }
 
   /** The client with this token, if connected. */
-  getClient(token: string): Connection<C, S> | undefined {
+  getClient(token: string): ServerConnection<C, S, Data, Auth> | undefined {
     return this.registered.get(token);
   }
 
@@ -172,7 +227,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
    * delivers it to its own clients too; the call then rejects with PublishError when the other nodes
    * could not be told (reported on error$ as well).
    */
-  async broadcast<A extends ActionName<S>>(action: A, data: DataOf<S, A>, filter?: (connection: Connection<C, S>) => boolean): Promise<number> {
+  async broadcast<A extends ActionName<S>>(action: A, data: DataOf<S, A>, filter?: (connection: ServerConnection<C, S, Data, Auth>) => boolean): Promise<number> {
     const refused = refuseAction(action, this.options.maxActionLength);
     if (refused) throw refused;
     // Handled now and awaited below: it may fail while the local sends are still being written.
@@ -237,17 +292,39 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   private accept(socket: Socket): void {
     const options = this.options;
-    const handshake = serverHandshake({ timeoutMs: options.handshakeTimeoutMs, scheduler: options.scheduler, issueToken: uuidv4 });
-    const connection = new Connection<C, S>(socket, options, handshake, this.hooks);
+    const handshake = serverHandshake({
+      timeoutMs: options.handshakeTimeoutMs,
+      scheduler: options.scheduler,
+      issueToken: uuidv4,
+      admit: (done) => this.admit(connection, done),
+    });
+    const connection: ServerConnection<C, S, Data, Auth> = new ServerConnection<C, S, Data, Auth>(socket, options, handshake, this.hooks, this.rooms);
     this.open.add(connection);
     // A server that is stopping accepts nothing new.
     if (!this.netServer) void connection.close('server stopping');
   }
 
+  /** Runs the middleware on a handshake that passed the protocol checks; null when there are none. */
+  private admit(connection: ServerConnection<C, S, Data, Auth>, done: HandshakeDone): Observable<never> | null {
+    const auth = done.data.auth as Auth | undefined;
+    connection.setAuth(auth);
+    if (this.middleware.length === 0) return null;
+    const { handshakeTimeoutMs, scheduler } = this.options;
+    return runMiddleware([...this.middleware], connection, auth, { timeoutMs: handshakeTimeoutMs, scheduler }).pipe(
+      tap({ error: (err: unknown) => this.countRefusal(err) }),
+    );
+  }
+
+  private countRefusal(err: unknown): void {
+    const code = err instanceof PnetworkError ? err.code : 'ERR_UNAUTHORIZED';
+    this.refused.set(code, (this.refused.get(code) ?? 0) + 1);
+  }
+
   /** One hooks object for every connection: an idle connection carries no closures of its own. */
-  private readonly hooks: ConnectionHooks<Connection<C, S>> = {
+  private readonly hooks: ConnectionHooks<ServerConnection<C, S, Data, Auth>> = {
     onHandshake: (connection, { token }) => {
       const options = this.options;
+      connection.admit();
       this.registered.set(token, connection);
       this.byId.set(connection.id, connection);
       connection
@@ -275,6 +352,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     onError: (connection, error) => this.router.report(aboutConnection(error, connection)),
     onClose: (connection, reason) => {
       this.open.delete(connection);
+      connection.leaveAllRooms();
       addStats(this.departed, connection.stats);
       if (connection.token && this.registered.get(connection.token) === connection) {
         this.registered.delete(connection.token);
@@ -292,17 +370,20 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     },
     find: (id) => this.byId.get(id) as LocalClient | undefined,
     clients: () => this.byId.values() as Iterable<LocalClient>,
-    roomsOf: () => NO_ROOMS,
-    deliver: (action, data, rooms) => {
-      if (rooms !== null) return;
-      for (const connection of this.registered.values()) void (connection as Connection).sendPacket(action, data);
+    roomsOf: (client) => (client as ServerConnection<C, S, Data, Auth>).rooms,
+    deliver: (action, data, rooms, except) => {
+      // From another node: to this node's members of `rooms` (every client when null), minus `except`.
+      const members = rooms === null ? this.registered.values() : this.rooms.select(rooms, except);
+      for (const connection of members) {
+        if (rooms === null && except.some((room) => connection.rooms.has(room))) continue;
+        void connection.sendPacket(action as ActionName<S>, data as DataOf<S, ActionName<S>>);
+      }
     },
     report: (error) => this.router.report(error),
   };
 }
 
 /** The rooms a client is in: none until rooms exist. */
-const NO_ROOMS: readonly string[] = [];
 
 function addStats(into: TrafficStats, from: TrafficStats): void {
   into.packetsIn += from.packetsIn;

@@ -6,6 +6,7 @@
 import { Observable, asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { PROTOCOL_VERSION } from '../defaults.js';
 import {
+  ConnectionRefusedError,
   HandshakeError,
   HandshakeTimeoutError,
   PacketError,
@@ -55,6 +56,13 @@ export interface ServerHandshakeConfig {
   issueToken: () => string;
   /** Drives the timeout. @defaultValue asyncScheduler */
   scheduler?: SchedulerLike;
+  /**
+   * Decides, after the protocol checks, whether the handshake is accepted: the returned Observable
+   * completes to accept (its values are ignored) and errors to refuse (the output then errors with that error). Null (or no
+   * `admit`) accepts at once. Packets that arrive meanwhile are refused with `ERR_TOKEN_MISMATCH`: the
+   * peer has no token yet. @defaultValue accept every handshake
+   */
+  admit?: (done: HandshakeDone) => Observable<unknown> | null;
 }
 
 /** Options for {@link clientHandshake}. */
@@ -89,7 +97,7 @@ export function serverHandshake(config: ServerHandshakeConfig): OperatorFunction
       );
     }
     return { type: 'handshake', token: config.issueToken(), data: first.data };
-  });
+  }, config.admit);
 }
 
 /**
@@ -101,13 +109,16 @@ export function serverHandshake(config: ServerHandshakeConfig): OperatorFunction
  * ```
  *
  * Errors with `HandshakeTimeoutError` when the reply does not come within `timeoutMs`, with
- * `RemoteError` when the server answers with an error packet, and with `HandshakeError` when the reply
+ * `RemoteError` when the server answers with an error packet (`ConnectionRefusedError` when that
+ * packet says `retry: false`), and with `HandshakeError` when the reply
  * is malformed.
  */
 export function clientHandshake(config: ClientHandshakeConfig): OperatorFunction<Packet | PacketError, HandshakeEvent> {
   return handshakeOperator(config.timeoutMs, config.scheduler ?? asyncScheduler, (first) => {
     if (first.action === 'error') {
-      throw remoteErrorFrom(first.data, 'handshake refused');
+      const error = remoteErrorFrom(first.data, 'handshake refused');
+      // `retry: false` marks a refusal by the server's middleware: the client is not to try again.
+      throw isRecord(first.data) && first.data.retry === false ? new ConnectionRefusedError(error.remoteCode, error.message) : error;
     }
     if (first.action !== 'handshake' || !isRecord(first.data) || typeof first.data.token !== 'string' || first.data.token === '') {
       throw new HandshakeError('the server did not answer with a handshake carrying a token');
@@ -123,14 +134,25 @@ function handshakeOperator(
   timeoutMs: number,
   scheduler: SchedulerLike,
   accept: (first: Packet) => HandshakeDone,
+  admit?: (done: HandshakeDone) => Observable<unknown> | null,
 ): OperatorFunction<Packet | PacketError, HandshakeEvent> {
   return (source) =>
     new Observable<HandshakeEvent>((subscriber) => {
       let token: string | null = null;
+      // Set while `admit` decides: the handshake has arrived, but no token is in force yet.
+      let admission: Subscription | null = null;
+      const complete = (done: HandshakeDone): void => {
+        token = done.token;
+        subscriber.next(done);
+      };
       // Dropped once the handshake is done, so a long-lived connection does not keep it.
       let timer: Subscription | null = scheduler.schedule(() => subscriber.error(new HandshakeTimeoutError(timeoutMs)), timeoutMs);
       const subscription = source.subscribe({
         next(input) {
+          if (admission !== null && token === null) {
+            subscriber.next({ type: 'rejected', ...(input instanceof PacketError ? { error: input } : { error: new TokenMismatchError(input.action), packet: input }) });
+            return;
+          }
           if (token === null) {
             timer?.unsubscribe();
             timer = null;
@@ -145,8 +167,12 @@ function handshakeOperator(
               subscriber.error(err);
               return;
             }
-            token = done.token;
-            subscriber.next(done);
+            const deciding = admit?.(done) ?? null;
+            if (deciding === null) {
+              complete(done);
+              return;
+            }
+            admission = deciding.subscribe({ error: (err: unknown) => subscriber.error(err), complete: () => complete(done) });
             return;
           }
           if (input instanceof PacketError) {
@@ -164,6 +190,7 @@ function handshakeOperator(
       });
       return () => {
         timer?.unsubscribe();
+        admission?.unsubscribe();
         subscription.unsubscribe();
       };
     });

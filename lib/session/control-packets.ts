@@ -94,6 +94,16 @@ export function errorPacket(code: string, message: string, token: string | null,
 }
 
 /**
+ * The `error` packet sent before closing because of `error`. It carries `retry: false` when the error
+ * says the peer should not try again (a handshake refused by the server's middleware).
+ */
+export function fatalErrorPacket(error: PnetworkError, token: string | null, now: number = Date.now()): Packet {
+  const packet = errorPacket(error.code, error.message, token, undefined, now);
+  if ((error as { retry?: unknown }).retry === false) (packet.data as { retry?: boolean }).retry = false;
+  return packet;
+}
+
+/**
  * The id an `error` packet refusing `packet` may echo: a request's id, never the id of a reply or error
  * (that id belongs to one of our own requests, and echoing it would settle one of the peer's).
  */
