@@ -444,7 +444,8 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     this.current = null;
     // State first, news last: a subscriber that calls stop() or start() must find the state settled.
     const generation = this.generation;
-    if (!this.backoff.enabled) {
+    // A server that closed with `retry: false` (a kick that means it) is not reconnected to.
+    if (!this.backoff.enabled || !connection.peerAllowsRetry) {
       this.states.next('closed');
       this.queue.rejectAll(new ConnectionClosedError(reason));
     } else {

@@ -25,6 +25,15 @@ import type { StreamWire } from './session/streams/stream-wire.js';
 import { demandStreamOf, streamOf, uploadOf } from './session/streams/requester.js';
 import type { ActionMap, ActionName, AnyActions, DataOf, DemandStream, DemandStreamOptions, ElementOf, ReplyOf, RequestOptions, StreamOptions, StreamSource, TrafficStats } from './types.js';
 
+/** Options for {@link Connection.close}. */
+export interface CloseOptions {
+  /**
+   * False asks the peer not to reconnect (`retry: false` in the `closing` packet): a pnetwork client
+   * then stops instead of reconnecting after its backoff. @defaultValue true
+   */
+  retry?: boolean;
+}
+
 /** Settings a connection runs with; Server and Client fill them from their merged options. */
 export interface ConnectionSettings {
   codec: Codec;
@@ -99,6 +108,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   private readonly writer: FrameWriter;
   private readonly subscription: Subscription;
   private closeReason: string | null = null;
+  private peerRetry = true;
   private ending = false;
   private finished = false;
   private destroyTimer: Subscription | null = null;
@@ -327,12 +337,13 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   /**
    * Closes the connection: tells the peer why (a `closing` packet sent after every packet already
    * accepted), ends the socket, and destroys it if the peer has not closed within `closeTimeoutMs`.
-   * Resolves once the socket has closed.
+   * Resolves once the socket has closed. A pnetwork client reports `reason` on `disconnect$` and
+   * reconnects after its backoff, unless `options.retry` is false.
    */
-  close(reason = 'closed'): Promise<void> {
+  close(reason = 'closed', options: CloseOptions = {}): Promise<void> {
     if (!this.ending && !this.finished) {
       this.closeReason = reason;
-      this.send(closingPacket(reason, this.token || null, this.now())).catch(() => undefined);
+      this.send(closingPacket(reason, this.token || null, this.now(), options.retry !== false)).catch(() => undefined);
       this.ending = true;
       this.gate?.end();
       this.endSocket();
@@ -437,8 +448,14 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   }
 
   /** @internal Control packets: the peer sent `closing`. */
-  peerClosing(reason: string): void {
+  peerClosing(reason: string, retry: boolean): void {
     this.closeReason = reason;
+    this.peerRetry = retry;
+  }
+
+  /** False once the peer closed with `retry: false`: it asks not to be reconnected to. */
+  get peerAllowsRetry(): boolean {
+    return this.peerRetry;
   }
 
   /** @internal Inbound pipeline: a fatal error. Tell the peer if we still can, then close. */

@@ -19,7 +19,7 @@ export { backoffDelay, retryWithBackoff, type BackoffConfig, type RetryWithBacko
 export { OfflineQueue, type OfflineQueueConfig, type EnqueueOptions } from './reconnect/offline-queue.js';
 export { Server, type ServerOptions, type DisconnectEvent } from './server.js';
 export { Client, type ClientOptions, type ClientState, type ReconnectAttempt, type AuthOption } from './client.js';
-export { Connection } from './connection.js';
+export { Connection, type CloseOptions } from './connection.js';
 export { netTransport, type Transport } from './transport/transport.js';
 export { ServerConnection, type AnyData } from './server-connection.js';
 export { runMiddleware, type Middleware, type MiddlewareConfig } from './middleware/run-middleware.js';

@@ -114,4 +114,18 @@ describe('examples', function () {
       'bot: bye!',
     ]);
   });
+
+  it('auth-chat.ts admits by token, refuses the rest, talks in rooms and kicks with a reason', async () => {
+    expectOutput(await runExample('examples/auth-chat.ts'), [
+      'connected: ann, bob',
+      'mallory refused: ERR_UNAUTHORIZED (connection refused)',
+      'cy refused: ERR_BANNED (this account is banned)',
+      "bob's rooms: lobby, rust, user:bob",
+      "ann's lobby message reached 1",
+      'bob heard in lobby: ann: hi all',
+      "ann's rust message reached 1",
+      'bob: closed by peer: flooding (state closed)',
+      'rooms now: lobby=1 user:ann=1',
+    ]);
+  });
 });

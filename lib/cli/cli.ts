@@ -11,7 +11,7 @@ import { CommandError } from './commands/command.js';
 import { unknownCommand } from './commands/common.js';
 import { serverCommands } from './commands/server-commands.js';
 import { createCompleter } from './completer.js';
-import { shortId } from './format.js';
+import { clientLabel, printable } from './format.js';
 import { isConsoleClient, type ConsoleClient, type ConsoleServer } from './instance.js';
 import { JsonArgumentError } from './json-arg.js';
 import type { LoggedPacket } from './log.js';
@@ -140,7 +140,7 @@ export class CLI {
         completer: createCompleter({
           commands: () => this.commands,
           actions: () => [...this.instance.boundActions().keys(), ...this.seenActions],
-          clients: () => (isConsoleClient(this.instance) ? [] : [...this.instance.clients.keys()].map(shortId)),
+          clients: () => (isConsoleClient(this.instance) ? [] : [...this.instance.clients.values()].map(clientLabel)),
         }),
         historySize: this.options.historySize ?? 500,
         removeHistoryDuplicates: true,
@@ -249,7 +249,7 @@ export class CLI {
     return this.instance.packets$.pipe(
       map(({ packet, connection }) => ({
         time: Date.now(),
-        from: client ? 'server' : `${shortId(connection.token)} ${connection.remoteAddress}`,
+        from: client ? 'server' : `${clientLabel(connection)} ${connection.remoteAddress}`,
         action: packet.action,
         data: packet.data,
       })),
@@ -263,6 +263,9 @@ export class CLI {
     this.subscriptions.add(interval(this.options.sampleIntervalMs ?? 1000).subscribe(sample));
     this.subscriptions.add(this.instance.packets$.subscribe(({ packet }) => this.remember(packet.action)));
     if (isConsoleClient(this.instance)) {
+      const lost = this.instance.disconnect$;
+      // Why the connection was lost (a kick's reason, say), in the server's words.
+      if (lost) this.subscriptions.add(lost.subscribe((reason) => this.print(this.style('yellow', `disconnected: ${printable(reason, 200)}`))));
       let previous: string | null = null;
       this.subscriptions.add(
         this.instance.state$.subscribe((state) => {

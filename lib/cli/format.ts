@@ -80,3 +80,24 @@ export function formatData(data: unknown, max = 200): string {
   }
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
+
+/**
+ * Text the application or a peer chose (a room, a subject, a close reason), made safe for a terminal:
+ * control and bidirectional-override characters become `?`, and it is cut to `max` characters.
+ * @param text the text
+ * @param max the longest result, in characters @defaultValue 64
+ */
+export function printable(text: string, max = 64): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what it removes
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}
+
+/**
+ * How the console names a client: its public id, or (for a connection without one) the first 8
+ * characters of its token.
+ * @param connection the client's connection
+ */
+export function clientLabel(connection: { readonly id?: string; readonly token: string }): string {
+  return connection.id ?? shortId(connection.token);
+}

@@ -29,8 +29,14 @@ export interface ConsoleConnection {
   readonly stats: TrafficTotals;
   /** Sends a one-way packet. */
   sendPacket(action: string, data: unknown): Promise<void>;
-  /** Closes the connection, telling the peer why. */
-  close(reason?: string): Promise<void>;
+  /** Closes the connection, telling the peer why; `retry: false` asks it not to reconnect. */
+  close(reason?: string, options?: { retry?: boolean }): Promise<void>;
+  /** The connection's public id (unrelated to the token); shown instead of the token when present. */
+  readonly id?: string;
+  /** The rooms it is in. */
+  readonly rooms?: ReadonlySet<string>;
+  /** Who is on the other end, as the application names it (never the credential). */
+  readonly subject?: string | undefined;
   /** Streams open on the connection now, in both directions (absent: none). */
   readonly openStreams?: number;
 }
@@ -73,6 +79,10 @@ export interface ConsoleServer extends ConsoleInstance {
   readonly clients: ReadonlyMap<string, ConsoleConnection>;
   /** Sends to every client; resolves with the number of recipients. */
   broadcast(action: string, data: unknown): Promise<number>;
+  /** Room membership: each room with its member count. */
+  readonly rooms?: { counts(): ReadonlyMap<string, number> };
+  /** Handshakes refused so far, by code. */
+  refusals?(): ReadonlyMap<string, number>;
   /** The cluster this server is a node of (shown when an adapter joins it to others). */
   readonly cluster?: ConsoleCluster;
   /** Every client of the cluster. */
@@ -98,6 +108,8 @@ export interface ConsoleClient extends ConsoleInstance {
   stream(action: string, data: unknown): Observable<unknown>;
   /** Drops the socket and connects again. */
   reconnect(): Promise<void>;
+  /** The reason each time the connection is lost; the console prints it. */
+  readonly disconnect$?: Observable<string>;
 }
 
 /**

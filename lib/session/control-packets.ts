@@ -21,8 +21,8 @@ export interface ControlContext {
   sendControl(packet: Packet): Promise<void>;
   /** Reports a problem to the owner (error$), without closing anything. */
   reportError(error: PnetworkError): void;
-  /** The peer announced that it is closing, and why. */
-  peerClosing(reason: string): void;
+  /** The peer announced that it is closing, and why; `retry` is false when it asked not to be reconnected to. */
+  peerClosing(reason: string, retry: boolean): void;
   /** A `stream-*` packet: hands it to the stream it names (see docs/protocol.md, "Streams"). */
   streamControl(packet: Packet): void;
 }
@@ -34,6 +34,11 @@ export type ControlHandler = (packet: Packet, context: ControlContext) => void;
 export function closingReason(data: unknown): string {
   const reason = (typeof data === 'object' && data !== null ? (data as { reason?: unknown }).reason : undefined);
   return `closed by peer: ${typeof reason === 'string' ? reason : 'no reason given'}`;
+}
+
+/** False when a `closing` packet says `retry: false`: the peer asks not to be reconnected to. */
+export function closingRetry(data: unknown): boolean {
+  return !(typeof data === 'object' && data !== null && (data as { retry?: unknown }).retry === false);
 }
 
 /** Every control packet the connection consumes, by action. Anything else is a user packet. */
@@ -48,7 +53,7 @@ export const CONTROL_HANDLERS: ReadonlyMap<string, ControlHandler> = new Map<str
   ],
   ['ping', (packet, context) => void context.sendControl(pongPacket(packet.data, context.token, context.now())).catch(ignore)],
   ['pong', () => undefined],
-  ['closing', (packet, context) => context.peerClosing(closingReason(packet.data))],
+  ['closing', (packet, context) => context.peerClosing(closingReason(packet.data), closingRetry(packet.data))],
   ...Object.values(STREAM_ACTIONS).map((action): [string, ControlHandler] => [action, (packet, context) => context.streamControl(packet)]),
 ]);
 
@@ -73,9 +78,9 @@ export function pongPacket(data: unknown, token: string | null, now: number = Da
   return { action: 'pong', data, 'packet-created': now, token };
 }
 
-/** The `closing` packet a side sends before it ends its socket. */
-export function closingPacket(reason: string, token: string | null, now: number = Date.now()): Packet {
-  return { action: 'closing', data: { reason }, 'packet-created': now, token };
+/** The `closing` packet a side sends before it ends its socket; `retry: false` asks the peer not to reconnect. */
+export function closingPacket(reason: string, token: string | null, now: number = Date.now(), retry = true): Packet {
+  return { action: 'closing', data: retry ? { reason } : { reason, retry: false }, 'packet-created': now, token };
 }
 
 /** A `reply` to request `id`. */

@@ -68,7 +68,7 @@ describe('pnetwork (bin)', () => {
     await client.waitFor(/client \(connected\)> $/);
     client.type('send hello {"x":1}');
     await client.waitFor(/sent hello/);
-    const logged = await server.waitFor(/← [0-9a-f]{8} 127\.0\.0\.1:\d+ hello \{"x":1\}/);
+    const logged = await server.waitFor(/← [0-9a-f]{16} 127\.0\.0\.1:\d+ hello \{"x":1\}/);
     expect(logged[0]).to.match(/^← /);
 
     let from = client.stdout.length;
@@ -77,7 +77,7 @@ describe('pnetwork (bin)', () => {
 
     from = server.stdout.length;
     server.type('clients');
-    await server.waitFor(/^ID\s+ADDRESS\s+CONNECTED\s+IN\s+OUT$/m, from);
+    await server.waitFor(/^ID\s+ADDRESS\s+ROOMS\s+SUBJECT\s+CONNECTED\s+IN\s+OUT$/m, from);
 
     client.type('quit');
     expect(await client.exitCode()).to.equal(0);

@@ -131,18 +131,22 @@ describe('CLI (server console)', () => {
       expect(await (await open()).run('clients')).to.include('no clients connected');
     });
 
-    it('lists short ids, addresses, time connected and packets in an aligned table', async () => {
+    it('lists public ids, addresses, rooms, subjects, time connected and packets in an aligned table', async () => {
       const a = await connectClient();
       const b = await connectClient();
+      const ca = server.clients.get(a.token!)!;
+      ca.join('lobby');
+      ca.join('games');
+      ca.subject = 'ann';
       const out = await (await open()).run('clients');
       const lines = out.trimEnd().split('\n');
-      expect(lines[0]).to.match(/^ID\s+ADDRESS\s+CONNECTED\s+IN\s+OUT$/);
+      expect(lines[0]).to.match(/^ID\s+ADDRESS\s+ROOMS\s+SUBJECT\s+CONNECTED\s+IN\s+OUT$/);
       expect(lines).to.have.length(3);
-      for (const client of [a, b]) {
-        const row = lines.find((line) => line.startsWith(client.token!.slice(0, 8)));
-        expect(row, 'a row per client').to.match(/^[0-9a-f-]{8}\s+127\.0\.0\.1:\d+\s+\d+s\s+\d+\s+\d+$/);
-      }
-      expect(out).not.to.include(a.token!);
+      const rowOf = (client: Client): string | undefined => lines.find((line) => line.startsWith(server.clients.get(client.token!)!.id));
+      expect(rowOf(a), 'a row per client').to.match(/^[0-9a-f]{16}\s+127\.0\.0\.1:\d+\s+games,lobby\s+ann\s+\d+s\s+\d+\s+\d+$/);
+      expect(rowOf(b), 'a row per client').to.match(/^[0-9a-f]{16}\s+127\.0\.0\.1:\d+\s+-\s+-\s+\d+s\s+\d+\s+\d+$/);
+      // No part of a token, and never the auth value.
+      for (const client of [a, b]) expect(out).not.to.include(client.token!.slice(0, 8));
       // Aligned: every row's ADDRESS column starts where the header's does.
       const column = lines[0]!.indexOf('ADDRESS');
       for (const line of lines.slice(1)) expect(line.indexOf('127.0.0.1')).to.equal(column);
@@ -160,8 +164,9 @@ describe('CLI (server console)', () => {
     it('sends to a client picked by short id prefix', async () => {
       const client = await connectClient();
       const got = new Promise<unknown>((resolve) => client.bindAction('greet', (data: unknown) => void resolve(data)));
-      const out = await (await open()).run(`send ${client.token!.slice(0, 4)} greet {"text": "hi there"}`);
-      expect(out.trim()).to.equal(`sent greet to ${client.token!.slice(0, 8)}`);
+      const id = server.clients.get(client.token!)!.id;
+      const out = await (await open()).run(`send ${id.slice(0, 4)} greet {"text": "hi there"}`);
+      expect(out.trim()).to.equal(`sent greet to ${id}`);
       expect(await withDeadline(got, WAIT_MS, 'greet')).to.deep.equal({ text: 'hi there' });
     });
 
@@ -216,10 +221,55 @@ describe('CLI (server console)', () => {
       const client = await connectClient();
       const token = client.token!;
       const connection = server.clients.get(token)!;
-      const out = await (await open()).run(`kick ${token.slice(0, 6)} too noisy`);
-      expect(out.trim()).to.equal(`kicked ${token.slice(0, 8)}`);
+      const reasons: string[] = [];
+      const sub = client.disconnect$.subscribe((reason) => reasons.push(reason));
+      const out = await (await open()).run(`kick ${connection.id.slice(0, 6)} too noisy`);
+      expect(out.trim()).to.equal(`kicked ${connection.id}`);
       expect(await withDeadline(connection.closed, WAIT_MS, 'the close')).to.equal('too noisy');
       await until(() => server.getClient(token) === undefined, WAIT_MS, 'the client to leave');
+      // The reason arrives at the client, which then reconnects after its backoff.
+      await until(() => reasons.length === 1, WAIT_MS, 'the reason at the client');
+      sub.unsubscribe();
+      expect(reasons).to.deep.equal(['closed by peer: too noisy']);
+      await until(() => client.state === 'connected', WAIT_MS, 'the client to come back');
+    });
+
+    it('with --no-retry tells the client not to reconnect', async () => {
+      const client = await connectClient();
+      const connection = server.clients.get(client.token!)!;
+      const out = await (await open()).run(`kick --no-retry ${connection.id} banned for spam`);
+      expect(out.trim()).to.equal(`kicked ${connection.id} (told not to reconnect)`);
+      await until(() => client.state === 'closed', WAIT_MS, 'the client to stay away');
+      expect(server.clients.size).to.equal(0);
+    });
+  });
+
+  describe('rooms', () => {
+    it('lists rooms with their member counts', async () => {
+      const h = await open();
+      expect((await h.run('rooms')).trim()).to.equal('no rooms');
+      const a = await connectClient();
+      const b = await connectClient();
+      server.clients.get(a.token!)!.join('lobby');
+      server.clients.get(b.token!)!.join('lobby');
+      server.clients.get(b.token!)!.join('muted\u001b[2J');
+      const lines = (await h.run('rooms')).trimEnd().split('\n');
+      expect(lines[0]).to.match(/^ROOM\s+MEMBERS$/);
+      expect(lines.slice(1).map((line) => line.split(/\s+/).join(' '))).to.deep.equal(['lobby 2', 'muted?[2J 1']);
+    });
+  });
+
+  describe('status refusals', () => {
+    it('shows handshakes refused by code', async () => {
+      const h = await open();
+      expect(await h.run('status')).to.match(/refusals\s+none/);
+      server.use((_connection, auth) => {
+        if (auth !== 'ok') throw new Error('no');
+      });
+      const refused = new Client({ port: server.address().port, auth: 'bad' });
+      await refused.start().catch(() => undefined);
+      await refused.stop();
+      expect(await h.run('status')).to.match(/refusals\s+ERR_UNAUTHORIZED 1/);
     });
   });
 
@@ -244,7 +294,7 @@ describe('CLI (server console)', () => {
       const from = h.text.length;
       await client.sendPacket('hello', { x: 1 });
       const out = await h.waitFor(/hello \{"x":1\}/, from);
-      expect(out).to.include(`${client.token!.slice(0, 8)} 127.0.0.1:`);
+      expect(out).to.include(`${server.clients.get(client.token!)!.id} 127.0.0.1:`);
       expect(out).not.to.include(client.token!);
       expect((await h.run('log off')).trim()).to.equal('log is off');
       const after = h.text.length;
@@ -355,8 +405,9 @@ describe('CLI (server console)', () => {
       await h.waitFor('status', from);
       h.input.write('\x15'); // Ctrl-U clears the line
       from = h.text.length;
-      h.input.write(`send ${client.token!.slice(0, 3)}\t`);
-      await h.waitFor(client.token!.slice(0, 8), from);
+      const id = server.clients.get(client.token!)!.id;
+      h.input.write(`send ${id.slice(0, 3)}\t`);
+      await h.waitFor(id, from);
       from = h.text.length;
       h.input.write(' ec\t');
       await h.waitFor('echo', from);

@@ -2,7 +2,7 @@
  * The server console's commands: help, status, clients, send, broadcast, kick, actions, log, stop, quit.
  * @module
  */
-import { formatDuration, shortId } from '../format.js';
+import { clientLabel, formatDuration, printable } from '../format.js';
 import type { ConsoleConnection, ConsoleServer } from '../instance.js';
 import { parseJsonArgument } from '../json-arg.js';
 import type { PacketLog } from '../packet-log.js';
@@ -35,9 +35,9 @@ export interface ServerCommandDeps {
  * @throws CommandError when nothing, or more than one client, matches
  */
 export function findClient(server: ConsoleServer, id: string): ConsoleConnection {
-  const exact = server.clients.get(id);
+  const exact = server.clients.get(id) ?? [...server.clients.values()].find((connection) => connection.id === id);
   if (exact !== undefined) return exact;
-  const matches = [...server.clients.values()].filter((connection) => connection.token.startsWith(id));
+  const matches = [...server.clients.values()].filter((connection) => connection.id?.startsWith(id) === true || connection.token.startsWith(id));
   if (matches.length === 1) return matches[0]!;
   if (matches.length === 0) throw new CommandError(`no client '${id}' — 'clients' lists them`);
   throw new CommandError(`'${id}' matches ${matches.length} clients — type more of the id`);
@@ -66,6 +66,7 @@ export function serverCommands(deps: ServerCommandDeps): Command[] {
             ['address', `${host}:${port}`],
             ['uptime', stats.startedAt === null ? '-' : formatDuration(time - stats.startedAt)],
             ['clients', String(stats.clients)],
+            ['refusals', refusalSummary(server.refusals?.())],
             ['streams', String(openStreams(server))],
             ...trafficPairs(meter, stats, time),
             ...(server.cluster && !server.cluster.solitary ? clusterPairs(server.cluster, time) : []),
@@ -79,8 +80,11 @@ export function serverCommands(deps: ServerCommandDeps): Command[] {
   const clients: Command = {
     name: 'clients',
     usage: 'clients [--full-token]',
-    summary: 'list connected clients: id, address, connected for, packets in/out',
-    details: ['ID is the first 8 characters of the token; --full-token shows it whole (a secret: mind who watches).'],
+    summary: 'list connected clients: id, address, rooms, subject, connected for, packets in/out',
+    details: [
+      "ID is the connection's public id (unrelated to its token); --full-token shows the token instead (a secret: mind who watches).",
+      'SUBJECT is the name the application gave the client (connection.subject), never its credential.',
+    ],
     completion: [['--full-token']],
     run(args, { print, now, style }) {
       const flags = allWords(args);
@@ -99,15 +103,25 @@ export function serverCommands(deps: ServerCommandDeps): Command[] {
       }
       const time = now();
       const rows = connections.map((c) => [
-        full ? c.token : shortId(c.token),
+        full ? c.token : clientLabel(c),
         c.remoteAddress,
+        roomList(c.rooms),
+        c.subject === undefined ? '-' : printable(c.subject),
         formatDuration(time - c.connectedAt),
         String(c.stats.packetsIn),
         String(c.stats.packetsOut),
       ]);
       print(
         formatTable(
-          [{ header: full ? 'TOKEN' : 'ID' }, { header: 'ADDRESS' }, { header: 'CONNECTED' }, { header: 'IN', align: 'right' }, { header: 'OUT', align: 'right' }],
+          [
+            { header: full ? 'TOKEN' : 'ID' },
+            { header: 'ADDRESS' },
+            { header: 'ROOMS' },
+            { header: 'SUBJECT' },
+            { header: 'CONNECTED' },
+            { header: 'IN', align: 'right' },
+            { header: 'OUT', align: 'right' },
+          ],
           rows,
           { style },
         ),
@@ -129,7 +143,7 @@ export function serverCommands(deps: ServerCommandDeps): Command[] {
       const connection = findClient(server, id);
       remember(action);
       await connection.sendPacket(action, data);
-      print(`sent ${action} to ${shortId(connection.token)}`);
+      print(`sent ${action} to ${clientLabel(connection)}`);
     },
   };
 
@@ -151,16 +165,32 @@ export function serverCommands(deps: ServerCommandDeps): Command[] {
 
   const kick: Command = {
     name: 'kick',
-    usage: 'kick <client> [reason]',
-    summary: 'close a client connection, telling it why',
-    completion: ['client'],
+    usage: 'kick [--no-retry] <client> [reason]',
+    summary: 'close a client connection, telling it why (--no-retry: and not to reconnect)',
+    details: ['The client reports the reason and reconnects after its backoff, unless --no-retry.'],
+    completion: [['--no-retry'], 'client'],
     async run(args, { print }) {
-      const { words, rest } = splitArgs(args, 1);
+      const noRetry = /^\s*--no-retry(\s|$)/.test(args);
+      const { words, rest } = splitArgs(noRetry ? args.replace(/^\s*--no-retry/, '') : args, 1);
       const [id] = words;
       if (id === undefined) throw usageError(kick);
       const connection = findClient(server, id);
-      await connection.close(rest === '' ? 'kicked from the console' : rest);
-      print(`kicked ${shortId(connection.token)}`);
+      await connection.close(rest === '' ? 'kicked from the console' : rest, noRetry ? { retry: false } : undefined);
+      print(`kicked ${clientLabel(connection)}${noRetry ? ' (told not to reconnect)' : ''}`);
+    },
+  };
+
+  const rooms: Command = {
+    name: 'rooms',
+    usage: 'rooms',
+    summary: 'list rooms with their member counts',
+    run(_args, { print, style }) {
+      const counts = [...(server.rooms?.counts() ?? new Map<string, number>())].sort(([a], [b]) => a.localeCompare(b));
+      if (counts.length === 0) {
+        print('no rooms');
+        return;
+      }
+      print(formatTable([{ header: 'ROOM' }, { header: 'MEMBERS', align: 'right' }], counts.map(([room, n]) => [printable(room), String(n)]), { style }));
     },
   };
 
@@ -185,6 +215,7 @@ export function serverCommands(deps: ServerCommandDeps): Command[] {
     send,
     broadcast,
     kick,
+    rooms,
     actions,
     logCommand(log, 'clients'),
     quitCommand('stop', 'stop the server gracefully and leave'),
@@ -198,3 +229,24 @@ function openStreams(server: ConsoleServer): number {
   for (const connection of server.clients.values()) total += connection.openStreams ?? 0;
   return total;
 }
+
+/** Longest room list shown in one `clients` cell. */
+const MAX_ROOMS_SHOWN = 5;
+
+/** A connection's rooms for one table cell: sorted, the first few, then how many more. */
+function roomList(rooms: ReadonlySet<string> | undefined): string {
+  if (rooms === undefined || rooms.size === 0) return '-';
+  const sorted = [...rooms].sort();
+  const shown = sorted.slice(0, MAX_ROOMS_SHOWN).map((room) => printable(room)).join(',');
+  return sorted.length > MAX_ROOMS_SHOWN ? `${shown} +${sorted.length - MAX_ROOMS_SHOWN}` : shown;
+}
+
+/** Refused handshakes by code, most first: `ERR_UNAUTHORIZED 3, ERR_BANNED 1`. */
+function refusalSummary(refusals: ReadonlyMap<string, number> | undefined): string {
+  if (refusals === undefined || refusals.size === 0) return 'none';
+  return [...refusals]
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+    .map(([code, n]) => `${printable(code)} ${n}`)
+    .join(', ');
+}
+
