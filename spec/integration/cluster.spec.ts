@@ -55,6 +55,29 @@ for (const kind of ['redis', 'nats'] as EngineKind[]) {
       }
     });
 
+    it('makes rooms cluster-wide: to(room).except(room).broadcast reaches the members on every node, and no one else', async () => {
+      const [a, b, c] = await cluster(3);
+      const [a1, a2] = await a!.connect(2);
+      const [b1, b2] = await b!.connect(2);
+      const [c1] = await c!.connect(1);
+      for (const member of [a1!, b1!, b2!, c1!]) await member.client.request('join', 'lobby');
+      await b2!.client.request('join', 'muted');
+      const local = await a!.run<number>('toRoom', ['lobby'], ['muted'], 'chat', { text: 'hi room' });
+      expect(local).to.equal(1);
+      const members = [a1!, b1!, c1!];
+      await until(() => members.every((m) => of(m, 'chat').length === 1), WAIT_MS, 'every unmuted member of the room');
+      for (const member of members) expect(of(member, 'chat')[0]!.token).to.equal(member.client.token);
+      // A marker broadcast to everyone, sent after the room broadcast from the same node, arrives after
+      // it: once the others have the marker, they would have had the room packet too.
+      await a!.run('broadcast', 'marker', null);
+      await until(() => [a2!, b2!].every((m) => of(m, 'marker').length === 1), WAIT_MS, 'the marker');
+      expect(of(a2!, 'chat')).to.deep.equal([]);
+      expect(of(b2!, 'chat')).to.deep.equal([]);
+      const listed = await b!.run<ClusterClient[]>('fetchClients');
+      expect([...listed.find((client) => client.id === b2!.id)!.rooms].sort()).to.deep.equal(['lobby', 'muted']);
+      expect(listed.find((client) => client.id === c1!.id)!.rooms).to.deep.equal(['lobby']);
+    });
+
     it('sends to and requests a client on another node by its public id, and rejects an unknown id', async () => {
       const [a, b] = await cluster(2);
       const [target] = await b!.connect(1);
