@@ -77,6 +77,8 @@ export const DEFAULTS = Object.freeze({
   maxConcurrentStreams: 1024,
   /** Values a stream's producer may run ahead of the credit (and of a full socket) before the stream fails with ERR_STREAM_OVERFLOW. */
   maxStreamBufferedValues: 1024,
+  /** Cipher library sealed packets use: 'node' (node:crypto) or 'forge' (pure JavaScript). */
+  sealedPacketBackend: 'node' as 'node' | 'forge',
 });
 
 /** The shape of {@link DEFAULTS}. */

@@ -40,3 +40,8 @@ export { STREAM_ACTIONS, MAX_STREAM_CREDIT, MAX_STREAM_ID, type StreamAction } f
 export { Cluster, type ClusterNode, type ClusterStatus } from './cluster/cluster.js';
 export type { ClusterClient } from './cluster/messages.js';
 export type { ClusterOptions } from './cluster/cluster-options.js';
+export { encryptPacket, decryptPacket, SEALED_ACTION, SEALED_VERSION, type SealedPacket, type SealedData, type KeyInput, type SealOptions, type OpenOptions } from './crypto/sealed-packet.js';
+export type { CipherBackend, CipherBackendName, Sealed } from './crypto/cipher-backend.js';
+export { encodePacket, decodePacket } from './protocol/packet-text.js';
+export { encryptPackets } from './operators/encrypt-packets.js';
+export { decryptPackets } from './operators/decrypt-packets.js';
