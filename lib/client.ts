@@ -16,6 +16,8 @@ import { backoffDelay, type BackoffConfig } from './reconnect/backoff.js';
 import { OfflineQueue } from './reconnect/offline-queue.js';
 import { Endpoint } from './endpoint.js';
 import { checkDelay, refuseDelay } from './timing.js';
+import { dial } from './transport/sockets.js';
+import { resolveClientTls, type ClientTlsOptions, type ResolvedClientTls } from './transport/tls-options.js';
 import type {
   ActionMap,
   ActionName,
@@ -97,6 +99,8 @@ export interface ClientOptions<Auth = JsonValue> extends CommonOptions {
   queuedPacketTtlMs?: number;
   /** Source of randomness for jitter, uniform in [0, 1). @defaultValue Math.random */
   random?: () => number;
+  /** Connect with TLS 1.3, pinning the server's key and/or checking it against CAs. @defaultValue plain TCP: packets and tokens travel in clear text */
+  tls?: ClientTlsOptions;
 }
 
 /**
@@ -113,6 +117,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   // Typed loosely inside: the Auth parameter only shapes the constructor's option.
   private readonly auth: AuthOption<unknown> | undefined;
   private readonly retryRefused: boolean;
+  private readonly tls: ResolvedClientTls | null;
   private readonly backoff: BackoffConfig & { enabled: boolean; random: () => number };
   private readonly queue: OfflineQueue<Outgoing>;
   private readonly states = new BehaviorSubject<ClientState>('closed');
@@ -143,6 +148,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     this.options = resolveCommonOptions(options);
     this.auth = options.auth;
     this.retryRefused = options.retryRefused ?? false;
+    this.tls = resolveClientTls(options.tls);
     this.backoff = {
       enabled: options.reconnect ?? DEFAULTS.reconnect,
       initialDelayMs: checkDelay('reconnectDelayMs', options.reconnectDelayMs ?? DEFAULTS.reconnectDelayMs, { zero: true }),
@@ -367,8 +373,8 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   /** Opens a socket and completes the handshake; rejects with the reason it could not. */
   private openConnection(handshake: Packet): Promise<Connection<S, C>> {
     const { host, port, handshakeTimeoutMs, scheduler } = this.options;
-    return new Promise((resolve, reject) => {
-      const socket: Socket = this.options.transport.connect({ host, port });
+    // Over TLS the socket is handed over only once the server's key is checked: nothing is written before.
+    return dial(host, port, this.tls, { timeoutMs: handshakeTimeoutMs, scheduler }, this.options.transport).then((socket: Socket) => new Promise((resolve, reject) => {
       let failure: PnetworkError | null = null;
       let ready = false;
       const attempt: Attempt = {
@@ -411,7 +417,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       );
       this.attemptInFlight = attempt;
       connection.sendControl(handshake).catch(() => undefined);
-    });
+    }));
   }
 
   private connected(connection: Connection<S, C>): void {

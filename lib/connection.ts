@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { isEncrypted, peerFingerprint } from './transport/sockets.js';
 import { Subject, type Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConnectionClosedError, PacketError, PnetworkError, RemoteError, type HeartbeatTimeoutError } from './errors.js';
 import { isTextCodec, type Codec } from './protocol/codec.js';
@@ -93,6 +94,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
    */
   readonly id = randomBytes(8).toString('hex');
   private secret = '';
+  private peerKey: { value: string | null } | null = null;
   /** When the connection was accepted or opened, in ms since the epoch. */
   readonly connectedAt: number;
   /** Live traffic counters. */
@@ -160,6 +162,20 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     const { remoteAddress, remotePort } = this.socket;
     if (this.knownAddress === null && remoteAddress !== undefined && remotePort !== undefined) this.knownAddress = `${remoteAddress}:${remotePort}`;
     return this.knownAddress;
+  }
+
+  /** True when the connection runs over TLS. */
+  get encrypted(): boolean {
+    return isEncrypted(this.socket);
+  }
+
+  /**
+   * The fingerprint (base64 SHA-256 of the SPKI) of the key the peer proved it holds with its TLS
+   * certificate, or null on a plain connection or when the peer presented none. Middleware can decide by it.
+   */
+  get peerFingerprint(): string | null {
+    this.peerKey ??= { value: peerFingerprint(this.socket) };
+    return this.peerKey.value;
   }
 
   /** True once the connection is closing or closed; sends then reject with ConnectionClosedError. */

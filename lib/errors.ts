@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'ERR_DECRYPTION'
   | 'ERR_TLS_PIN_MISMATCH'
   | 'ERR_TLS_CLIENT_UNAUTHORIZED'
+  | 'ERR_TLS_HANDSHAKE'
   | 'ERR_ADAPTER_DOWN'
   | 'ERR_PUBLISH'
   | 'ERR_UNKNOWN_CLIENT'
@@ -496,6 +497,13 @@ export function aboutConnection<E extends PnetworkError>(error: E, connection: C
     error.remoteAddress = connection.remoteAddress;
   }
   return error;
+}
+
+/** A TLS handshake failed: wrong protocol version, a certificate the given CAs do not vouch for, a peer that is not TLS. `cause` holds Node's error. */
+export class TlsHandshakeError extends PnetworkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_TLS_HANDSHAKE', message, options);
+  }
 }
 
 /** A short, secret-free description of a thrown value. */

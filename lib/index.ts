@@ -45,3 +45,4 @@ export type { CipherBackend, CipherBackendName, Sealed } from './crypto/cipher-b
 export { encodePacket, decodePacket } from './protocol/packet-text.js';
 export { encryptPackets } from './operators/encrypt-packets.js';
 export { decryptPackets } from './operators/decrypt-packets.js';
+export type { ServerTlsOptions, ClientTlsOptions } from './transport/tls-options.js';

@@ -24,6 +24,8 @@ import type { ClusterClient } from './cluster/messages.js';
 import { reportIfUnhandled } from './unhandled-failure.js';
 import { refuseAction } from './protocol/packet.js';
 import { refuseDelay } from './timing.js';
+import { createListener } from './transport/sockets.js';
+import { resolveServerTls, type ResolvedServerTls, type ServerTlsOptions } from './transport/tls-options.js';
 
 /** Options for {@link Server}: the common ones, the adapter that joins it to servers in other processes, and where rooms are kept. */
 export interface ServerOptions extends CommonOptions, ClusterOptions {
@@ -32,6 +34,8 @@ export interface ServerOptions extends CommonOptions, ClusterOptions {
    * a registry shared by several processes implements the same {@link RoomRegistry} interface.
    */
   rooms?: RoomRegistry<ServerConnection<any, any, any, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Serve TLS 1.3 instead of plain TCP, with these keys (and optionally client certificates). @defaultValue plain TCP: packets and tokens travel in clear text */
+  tls?: ServerTlsOptions;
 }
 
 /** Why a client left. */
@@ -57,6 +61,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   C,
   ServerConnection<C, S, Data, Auth>
 > {
+  private readonly tls: ResolvedServerTls | null;
   private readonly options: ResolvedCommonOptions;
   private readonly registered = new Map<string, ServerConnection<C, S, Data, Auth>>();
   private readonly open = new Set<ServerConnection<C, S, Data, Auth>>();
@@ -89,6 +94,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     super();
     // The server numbers the streams it opens 2, 4, 6…, the client 1, 3, 5…
     this.options = { ...resolveCommonOptions(options), evenStreamIds: true };
+    this.tls = resolveServerTls(options.tls);
     const { adapter, settings } = resolveClusterOptions(options, this.options.scheduler);
     this.cluster = new Cluster(adapter, this.localNode, settings);
     this.rooms = options.rooms ?? new InMemoryRooms();
@@ -133,6 +139,16 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
    */
   readonly cluster: Cluster;
 
+  /** True when the server serves TLS 1.3 (`tls` option), false for plain TCP. */
+  get encrypted(): boolean {
+    return this.tls !== null;
+  }
+
+  /** The fingerprint clients pin (base64 SHA-256 of the server key's SPKI); null without TLS. */
+  get fingerprint(): string | null {
+    return this.tls?.fingerprint ?? null;
+  }
+
   /** True while listening. */
   get listening(): boolean {
     return this.netServer !== null;
@@ -142,7 +158,12 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   start(): Promise<void> {
     if (this.netServer) return Promise.resolve();
     this.starting ??= new Promise<void>((resolve, reject) => {
-      const netServer = this.options.transport.createServer((socket) => this.accept(socket));
+      const netServer = createListener(
+        this.tls,
+        { onSocket: (socket) => this.accept(socket), onRefused: (error) => this.router.report(error) },
+        this.options.closeTimeoutMs,
+        this.options.transport,
+      );
       const onError = (err: Error): void => {
         this.starting = null;
         reject(err);

@@ -77,6 +77,10 @@ export interface ConsoleServer extends ConsoleInstance {
   readonly listening?: boolean;
   /** Open connections, keyed by token. */
   readonly clients: ReadonlyMap<string, ConsoleConnection>;
+  /** True when serving TLS. */
+  readonly encrypted?: boolean;
+  /** The server key's fingerprint when serving TLS. */
+  readonly fingerprint?: string | null;
   /** Sends to every client; resolves with the number of recipients. */
   broadcast(action: string, data: unknown): Promise<number>;
   /** Room membership: each room with its member count. */
@@ -100,6 +104,8 @@ export interface ConsoleClient extends ConsoleInstance {
   readonly state$: Observable<ClientState>;
   /** This client's token once connected. */
   readonly token: string | null;
+  /** The current connection: whether it is encrypted, and the server key's fingerprint. */
+  readonly connection?: { readonly encrypted?: boolean; readonly peerFingerprint?: string | null } | null;
   /** Sends a one-way packet to the server. */
   sendPacket(action: string, data: unknown): Promise<void>;
   /** Sends a request and resolves with the reply's data. */

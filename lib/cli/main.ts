@@ -8,9 +8,10 @@ import { describeError } from './cli.js';
 import { EXIT, parseCommandLine, usage, UsageError, type BinIo, type SubcommandTable } from './args.js';
 import { connect } from './subcommands/connect.js';
 import { serve } from './subcommands/serve.js';
+import { keygen } from './subcommands/keygen.js';
 
 /** The binary's subcommands. Add one here (name → options and run) and it is parsed and documented. */
-export const SUBCOMMANDS: SubcommandTable = Object.freeze({ serve, connect });
+export const SUBCOMMANDS: SubcommandTable = Object.freeze({ serve, connect, keygen });
 
 /**
  * Runs the binary.

@@ -1,6 +1,10 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from '../../lib/client.js';
+import { loadKeys } from '../../lib/crypto/keys.js';
 import { until, withDeadline } from '../helpers/wait.js';
 import { WAIT_MS } from './console-harness.js';
 import { childEnv } from '../helpers/child-env.js';
@@ -85,6 +89,48 @@ describe('pnetwork (bin)', () => {
     server.child.stdin!.end(); // Ctrl-D
     expect(await server.exitCode()).to.equal(0);
     expect(server.stdout).to.include('server stopped');
+  });
+
+  it('keygen writes a key pair and certificate; serve --tls and connect --tls --pin use them; status says TLS', async function () {
+    // Four child processes in a row, each starting tsx.
+    this.timeout(90_000);
+    const dir = join(await mkdtemp(join(tmpdir(), 'pnetwork-keygen-')), 'keys');
+    try {
+      const keygen = run(['keygen', '--bits', '2048', '--out', dir, '--cert'], 'ignore');
+      expect(await keygen.exitCode()).to.equal(0);
+      const fp = /^fingerprint (\S+)$/m.exec(keygen.stdout)?.[1];
+      expect(fp).to.match(/^[A-Za-z0-9+/]{43}=$/);
+      expect((await stat(join(dir, 'private-key.pem'))).mode & 0o777).to.equal(0o600);
+      expect((await loadKeys(dir)).fingerprint).to.equal(fp);
+      expect(keygen.stdout).to.not.include('PRIVATE KEY');
+      const again = run(['keygen', '--bits', '2048', '--out', dir], 'ignore');
+      expect(await again.exitCode()).to.equal(1);
+      expect(again.stderr).to.include('already exists');
+
+      const server = run(['serve', '--port', '0', '--tls', '--keys', dir]);
+      const port = (await server.waitFor(/pnetwork server listening on 127\.0\.0\.1:(\d+)/))[1]!;
+      await server.waitFor(new RegExp(`TLS 1\\.3, key fingerprint ${fp!.replace(/[+/]/g, '\\$&')}`));
+      await server.waitFor(/server \(listening\)> $/);
+      const client = run(['connect', `127.0.0.1:${port}`, '--tls', '--pin', fp!]);
+      await client.waitFor(/connected to 127\.0\.0\.1:\d+ over TLS 1\.3/);
+      await client.waitFor(/client \(connected\)> $/);
+      const from = client.stdout.length;
+      client.type('status');
+      await client.waitFor(/^transport\s+TLS 1\.3 \(encrypted\)$/m, from);
+      expect(client.stdout.slice(from).split('\n').some((line) => /^server key\s+\S+$/.test(line) && line.endsWith(fp!))).to.equal(true);
+      client.type('quit');
+      expect(await client.exitCode()).to.equal(0);
+      server.child.stdin!.end();
+      expect(await server.exitCode()).to.equal(0);
+    } finally {
+      await rm(join(dir, '..'), { recursive: true, force: true });
+    }
+  });
+
+  it('connect --tls without --pin is a usage error', async () => {
+    const client = run(['connect', '--tls'], 'ignore');
+    expect(await client.exitCode()).to.equal(2);
+    expect(client.stderr).to.include('--pin');
   });
 
   it('serve --no-console runs with stdin closed and stops on SIGTERM', async () => {

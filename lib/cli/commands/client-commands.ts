@@ -11,7 +11,7 @@ import { formatPairs } from '../table.js';
 import { splitArgs } from '../words.js';
 import { usageError, type Command } from './command.js';
 import { helpCommand, logCommand, quitCommand } from './common.js';
-import { trafficPairs } from './traffic.js';
+import { trafficPairs, transportLabel } from './traffic.js';
 
 /** What the client commands work with. */
 export interface ClientCommandDeps {
@@ -46,6 +46,8 @@ export function clientCommands(deps: ClientCommandDeps): Command[] {
           [
             ['state', client.state],
             ['server', `${host}:${port}`],
+            ['transport', transportLabel(client.connection?.encrypted)],
+            ['server key', client.connection?.peerFingerprint ?? '-'],
             ['id', client.token === null ? '-' : shortId(client.token)],
             ['uptime', stats.startedAt === null ? '-' : formatDuration(time - stats.startedAt)],
             ...trafficPairs(meter, stats, time),

@@ -11,7 +11,7 @@ import { formatPairs, formatTable } from '../table.js';
 import { allWords, splitArgs } from '../words.js';
 import { CommandError, usageError, type Command } from './command.js';
 import { helpCommand, logCommand, quitCommand } from './common.js';
-import { trafficPairs } from './traffic.js';
+import { trafficPairs, transportLabel } from './traffic.js';
 import { clusterClientsTable, clusterPairs } from './cluster-view.js';
 
 /** What the server commands work with. */
@@ -64,6 +64,8 @@ export function serverCommands(deps: ServerCommandDeps): Command[] {
           [
             ['state', deps.state()],
             ['address', `${host}:${port}`],
+            ['transport', transportLabel(server.encrypted)],
+            ['key', server.fingerprint ?? '-'],
             ['uptime', stats.startedAt === null ? '-' : formatDuration(time - stats.startedAt)],
             ['clients', String(stats.clients)],
             ['refusals', refusalSummary(server.refusals?.())],

@@ -19,3 +19,9 @@ export function trafficPairs(meter: RateMeter, totals: TrafficTotals, now: numbe
     ['total', `in ${totals.packetsIn} packets (${formatBytes(totals.bytesIn)})  out ${totals.packetsOut} packets (${formatBytes(totals.bytesOut)})`],
   ];
 }
+
+/** How the status line names a transport: TLS, or plain TCP, which it says is clear text. */
+export function transportLabel(encrypted: boolean | undefined): string {
+  if (encrypted === undefined) return '-';
+  return encrypted ? 'TLS 1.3 (encrypted)' : 'plain TCP (clear text)';
+}

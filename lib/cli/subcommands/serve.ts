@@ -6,6 +6,8 @@ import { DEFAULTS } from '../../defaults.js';
 import { Server } from '../../server.js';
 import { parsePort, type BinIo, type ParsedArgs, type Subcommand } from '../args.js';
 import { runConsole } from './run-console.js';
+import { loadKeys } from '../../crypto/keys.js';
+import { DEFAULT_KEYS_DIR } from './keygen.js';
 
 /**
  * Binds `echo`: its handler returns the data it got, so `request echo {…}` gets it back and `send echo`
@@ -24,15 +26,20 @@ export const serve: Subcommand = {
     port: { type: 'string', short: 'p', valueName: '<port>', description: `port to listen on; 0 picks a free one (default ${DEFAULTS.port})` },
     'no-console': { type: 'boolean', description: 'run without a console; stop on SIGINT or SIGTERM' },
     'no-echo': { type: 'boolean', description: "don't bind the echo action" },
+    tls: { type: 'boolean', description: 'serve TLS 1.3 with the keys from --keys (without it, packets and tokens travel in clear text)' },
+    keys: { type: 'string', valueName: '<dir>', description: `directory pnetwork keygen wrote (default ./${DEFAULT_KEYS_DIR}); implies --tls` },
   },
   async run({ values }: ParsedArgs, io: BinIo): Promise<number> {
     const host = typeof values.host === 'string' ? values.host : DEFAULTS.host;
     const port = typeof values.port === 'string' ? parsePort(values.port, true) : DEFAULTS.port;
-    const server = new Server({ host, port });
+    const useTls = values.tls === true || typeof values.keys === 'string';
+    const keys = useTls ? await loadKeys(typeof values.keys === 'string' ? values.keys : DEFAULT_KEYS_DIR) : null;
+    const server = new Server({ host, port, ...(keys ? { tls: { keys } } : {}) });
     if (values['no-echo'] !== true) bindEcho(server);
     await server.start();
     const address = server.address();
     io.stdout.write(`pnetwork server listening on ${address.host}:${address.port}\n`);
+    io.stdout.write(keys ? `TLS 1.3, key fingerprint ${keys.fingerprint} (clients pin it with --pin)\n` : 'plain TCP: packets and tokens travel in clear text (use --tls to encrypt)\n');
     if (values['no-console'] === true) {
       const signal = await new Promise<NodeJS.Signals>((resolve) => io.onSignal(resolve));
       io.stdout.write(`${signal}: stopping\n`);

@@ -1,0 +1,173 @@
+/**
+ * Where sockets come from: plain TCP (node:net) or TLS 1.3 (node:tls), for listening and for dialling.
+ * Server and Client ask here and get back sockets that are ready for pnetwork's frames: a TLS socket is
+ * handed over only after its handshake, with the peer checked.
+ * @module
+ */
+import type { Server as NetServer, Socket } from 'node:net';
+import type { Transport } from './transport.js';
+import { connect as tlsConnect, createServer as createTlsServer, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import type { SchedulerLike } from 'rxjs';
+import { fingerprint } from '../crypto/keys.js';
+import { PinMismatchError, TlsHandshakeError, UnauthorizedClientError, type PnetworkError } from '../errors.js';
+import { encodeFrame } from '../protocol/frame.js';
+import type { ResolvedClientTls, ResolvedServerTls } from './tls-options.js';
+
+const TLS_VERSION = 'TLSv1.3';
+
+/** How long dialling may take, on which clock. */
+export interface DialDeadline {
+  readonly timeoutMs: number;
+  readonly scheduler: SchedulerLike;
+}
+
+/** What a listener tells its owner. */
+export interface ListenerEvents {
+  /** A socket ready for frames: plain at once, TLS after a handshake whose peer passed the checks. */
+  onSocket(socket: Socket): void;
+  /** A TLS handshake that failed or a client that was refused; the socket is already being closed. */
+  onRefused(error: PnetworkError): void;
+}
+
+/**
+ * A listening server: TLS 1.3 over node:tls with `tls`, otherwise whatever `plain` makes (node:net by default). Call `listen` on it as on any net.Server.
+ * `closeTimeoutMs` bounds how long a refused client may keep its socket.
+ */
+export function createListener(tls: ResolvedServerTls | null, events: ListenerEvents, closeTimeoutMs: number, plain: Transport): NetServer {
+  if (!tls) return plain.createServer((socket) => events.onSocket(socket));
+  const authorized = tls.authorizedKeys;
+  const server = createTlsServer(
+    {
+      key: tls.key,
+      cert: tls.cert,
+      minVersion: TLS_VERSION,
+      maxVersion: TLS_VERSION,
+      // A client certificate is asked for only when there is a list to check it against. Its chain is
+      // not checked against CAs (clients use self-signed certificates); its key is checked against the
+      // list below, before a byte from the client is read. TLS 1.3 has already verified that the client
+      // holds the certificate's private key.
+      requestCert: authorized !== null,
+      rejectUnauthorized: false,
+    },
+    (socket) => {
+      const presented = peerFingerprint(socket);
+      if (authorized !== null) {
+        if (presented === null || !authorized.has(presented)) {
+          refuseClient(socket, presented, closeTimeoutMs);
+          events.onRefused(new UnauthorizedClientError(presented === null ? 'client presented no certificate' : `client key ${presented} is not authorized`));
+          return;
+        }
+      }
+      events.onSocket(socket);
+    },
+  );
+  server.on('tlsClientError', (err, socket) => {
+    socket.destroy();
+    events.onRefused(new TlsHandshakeError(`TLS handshake with a client failed: ${err.message}`, { cause: err }));
+  });
+  return server;
+}
+
+/**
+ * Dials `host:port`. Plain TCP resolves at once with a socket that is still connecting (connection errors
+ * arrive on it). TLS resolves once the handshake is done and the server proved it holds the pinned key,
+ * or carries a certificate the given CAs vouch for; nothing has been written on it by then.
+ * @throws PinMismatchError when the server's key is not the pinned one
+ * @throws TlsHandshakeError when the TLS handshake fails for another reason
+ */
+export function dial(host: string, port: number, tls: ResolvedClientTls | null, deadline: DialDeadline, plain: Transport): Promise<Socket> {
+  if (!tls) return Promise.resolve(plain.connect({ host, port }));
+  return new Promise((resolve, reject) => {
+    const pin = tls.pin;
+    // Pinned and without CAs, the certificate cannot chain to anything (it is self-signed), so Node's chain
+    // check is replaced by the pin check below, which runs on every connection before it is handed over.
+    // Node would skip a pin checked in checkServerIdentity in that case; here it cannot be skipped.
+    const chainChecked = tls.ca !== undefined || pin === null;
+    const socket: TLSSocket = tlsConnect({
+      host,
+      port,
+      servername: tls.servername ?? (isIpAddress(host) ? undefined : host),
+      minVersion: TLS_VERSION,
+      maxVersion: TLS_VERSION,
+      ca: tls.ca,
+      key: tls.key,
+      cert: tls.cert,
+      rejectUnauthorized: chainChecked,
+      // With a chain check, the pin (if any) replaces the host name check.
+      ...(pin !== null ? { checkServerIdentity: (_host: string, cert: PeerCertificate) => pinError(pin, cert) } : {}),
+    });
+    // No session is ever stored or offered: every connection gets a full handshake and a checked certificate.
+    let settled = false;
+    // A server that accepts the connection but never finishes the TLS handshake must not hold it for ever.
+    const timer = deadline.scheduler.schedule(() => fail(new TlsHandshakeError(`no TLS handshake with ${host}:${port} within ${deadline.timeoutMs} ms`)), deadline.timeoutMs);
+    const fail = (error: PnetworkError): void => {
+      if (settled) return;
+      settled = true;
+      timer.unsubscribe();
+      socket.destroy();
+      reject(error);
+    };
+    socket.once('secureConnect', () => {
+      if (settled) return;
+      const presented = peerFingerprint(socket);
+      if (pin !== null) {
+        if (presented !== pin) return fail(new PinMismatchError(pin, presented ?? 'none'));
+      }
+      if (socket.getProtocol() !== TLS_VERSION) return fail(new TlsHandshakeError(`server negotiated ${String(socket.getProtocol())}`));
+      settled = true;
+      timer.unsubscribe();
+      socket.off('error', onError);
+      resolve(socket);
+    });
+    const onError = (err: Error): void => {
+      fail(err instanceof PinMismatchError ? err : new TlsHandshakeError(`TLS connection to ${host}:${port} failed: ${err.message}`, { cause: err }));
+    };
+    socket.on('error', onError);
+    socket.once('close', () => fail(new TlsHandshakeError(`TLS connection to ${host}:${port} closed during the handshake`)));
+  });
+}
+
+// Read once, when the handshake completes: Node does not always keep the peer's certificate afterwards.
+const peerKeys = new WeakMap<Socket, string | null>();
+
+/** The fingerprint of the key a TLS peer proved it holds, or null for a plain socket or no certificate. */
+export function peerFingerprint(socket: Socket): string | null {
+  const known = peerKeys.get(socket);
+  if (known !== undefined) return known;
+  const tls = socket as Partial<TLSSocket>;
+  if (typeof tls.getPeerX509Certificate !== 'function') return null;
+  const cert = tls.getPeerX509Certificate();
+  const value = cert ? fingerprint(cert.publicKey) : null;
+  peerKeys.set(socket, value);
+  return value;
+}
+
+/** True for a TLS socket. */
+export function isEncrypted(socket: Socket): boolean {
+  return (socket as Partial<TLSSocket>).encrypted === true;
+}
+
+/** checkServerIdentity's answer for a pin: an error unless the certificate's key is the pinned one. */
+function pinError(pin: string, cert: PeerCertificate): Error | undefined {
+  const presented = cert.raw ? fingerprint(new X509Certificate(cert.raw).publicKey) : 'none';
+  return presented === pin ? undefined : new PinMismatchError(pin, presented);
+}
+
+/** Tells a refused client why in an error packet (the only thing it ever receives), then closes. */
+function refuseClient(socket: TLSSocket, presented: string | null, closeTimeoutMs: number): void {
+  const packet = {
+    action: 'error',
+    data: { code: 'ERR_TLS_CLIENT_UNAUTHORIZED', message: presented === null ? 'a client certificate is required' : 'this client key is not authorized' },
+    'packet-created': Date.now(),
+    token: null,
+  };
+  socket.on('error', () => undefined);
+  socket.end(encodeFrame(Buffer.from(JSON.stringify(packet), 'utf8')));
+  // A client that never reads must not hold the socket open.
+  socket.setTimeout(closeTimeoutMs, () => socket.destroy());
+}
+
+function isIpAddress(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(':');
+}

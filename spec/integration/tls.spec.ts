@@ -1,0 +1,306 @@
+import { expect } from 'chai';
+import { createServer as createNetServer, connect as netConnect, type Server as NetServer, type Socket } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { asyncScheduler } from 'rxjs';
+import forge from 'node-forge';
+import { Client, type ClientOptions } from '../../lib/client.js';
+import { selfSignedCertificate } from '../../lib/crypto/certificate.js';
+import { PinMismatchError, RemoteError, TlsHandshakeError, UnauthorizedClientError, type PnetworkError } from '../../lib/errors.js';
+import { Server, type ServerOptions } from '../../lib/server.js';
+import { dial } from '../../lib/transport/sockets.js';
+import { netTransport } from '../../lib/transport/transport.js';
+import { resolveClientTls } from '../../lib/transport/tls-options.js';
+import { fixtureKeys } from '../helpers/keys.js';
+import { until, withDeadline } from '../helpers/wait.js';
+
+const WAIT_MS = 10_000;
+const server = fixtureKeys('alice');
+const other = fixtureKeys('bob');
+
+/** A TCP proxy on loopback that forwards both ways and records every byte. */
+class RecordingProxy {
+  readonly toServer: Buffer[] = [];
+  readonly toClient: Buffer[] = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly listener: NetServer;
+
+  constructor(target: number) {
+    this.listener = createNetServer((inbound) => {
+      const outbound = netConnect({ host: '127.0.0.1', port: target });
+      for (const socket of [inbound, outbound]) {
+        this.sockets.add(socket);
+        socket.on('error', () => undefined);
+        socket.on('close', () => this.sockets.delete(socket));
+      }
+      inbound.on('data', (chunk: Buffer) => this.toServer.push(chunk));
+      outbound.on('data', (chunk: Buffer) => this.toClient.push(chunk));
+      inbound.pipe(outbound).pipe(inbound);
+    });
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve) => this.listener.listen(0, '127.0.0.1', () => resolve((this.listener.address() as { port: number }).port)));
+  }
+
+  capture(): string {
+    return Buffer.concat([...this.toServer, ...this.toClient]).toString('latin1');
+  }
+
+  close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    return new Promise((resolve) => this.listener.close(() => resolve()));
+  }
+}
+
+/** A CA certificate and a server certificate for 127.0.0.1 it issued, made with forge. */
+function caIssued(): { caCert: string; serverCert: string } {
+  const caKeys = forge.pki.privateKeyFromPem(other.privateKey);
+  const ca = forge.pki.createCertificate();
+  ca.publicKey = forge.pki.publicKeyFromPem(other.publicKey);
+  ca.serialNumber = '01';
+  ca.validity.notBefore = new Date(Date.now() - 60_000);
+  ca.validity.notAfter = new Date(Date.now() + 86_400_000);
+  const caName = [{ name: 'commonName', value: 'Test CA' }];
+  ca.setSubject(caName);
+  ca.setIssuer(caName);
+  ca.setExtensions([{ name: 'basicConstraints', cA: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true }]);
+  ca.sign(caKeys, forge.md.sha256.create());
+  const leaf = forge.pki.createCertificate();
+  leaf.publicKey = forge.pki.publicKeyFromPem(server.publicKey);
+  leaf.serialNumber = '02';
+  leaf.validity.notBefore = new Date(Date.now() - 60_000);
+  leaf.validity.notAfter = new Date(Date.now() + 86_400_000);
+  leaf.setSubject([{ name: 'commonName', value: 'localhost' }]);
+  leaf.setIssuer(caName);
+  leaf.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
+  ]);
+  leaf.sign(caKeys, forge.md.sha256.create());
+  return { caCert: forge.pki.certificateToPem(ca), serverCert: forge.pki.certificateToPem(leaf) };
+}
+
+const failureOf = (promise: Promise<unknown>): Promise<unknown> =>
+  withDeadline(
+    promise.then(
+      () => null,
+      (err: unknown) => err,
+    ),
+    WAIT_MS,
+    'the outcome',
+  );
+
+describe('integration: TLS 1.3 transport', () => {
+  let cleanups: Array<() => Promise<unknown> | void>;
+  beforeEach(() => {
+    cleanups = [];
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.reverse()) await withDeadline(Promise.resolve(cleanup()), WAIT_MS, 'cleanup');
+  });
+
+  async function startServer(options: ServerOptions = {}): Promise<{ server: Server; port: number; errors: PnetworkError[] }> {
+    const instance = new Server({ port: 0, tls: { keys: server }, ...options });
+    instance.bindAction('echo', (data: unknown) => data);
+    const errors: PnetworkError[] = [];
+    const sub = instance.error$.subscribe((err) => errors.push(err));
+    await instance.start();
+    cleanups.push(async () => {
+      sub.unsubscribe();
+      await instance.stop();
+    });
+    return { server: instance, port: instance.address().port, errors };
+  }
+
+  function client(port: number, options: ClientOptions = {}): Client {
+    const instance = new Client({ port, reconnect: false, tls: { serverFingerprint: server.fingerprint }, ...options });
+    cleanups.push(() => instance.stop());
+    return instance;
+  }
+
+  it('connects over TLS 1.3 with a pinned key, and round-trips a request', async () => {
+    const { server: instance, port } = await startServer();
+    const connected = client(port);
+    await connected.start();
+    expect(await connected.request('echo', { n: 1 })).to.deep.equal({ n: 1 });
+    expect(connected.connection?.encrypted).to.equal(true);
+    expect(connected.connection?.peerFingerprint).to.equal(server.fingerprint);
+    const [side] = [...instance.clients.values()];
+    expect(side?.encrypted).to.equal(true);
+    expect(side?.peerFingerprint).to.equal(null);
+  });
+
+  it('accepts the pin in curl form (sha256//…)', async () => {
+    const { port } = await startServer();
+    const connected = client(port, { tls: { serverFingerprint: `sha256//${server.fingerprint}` } });
+    await connected.start();
+    expect(connected.connection?.peerFingerprint).to.equal(server.fingerprint);
+  });
+
+  it('a plain connection says it is not encrypted', async () => {
+    const instance = new Server({ port: 0 });
+    await instance.start();
+    cleanups.push(() => instance.stop());
+    const plain = new Client({ port: instance.address().port, reconnect: false });
+    cleanups.push(() => plain.stop());
+    await plain.start();
+    expect(plain.connection?.encrypted).to.equal(false);
+    expect(plain.connection?.peerFingerprint).to.equal(null);
+  });
+
+  it('aborts on a wrong pin before any byte of pnetwork is written: a man in the middle receives nothing', async () => {
+    // The attacker terminates TLS with a key of its own and records everything the client sends it.
+    const received: Buffer[] = [];
+    let connections = 0;
+    let closed = 0;
+    const attacker = createTlsServer({ key: other.privateKey, cert: selfSignedCertificate(other), minVersion: 'TLSv1.3' }, (socket) => {
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      socket.on('error', () => undefined);
+    });
+    // The TCP connection under TLS, so the count holds even if the client aborts before the server's handshake ends.
+    attacker.on('connection', (raw: Socket) => {
+      connections++;
+      raw.on('close', () => closed++);
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => attacker.close(() => resolve())));
+    const victim = client((attacker.address() as { port: number }).port);
+    const err = await failureOf(victim.start());
+    expect(err).to.be.instanceOf(PinMismatchError).with.property('code', 'ERR_TLS_PIN_MISMATCH');
+    expect((err as PinMismatchError).actual).to.equal(other.fingerprint);
+    await until(() => connections === 1 && closed === 1, WAIT_MS, 'the attacker to see the connection end');
+    expect(Buffer.concat(received).length).to.equal(0);
+  });
+
+  it('aborts on a wrong pin with only TLS handshake records on the wire (a recording proxy)', async () => {
+    const { port } = await startServer();
+    const proxy = new RecordingProxy(port);
+    const proxyPort = await proxy.listen();
+    cleanups.push(() => proxy.close());
+    const victim = client(proxyPort, { tls: { serverFingerprint: other.fingerprint } });
+    expect(await failureOf(victim.start())).to.be.instanceOf(PinMismatchError);
+    // Client to server: ClientHello (type 22), the compatibility ChangeCipherSpec (20), and the encrypted
+    // Finished (one record of type 23). A pnetwork frame would be a further record.
+    const records = tlsRecords(Buffer.concat(proxy.toServer));
+    expect(records.filter((type) => type === 23)).to.have.length.at.most(1);
+    expect(records[0]).to.equal(22);
+  });
+
+  it('a capture of a TLS session never shows the token or a payload; a plain one does', async () => {
+    const secret = 'payload-7f3a9c0e-visible-only-to-the-endpoints';
+    for (const tls of [true, false]) {
+      const instance = new Server({ port: 0, ...(tls ? { tls: { keys: server } } : {}) });
+      instance.bindAction('echo', (data: unknown) => data);
+      await instance.start();
+      const proxy = new RecordingProxy(instance.address().port);
+      const proxyPort = await proxy.listen();
+      const connected = new Client({ port: proxyPort, reconnect: false, ...(tls ? { tls: { serverFingerprint: server.fingerprint } } : {}) });
+      await connected.start();
+      expect(await connected.request('echo', { secret })).to.deep.equal({ secret });
+      const token = connected.token!;
+      await connected.stop();
+      await instance.stop();
+      await proxy.close();
+      const capture = proxy.capture();
+      expect(capture.includes(token), `token in the ${tls ? 'TLS' : 'plain'} capture`).to.equal(!tls);
+      expect(capture.includes(secret), `payload in the ${tls ? 'TLS' : 'plain'} capture`).to.equal(!tls);
+      expect(capture.includes('echo'), `action in the ${tls ? 'TLS' : 'plain'} capture`).to.equal(!tls);
+    }
+  });
+
+  it('speaks TLS 1.3 only: a TLS 1.2 client is refused during the handshake', async () => {
+    const { port, errors } = await startServer();
+    const err = await new Promise<Error>((resolve) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port, maxVersion: 'TLSv1.2', rejectUnauthorized: false });
+      socket.on('error', resolve);
+      socket.on('secureConnect', () => resolve(new Error('connected')));
+    });
+    expect(err.message).to.not.equal('connected');
+    await until(() => errors.some((e) => e instanceof TlsHandshakeError), WAIT_MS, 'the refusal on error$');
+  });
+
+  it('never resumes a session: every connection checks the certificate again', async () => {
+    const { port } = await startServer();
+    const settings = resolveClientTls({ serverFingerprint: server.fingerprint });
+    for (let i = 0; i < 2; i++) {
+      const socket = (await dial('127.0.0.1', port, settings, { timeoutMs: WAIT_MS, scheduler: asyncScheduler }, netTransport)) as TLSSocket;
+      expect(socket.isSessionReused()).to.equal(false);
+      expect(socket.getProtocol()).to.equal('TLSv1.3');
+      socket.destroy();
+    }
+  });
+
+  describe('client certificates', () => {
+    const member = fixtureKeys('bob');
+
+    it('admits a client whose key is authorized and tells middleware its fingerprint', async () => {
+      const { server: instance, port } = await startServer({ tls: { keys: server, authorizedKeys: [member.fingerprint] } });
+      const connected = client(port, { tls: { serverFingerprint: server.fingerprint, keys: member } });
+      await connected.start();
+      expect(await connected.request('echo', 'hi')).to.equal('hi');
+      const [side] = [...instance.clients.values()];
+      expect(side?.peerFingerprint).to.equal(member.fingerprint);
+    });
+
+    for (const [what, keys] of [
+      ['an unauthorized key', () => ({ keys: server })],
+      ['no certificate', () => ({})],
+    ] as const) {
+      it(`refuses a client with ${what} with ERR_TLS_CLIENT_UNAUTHORIZED, and reports it`, async () => {
+        const { server: instance, port, errors } = await startServer({ tls: { keys: server, authorizedKeys: [member.fingerprint] } });
+        let handled = 0;
+        instance.bindAction('touch', () => void handled++);
+        const refused = client(port, { tls: { serverFingerprint: server.fingerprint, ...keys() } });
+        const err = await failureOf(refused.start());
+        expect(err).to.be.instanceOf(RemoteError).with.property('remoteCode', 'ERR_TLS_CLIENT_UNAUTHORIZED');
+        await until(() => errors.some((e) => e instanceof UnauthorizedClientError), WAIT_MS, 'the refusal on error$');
+        expect(instance.clients.size).to.equal(0);
+        expect(handled).to.equal(0);
+      });
+    }
+  });
+
+  describe('certificates a CA issued', () => {
+    it('works with a standard chain: the client checks it against the CA and the host name, without a pin', async () => {
+      const { caCert, serverCert } = caIssued();
+      const { port } = await startServer({ tls: { keys: server, certificate: serverCert } });
+      const connected = client(port, { tls: { ca: caCert } });
+      await connected.start();
+      expect(await connected.request('echo', 1)).to.equal(1);
+      expect(connected.connection?.peerFingerprint).to.equal(server.fingerprint);
+    });
+
+    it('refuses a certificate the CA did not issue', async () => {
+      const { caCert } = caIssued();
+      const { port } = await startServer();
+      const err = await failureOf(client(port, { tls: { ca: caCert } }).start());
+      expect(err).to.be.instanceOf(TlsHandshakeError).with.property('code', 'ERR_TLS_HANDSHAKE');
+    });
+
+    it('with a CA and a pin, both must hold', async () => {
+      const { caCert, serverCert } = caIssued();
+      const { port } = await startServer({ tls: { keys: server, certificate: serverCert } });
+      const err = await failureOf(client(port, { tls: { ca: caCert, serverFingerprint: other.fingerprint } }).start());
+      expect(err).to.be.instanceOf(PinMismatchError);
+      const connected = client(port, { tls: { ca: caCert, serverFingerprint: server.fingerprint } });
+      await connected.start();
+    });
+  });
+
+  describe('options', () => {
+    it('refuses a pin that is not a fingerprint, and keys that do not fit, at construction', () => {
+      expect(() => new Client({ tls: { serverFingerprint: 'abc' } })).to.throw(RangeError);
+      expect(() => new Server({ tls: { keys: { privateKey: server.privateKey, publicKey: other.publicKey } } })).to.throw(/not the pair/);
+      expect(() => new Server({ tls: { keys: server, certificate: selfSignedCertificate(other) } })).to.throw(/another key/);
+      expect(() => new Server({ tls: { keys: server, authorizedKeys: ['nope'] } })).to.throw(RangeError);
+    });
+  });
+});
+
+/** The content types of the TLS records in a byte stream. */
+function tlsRecords(bytes: Buffer): number[] {
+  const types: number[] = [];
+  for (let at = 0; at + 5 <= bytes.length; at += 5 + bytes.readUInt16BE(at + 3)) types.push(bytes[at]!);
+  return types;
+}
