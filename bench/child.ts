@@ -8,7 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { loadSystem, type SystemName } from './systems/index.js';
 import type { BenchConnection, BenchServer, BenchSystem } from './systems/types.js';
-import { connectMany, runOneWay, runPipelined, runRtt, serverHooks, verify, type CaseParams } from './scenarios.js';
+import { connectMany, runConnect, runOneWay, runPipelined, runRtt, runSealed, serverHooks, verify, type CaseParams } from './scenarios.js';
+import { benchTls } from './systems/bench-keys.js';
+import { sealedPackets } from './systems/pnetwork.js';
 
 type Handler = (args: Record<string, unknown>) => unknown;
 
@@ -99,6 +101,11 @@ function clientCommands(): Record<string, Handler> {
     },
     async run() {
       const { system: s, params: p } = need();
+      if (p.kind === 'connect') return runConnect(s, port, p);
+      if (p.kind === 'sealed') {
+        const { publicKey, key } = benchTls();
+        return runSealed(await sealedPackets(), { publicKey, privateKey: key }, p);
+      }
       const connection = await s.connect(port, { pushActions: [], onPush: () => undefined });
       connections = [connection];
       switch (p.kind) {

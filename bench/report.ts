@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CaseDef, MetricDef } from './scenarios.js';
-import { SYSTEM_LABELS, type SystemName } from './systems/index.js';
+import { BASE_SYSTEMS, SYSTEM_LABELS, type SystemName } from './systems/index.js';
 import type { ClusterBenchResults } from './cluster-bench.js';
 import { round } from './stats.js';
 
@@ -81,7 +81,7 @@ const BASELINE: SystemName = 'net';
 /** Median of `system` over the floor's median for one metric, or null when either is missing. */
 export function ratio(result: CaseResult, system: SystemName, key: string): number | null {
   const mine = result.systems[system];
-  const floor = result.systems[BASELINE];
+  const floor = result.systems[result.baseline ?? BASELINE];
   if (mine?.status !== 'ok' || floor?.status !== 'ok') return null;
   const a = mine.median[key];
   const b = floor.median[key];
@@ -134,6 +134,13 @@ export function targets(results: Results): TargetLine[] {
       ? many.median.msgPerSec / one.median.msgPerSec
       : null;
   check('dispatch with 1,000 actions', dispatch, 0.9, true, 'pnetwork with 1 action');
+  const tlsRatio = (id: string, key: string): number | null => {
+    const found = findCase(results, id);
+    return found ? ratio(found, 'pnetwork-tls', key) : null;
+  };
+  check('TLS one-way 100 B throughput', tlsRatio('tls-oneway-100', 'msgPerSec'), 0.7, true, 'the node:tls floor');
+  check('TLS one-way 4 KiB throughput', tlsRatio('tls-oneway-4k', 'msgPerSec'), 0.7, true, 'the node:tls floor');
+  check('TLS connect time', tlsRatio('tls-connect', 'connectUs'), 1.2, false, 'a bare node:tls 1.3 connect');
   for (const idle of allCases(results).filter((c) => c.scenario === 'idle')) {
     check(`${idle.title}: RSS per connection`, ratio(idle, 'pnetwork', 'rssPerConn'), 1.5, false);
     check(`${idle.title}: heap+external per connection`, ratio(idle, 'pnetwork', 'heapExtPerConn'), 3, false);
@@ -178,6 +185,7 @@ export function consoleTables(results: Results): string {
     for (const result of scenario.cases) {
       out.push(`  ${result.title}`);
       for (const system of results.systems) {
+        if (result.systems[system]?.status === 'n/a') continue;
         const cells = result.metrics.map((metric) => {
           const c = cell(result, system, metric);
           return `${metric.label} ${c.value}${c.ratio ? ` (${c.ratio})` : ''}`;
@@ -194,11 +202,12 @@ function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-const COLORS: Record<SystemName, string> = { net: '#888888', ws: '#4e79a7', socketio: '#f28e2b', pnetwork: '#59a14f' };
+const COLORS: Record<SystemName, string> = { net: '#888888', ws: '#4e79a7', socketio: '#f28e2b', pnetwork: '#59a14f', tls: '#bab0ac', 'pnetwork-tls': '#76b7b2' };
 
 /** A horizontal bar chart (log scale) of every metric's ratio to the floor, per system. */
 export function renderSvg(results: Results): string {
-  const systems = results.systems.filter((s) => s !== BASELINE);
+  // The chart covers the cases every base system runs; the TLS pair has its own tables.
+  const systems = results.systems.filter((s) => s !== BASELINE && BASE_SYSTEMS.includes(s));
   const groups: { label: string; bars: { system: SystemName; value: number | null }[] }[] = [];
   for (const result of allCases(results)) {
     if (result.only) continue;
@@ -302,9 +311,12 @@ export function renderMarkdown(results: Results, resultsPath: string, svgName: s
     }
     for (const result of scenario.cases) {
       out.push(`### ${result.title}`, '');
-      const header = ['System', ...result.metrics.flatMap((m) => [`${m.label} (median, ${m.better} is better)`, 'ratio to floor'])];
+      const floorName = result.baseline === undefined ? 'floor' : SYSTEM_LABELS[result.baseline];
+      const header = ['System', ...result.metrics.flatMap((m) => [`${m.label} (median, ${m.better} is better)`, `ratio to ${floorName}`])];
       out.push(`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
       for (const system of results.systems) {
+        // Only the systems a case is for get a row (the TLS pair has rows only in its own scenario).
+        if (result.systems[system]?.status === 'n/a') continue;
         const cells = result.metrics.flatMap((metric) => {
           const c = cell(result, system, metric);
           return [c.value, c.ratio || '—'];

@@ -21,7 +21,7 @@ import { consoleTables, formatValue, targets, writeDocs, type CaseResult, type R
 import { scenarios, type CaseDef, type CaseParams } from './scenarios.js';
 import { clusterTable, runClusterBench } from './cluster-bench.js';
 import { median, round } from './stats.js';
-import { SYSTEM_NAMES, SYSTEM_LABELS, isSystemName, type SystemName } from './systems/index.js';
+import { BASE_SYSTEMS, SYSTEM_NAMES, SYSTEM_LABELS, isPnetwork, isSystemName, type SystemName } from './systems/index.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
@@ -41,7 +41,7 @@ const { values: args } = parseArgs({
 });
 
 if (args.help) {
-  console.log('usage: npm run bench -- [--quick] [--rounds N] [--only scenario[,scenario]] [--systems net,ws,socketio,pnetwork]');
+  console.log(`usage: npm run bench -- [--quick] [--rounds N] [--only scenario[,scenario]] [--systems ${SYSTEM_NAMES.join(',')}]`);
   process.exit(0);
 }
 
@@ -90,7 +90,7 @@ if (!(nofileNumber >= FD_NEEDED)) {
 
 // pnetwork is being written alongside: skip it (loudly) until its Server and Client exist.
 let pnetworkReason: string | null = null;
-if (systems.includes('pnetwork')) {
+if (systems.some(isPnetwork)) {
   try {
     const adapter = await import('./systems/pnetwork.js');
     await adapter.loadPnetwork();
@@ -425,10 +425,11 @@ for (const scenario of selected) {
     for (const system of systems) {
       let status: SystemResult['status'] = 'ok';
       let reason: string | undefined;
-      if (first.only && !first.only.includes(system)) {
+      const applies = first.only ?? BASE_SYSTEMS;
+      if (!applies.includes(system)) {
         status = 'n/a';
-        reason = `applies to ${first.only.join(', ')} only`;
-      } else if (system === 'pnetwork' && pnetworkReason !== null) {
+        reason = `applies to ${applies.join(', ')} only`;
+      } else if (isPnetwork(system) && pnetworkReason !== null) {
         status = 'skipped';
         reason = `not available (${pnetworkReason})`;
       } else active.push(system);

@@ -7,10 +7,10 @@
 import { performance } from 'node:perf_hooks';
 import { isDeepStrictEqual } from 'node:util';
 import type { SystemName } from './systems/index.js';
-import type { BenchConnection, BenchSystem, ServerHooks } from './systems/types.js';
+import { makePacket, type BenchConnection, type BenchPacket, type BenchSystem, type ServerHooks } from './systems/types.js';
 import { percentile, round } from './stats.js';
 
-export type Kind = 'oneway' | 'rtt' | 'pipelined' | 'idle' | 'broadcast';
+export type Kind = 'oneway' | 'rtt' | 'pipelined' | 'idle' | 'broadcast' | 'connect' | 'sealed';
 
 /** Everything a case needs; unused fields are 0. */
 export interface CaseParams {
@@ -50,8 +50,10 @@ export interface CaseDef {
   metrics: MetricDef[];
   /** The metric charted and used for the headline ratio. */
   primary: string;
-  /** Systems this case applies to (others are reported N/A); all when absent. */
+  /** Systems this case applies to (others are reported N/A); the four base systems when absent. */
   only?: SystemName[];
+  /** The system ratios are taken to. @defaultValue 'net' (the node:net floor) */
+  baseline?: SystemName;
 }
 
 export interface ScenarioDef {
@@ -192,9 +194,56 @@ export function scenarios(quick: boolean, idleCap: number): ScenarioDef[] {
     {
       id: 'encryption',
       title: 'Encrypted vs plain vs node:tls',
-      measures: 'Not measured yet.',
-      cases: [],
-      notYet: 'not yet: encryption does not exist',
+      measures:
+        'pnetwork over TLS 1.3 against a hand-written node:tls floor (the node:net floor’s protocol over TLS 1.3) and plain pnetwork; RSA-2048 server key for both TLS systems; ratios are to the node:tls floor. Sealed packets: 100 B packets sealed and opened in one process per cipher back end.',
+      cases: [
+        {
+          id: 'tls-oneway-100',
+          scenario: 'encryption',
+          title: 'TLS one-way, 100 B data',
+          params: { ...base, ...timed, kind: 'oneway', size: 100, count: q(1_000_000, 3_000), warmup: q(20_000, 200) },
+          metrics: [MSG_RATE],
+          primary: 'msgPerSec',
+          only: ['tls', 'pnetwork-tls', 'pnetwork'],
+          baseline: 'tls',
+        },
+        {
+          id: 'tls-oneway-4k',
+          scenario: 'encryption',
+          title: 'TLS one-way, 4 KiB data',
+          params: { ...base, ...timed, kind: 'oneway', size: 4096, count: q(200_000, 500), warmup: q(4_000, 100) },
+          metrics: [MSG_RATE],
+          primary: 'msgPerSec',
+          only: ['tls', 'pnetwork-tls', 'pnetwork'],
+          baseline: 'tls',
+        },
+        {
+          id: 'tls-connect',
+          scenario: 'encryption',
+          title: 'time to a connected, handshaken client',
+          params: { ...base, ...timed, kind: 'connect', count: q(400, 20), warmup: q(20, 3) },
+          metrics: [
+            { key: 'connectUs', label: 'connect p50', unit: 'µs', better: 'lower' },
+            { key: 'connectP90Us', label: 'connect p90', unit: 'µs', better: 'lower' },
+          ],
+          primary: 'connectUs',
+          only: ['tls', 'pnetwork-tls', 'pnetwork'],
+          baseline: 'tls',
+        },
+        {
+          id: 'sealed',
+          scenario: 'encryption',
+          title: 'sealed packets, 100 B data (RSA-2048), per back end',
+          params: { ...base, ...timed, kind: 'sealed', size: 100, count: q(20_000, 100), warmup: q(200, 10) },
+          metrics: ['node', 'forge'].flatMap((backend) => [
+            { key: `${backend}SealPerSec`, label: `${backend} seal`, unit: '1/s', better: 'higher' as const },
+            { key: `${backend}OpenPerSec`, label: `${backend} open`, unit: '1/s', better: 'higher' as const },
+          ]),
+          primary: 'nodeSealPerSec',
+          only: ['pnetwork'],
+          baseline: 'pnetwork',
+        },
+      ],
     },
   ];
 }
@@ -367,4 +416,57 @@ export async function connectMany(
   await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
   verify(connections.every(Boolean), 'not every connection opened');
   return connections;
+}
+
+/** Time to a connected client: connect (TCP, TLS handshake if any, the protocol's own hello), then close; one at a time. */
+export async function runConnect(system: BenchSystem, port: number, params: CaseParams): Promise<Record<string, number | number[]>> {
+  const once = async (): Promise<number> => {
+    const start = performance.now();
+    const connection = await system.connect(port, { pushActions: [], onPush: () => undefined });
+    const took = (performance.now() - start) * 1000;
+    connection.close();
+    return took;
+  };
+  const warmEnd = performance.now() + params.warmupMs;
+  for (let i = 0; i < params.warmup && performance.now() < warmEnd; i++) await once();
+  const times: number[] = [];
+  const end = performance.now() + params.budgetMs;
+  while (times.length < params.count && (times.length === 0 || performance.now() < end)) times.push(await once());
+  const sorted = times.sort((a, b) => a - b);
+  return { connectUs: round(percentile(sorted, 50)), connectP90Us: round(percentile(sorted, 90)), count: sorted.length };
+}
+
+/** The calls the sealed-packet case needs from the library. */
+export interface SealedPacketApi {
+  encryptPacket(packet: BenchPacket, publicKey: string, options: { backend: 'node' | 'forge' }): unknown;
+  decryptPacket(sealed: unknown, privateKey: string, options: { backend: 'node' | 'forge' }): BenchPacket;
+}
+
+/** Sealed-packet throughput per cipher back end, in one process: seal `count` packets, then open them all and check each. */
+export function runSealed(api: SealedPacketApi, keys: { publicKey: string; privateKey: string }, params: CaseParams): Record<string, number> {
+  const body = 's'.repeat(params.size);
+  const result: Record<string, number> = {};
+  for (const backend of ['node', 'forge'] as const) {
+    const rate = (count: number, budgetMs: number): { seal: number; open: number; count: number } => {
+      const sealed: unknown[] = [];
+      let start = performance.now();
+      const end = start + budgetMs;
+      while (sealed.length < count && (sealed.length === 0 || performance.now() < end)) {
+        sealed.push(api.encryptPacket(makePacket('chat', { seq: sealed.length, body }, null), keys.publicKey, { backend }));
+      }
+      const seal = sealed.length / ((performance.now() - start) / 1000);
+      start = performance.now();
+      sealed.forEach((packet, seq) => {
+        const opened = api.decryptPacket(packet, keys.privateKey, { backend });
+        verify((opened.data as Body).seq === seq && (opened.data as Body).body === body, `${backend}: sealed packet ${seq} opened to something else`);
+      });
+      return { seal, open: sealed.length / ((performance.now() - start) / 1000), count: sealed.length };
+    };
+    rate(params.warmup, params.warmupMs);
+    const measured = rate(params.count, params.budgetMs);
+    result[`${backend}SealPerSec`] = round(measured.seal, 6);
+    result[`${backend}OpenPerSec`] = round(measured.open, 6);
+    result[`${backend}Count`] = measured.count;
+  }
+  return result;
 }

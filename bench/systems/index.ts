@@ -5,8 +5,14 @@
 import type { BenchSystem } from './types.js';
 
 /** Names in the order runs take turns: the floor first. */
-export const SYSTEM_NAMES = ['net', 'ws', 'socketio', 'pnetwork'] as const;
+export const SYSTEM_NAMES = ['net', 'ws', 'socketio', 'pnetwork', 'tls', 'pnetwork-tls'] as const;
 export type SystemName = (typeof SYSTEM_NAMES)[number];
+
+/** The systems a case runs when it names none: the TLS pair runs only where a case asks for it. */
+export const BASE_SYSTEMS: readonly SystemName[] = ['net', 'ws', 'socketio', 'pnetwork'];
+
+/** True for the systems built from dist/ (they are skipped when it is missing). */
+export const isPnetwork = (name: SystemName): boolean => name === 'pnetwork' || name === 'pnetwork-tls';
 
 /** Human labels for reports. */
 export const SYSTEM_LABELS: Record<SystemName, string> = {
@@ -14,6 +20,8 @@ export const SYSTEM_LABELS: Record<SystemName, string> = {
   ws: 'ws',
   socketio: 'socket.io (websocket)',
   pnetwork: 'pnetwork',
+  tls: 'node:tls floor',
+  'pnetwork-tls': 'pnetwork over TLS',
 };
 
 export function isSystemName(name: string): name is SystemName {
@@ -33,6 +41,13 @@ export async function loadSystem(name: SystemName): Promise<BenchSystem> {
       const module = await import('./pnetwork.js');
       await module.loadPnetwork();
       return module.system;
+    }
+    case 'tls':
+      return (await import('./net-floor.js')).tlsSystem;
+    case 'pnetwork-tls': {
+      const module = await import('./pnetwork.js');
+      await module.loadPnetwork();
+      return module.tlsSystem;
     }
   }
 }

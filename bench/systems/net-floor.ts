@@ -6,6 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
+import tls from 'node:tls';
+import { benchTls } from './bench-keys.js';
 import {
   HOST,
   PendingRequests,
@@ -93,10 +95,21 @@ interface FloorConnection {
   writer: Writer;
 }
 
-function createServer(hooks: ServerHooks): BenchServer {
+/** How the floor listens and dials: plain TCP, or TLS 1.3 (the node:tls floor). */
+interface FloorTransport {
+  listen(onSocket: (socket: net.Socket) => void): net.Server;
+  dial(port: number): net.Socket;
+}
+
+const PLAIN: FloorTransport = {
+  listen: (onSocket) => net.createServer({ noDelay: true }, onSocket),
+  dial: (port) => net.connect({ host: HOST, port, noDelay: true }),
+};
+
+function createServer(transport: FloorTransport, hooks: ServerHooks): BenchServer {
   const table = routes(hooks);
   const connections = new Set<FloorConnection>();
-  const server = net.createServer({ noDelay: true }, (socket) => {
+  const server = transport.listen((socket) => {
     const connection: FloorConnection = { token: randomUUID(), socket, writer: new Writer(socket) };
     connections.add(connection);
     socket.on('close', () => connections.delete(connection));
@@ -143,9 +156,9 @@ function createServer(hooks: ServerHooks): BenchServer {
   };
 }
 
-function connect(port: number, options: ConnectOptions): Promise<BenchConnection> {
+function connect(transport: FloorTransport, port: number, options: ConnectOptions): Promise<BenchConnection> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: HOST, port, noDelay: true });
+    const socket = transport.dial(port);
     const writer = new Writer(socket);
     const pending = new PendingRequests();
     const pushes = new Set(options.pushActions);
@@ -198,5 +211,26 @@ function connect(port: number, options: ConnectOptions): Promise<BenchConnection
   });
 }
 
+function floor(name: string, transport: FloorTransport): BenchSystem {
+  return { name, createServer: (hooks) => createServer(transport, hooks), connect: (port, options) => connect(transport, port, options) };
+}
+
 /** The node:net floor. */
-export const system: BenchSystem = { name: 'net', createServer, connect };
+export const system: BenchSystem = floor('net', PLAIN);
+
+/**
+ * The node:tls floor: the same protocol over TLS 1.3 (the same RSA key as pnetwork's TLS runs, its
+ * certificate trusted directly), written by hand with node:tls.
+ */
+export const tlsSystem: BenchSystem = floor('tls', {
+  listen: (onSocket) => {
+    const { key, cert } = benchTls();
+    return tls.createServer({ key, cert, minVersion: 'TLSv1.3', noDelay: true }, onSocket);
+  },
+  dial: (port) => {
+    const { cert } = benchTls();
+    const socket = tls.connect({ host: HOST, port, ca: [cert], minVersion: 'TLSv1.3', checkServerIdentity: () => undefined });
+    socket.setNoDelay(true);
+    return socket;
+  },
+});

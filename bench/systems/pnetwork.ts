@@ -10,8 +10,10 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { benchTls } from './bench-keys.js';
 import {
   HOST,
+  type BenchPacket,
   type BenchConnection,
   type BenchServer,
   type BenchSystem,
@@ -39,8 +41,10 @@ interface PnClient {
 }
 
 interface PnModule {
-  Server: new (options: { host: string; port: number }) => PnServer;
-  Client: new (options: { host: string; port: number; reconnect?: boolean }) => PnClient;
+  Server: new (options: { host: string; port: number; tls?: { keys: { privateKey: string; publicKey: string } } }) => PnServer;
+  Client: new (options: { host: string; port: number; reconnect?: boolean; tls?: { serverFingerprint: string } }) => PnClient;
+  encryptPacket(packet: BenchPacket, publicKey: string, options: { backend: 'node' | 'forge' }): unknown;
+  decryptPacket(sealed: unknown, privateKey: string, options: { backend: 'node' | 'forge' }): BenchPacket;
 }
 
 /** One-way sends allowed in flight (promise not yet settled) before the sender waits. */
@@ -71,12 +75,13 @@ export function loadPnetwork(): Promise<PnModule> {
   return loaded;
 }
 
-function createServer(hooks: ServerHooks): BenchServer {
+function createServer(hooks: ServerHooks, tls: boolean): BenchServer {
   let server: PnServer | null = null;
   return {
     async start() {
       const { Server } = await loadPnetwork();
-      const created = new Server({ host: HOST, port: 0 });
+      const { key, publicKey } = benchTls();
+      const created = new Server({ host: HOST, port: 0, ...(tls ? { tls: { keys: { privateKey: key, publicKey } } } : {}) });
       server = created;
       for (const action of hooks.oneWay) {
         created.bindAction(action, (data) => {
@@ -98,9 +103,9 @@ function createServer(hooks: ServerHooks): BenchServer {
   };
 }
 
-async function connect(port: number, options: ConnectOptions): Promise<BenchConnection> {
+async function connect(port: number, options: ConnectOptions, tls: boolean): Promise<BenchConnection> {
   const { Client } = await loadPnetwork();
-  const client = new Client({ host: HOST, port, reconnect: false });
+  const client = new Client({ host: HOST, port, reconnect: false, ...(tls ? { tls: { serverFingerprint: benchTls().fingerprint } } : {}) });
   for (const action of options.pushActions) {
     client.bindAction(action, (data) => {
       options.onPush(action, data);
@@ -141,4 +146,18 @@ async function connect(port: number, options: ConnectOptions): Promise<BenchConn
 }
 
 /** pnetwork. */
-export const system: BenchSystem = { name: 'pnetwork', createServer, connect };
+export const system: BenchSystem = { name: 'pnetwork', createServer: (hooks) => createServer(hooks, false), connect: (port, options) => connect(port, options, false) };
+
+/** pnetwork over TLS 1.3, pinning the bench key (the same key as the node:tls floor's). */
+export const tlsSystem: BenchSystem = {
+  name: 'pnetwork-tls',
+  createServer: (hooks) => createServer(hooks, true),
+  connect: (port, options) => connect(port, options, true),
+};
+
+/** The library's sealed-packet functions, for the in-process sealed-packet throughput case. */
+export async function sealedPackets(): Promise<Pick<PnModule, 'encryptPacket' | 'decryptPacket'>> {
+  const module = await loadPnetwork();
+  if (typeof module.encryptPacket !== 'function') throw new Error('dist/index.js does not export encryptPacket');
+  return module;
+}

@@ -116,7 +116,7 @@ export class PacketSealer {
   /** @throws InvalidKeyError when the key is not RSA */
   constructor(recipientPublicKey: KeyInput, private readonly backend: CipherBackend = nodeCipher) {
     this.key = rsaPublicKey(recipientPublicKey);
-    this.kid = fingerprint(this.key);
+    this.kid = keyId(this.key);
   }
 
   /** See {@link encryptPacket}. `fixed` is for known-answer tests only. */
@@ -160,7 +160,7 @@ export class PacketOpener {
   /** @throws InvalidKeyError when the key is not an RSA private key */
   constructor(privateKey: KeyInput, options: OpenOptions = {}) {
     this.key = rsaPrivateKey(privateKey);
-    this.kid = fingerprint(this.key);
+    this.kid = keyId(this.key);
     this.modulusBytes = Math.ceil((this.key.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
     this.backend = cipherBackend(options.backend);
     this.limits = {
@@ -273,7 +273,43 @@ function malformed(why: string): DecryptionError {
   return new DecryptionError(`malformed sealed packet: ${why}`);
 }
 
+// encryptPacket(packet, pem) is often called with the same few keys: parse each PEM once. Bounded, and
+// holds nothing the caller does not hold already.
+const PARSED_KEYS_KEPT = 16;
+const parsedKeys = new Map<string, KeyObject>();
+const keyIds = new WeakMap<KeyObject, string>();
+
+/** The key's fingerprint, computed once per KeyObject. */
+function keyId(key: KeyObject): string {
+  let id = keyIds.get(key);
+  if (id === undefined) {
+    id = fingerprint(key);
+    keyIds.set(key, id);
+  }
+  return id;
+}
+
+function parsedOnce(kind: 'public' | 'private', input: KeyInput, parse: (input: KeyInput) => KeyObject): KeyObject {
+  if (typeof input !== 'string') return parse(input);
+  const id = `${kind}:${input}`;
+  let key = parsedKeys.get(id);
+  if (!key) {
+    key = parse(input);
+    if (parsedKeys.size >= PARSED_KEYS_KEPT) parsedKeys.delete(parsedKeys.keys().next().value!);
+    parsedKeys.set(id, key);
+  }
+  return key;
+}
+
 function rsaPublicKey(input: KeyInput): KeyObject {
+  return parsedOnce('public', input, parseRsaPublicKey);
+}
+
+function rsaPrivateKey(input: KeyInput): KeyObject {
+  return parsedOnce('private', input, parseRsaPrivateKey);
+}
+
+function parseRsaPublicKey(input: KeyInput): KeyObject {
   let key: KeyObject;
   try {
     key = typeof input === 'object' && !Buffer.isBuffer(input) ? (input.type === 'public' ? input : createPublicKey(input)) : createPublicKey(input);
@@ -284,7 +320,7 @@ function rsaPublicKey(input: KeyInput): KeyObject {
   return key;
 }
 
-function rsaPrivateKey(input: KeyInput): KeyObject {
+function parseRsaPrivateKey(input: KeyInput): KeyObject {
   let key: KeyObject;
   try {
     key = typeof input === 'object' && !Buffer.isBuffer(input) ? input : createPrivateKey(input);
