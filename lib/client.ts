@@ -4,7 +4,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Observable} from 'rxjs';
-import { BehaviorSubject, Subject, defer, throwError, type Subscription } from 'rxjs';
+import { BehaviorSubject, Subject, defer, firstValueFrom, merge, skip, throwError, type Subscription } from 'rxjs';
 import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
 import { AuthProviderError, ConnectionClosedError, ConnectionRefusedError, NotConnectedError, PnetworkError, RequestTimeoutError, aboutConnection } from './errors.js';
 import { Connection } from './connection.js';
@@ -121,6 +121,10 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private readonly backoff: BackoffConfig & { enabled: boolean; random: () => number };
   private readonly queue: OfflineQueue<Outgoing>;
   private readonly states = new BehaviorSubject<ClientState>('closed');
+  /** Fires when the offline queue has been sent: `writable` may have changed without a state change. */
+  private readonly flushed = new Subject<void>();
+  /** What drained() waits on while not connected or flushing: a state change or the end of a flush. */
+  private readonly nudges = merge(this.states.pipe(skip(1)), this.flushed);
   private readonly disconnects = new Subject<string>();
   private readonly attempts = new Subject<ReconnectAttempt>();
   private current: Connection<S, C> | null = null;
@@ -169,6 +173,34 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   /** Packets waiting for a connection. */
   get queuedPackets(): number {
     return this.queue.size;
+  }
+
+  /** Bytes accepted and not yet sent on the current connection (0 without one). */
+  get bufferedBytes(): number {
+    return this.current?.bufferedBytes ?? 0;
+  }
+
+  /**
+   * True when a send goes straight out: connected, nothing waiting in the offline queue, and the
+   * connection's backlog under `maxSendBufferBytes`. A producer of many packets awaits
+   * {@link Client.drained} while it is false.
+   */
+  get writable(): boolean {
+    const connection = this.current;
+    return connection !== null && this.sendsDirectly(connection) && connection.writable;
+  }
+
+  /**
+   * Resolves once {@link Client.writable} is true (at once if it is): after a reconnect and its queue,
+   * and once the connection's backlog has drained. Rejects with NotConnectedError if the client stops.
+   */
+  async drained(): Promise<void> {
+    while (!this.writable) {
+      if (this.state === 'closed') throw new NotConnectedError('client is not started');
+      const connection = this.current;
+      if (connection && !connection.isClosed && !connection.writable) await connection.drained().catch(() => undefined);
+      else await firstValueFrom(this.nudges);
+    }
   }
 
   /** The current state. */
@@ -438,6 +470,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     if (this.queue.size === 0) return;
     this.queue
       .flush((outgoing) => this.sendQueued(connection, outgoing))
+      .then(() => this.flushed.next())
       .catch(() => {
         // That packet's own promise carries its failure (too large, say). If the connection still
         // stands, the rest go on now; otherwise they wait for the next connection.

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { isEncrypted, peerFingerprint } from './transport/sockets.js';
 import { Subject, type Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import { ConnectionClosedError, PacketError, PnetworkError, RemoteError, type HeartbeatTimeoutError } from './errors.js';
+import { ConnectionClosedError, PacketError, PnetworkError, RemoteError, type HeartbeatTimeoutError, type SendBufferFullError } from './errors.js';
 import { isTextCodec, type Codec } from './protocol/codec.js';
 import { refuseAction, type Packet } from './protocol/packet.js';
 import { reportIfUnhandled } from './unhandled-failure.js';
@@ -43,6 +43,8 @@ export interface ConnectionSettings {
   maxHandshakeBytes: number;
   maxActionLength: number;
   maxSendBufferBytes: number;
+  /** Time the peer may read nothing while the backlog is over `maxSendBufferBytes`, in ms. */
+  sendStallTimeoutMs: number;
   requestTimeoutMs: number;
   closeTimeoutMs: number;
   /** Interval between pings once the handshake is done; 0 turns heartbeats off. */
@@ -115,6 +117,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   private finished = false;
   private destroyTimer: Subscription | null = null;
   private closeTimerArmed = false;
+  private reportedClose = false;
   private streamTable: StreamTable | null = null;
   private peerStreams = false;
   /** Kept once known: a socket forgets its peer's address when it closes, and learns it only on connect. */
@@ -128,7 +131,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     private readonly hooks: ConnectionHooks<Connection<In, Out>>,
   ) {
     this.connectedAt = settings.scheduler.now();
-    this.writer = new FrameWriter(socket, settings.maxFrameBytes, settings.maxSendBufferBytes, this.stats);
+    this.writer = new FrameWriter(socket, settings, this.stats, this);
     socket.setNoDelay(true);
     this.learnAddress();
     // The pipeline handles socket errors while it runs; after a fatal error it is torn down while the
@@ -178,6 +181,38 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     return this.peerKey.value;
   }
 
+  /** Bytes accepted by `sendPacket` and not yet sent: the writer's backlog plus the socket's own. */
+  get bufferedBytes(): number {
+    return this.writer.bufferedBytes;
+  }
+
+  /**
+   * False while more than `maxSendBufferBytes` wait to be sent (and once closing). Sends still work; a
+   * producer of many packets should wait for {@link Connection.drained} before sending more.
+   */
+  get writable(): boolean {
+    return this.writer.writable && !this.isClosed;
+  }
+
+  /** Emits false when the backlog goes over `maxSendBufferBytes`, true when it is back under; completes on close. */
+  get writable$(): Observable<boolean> {
+    return this.writer.writable$;
+  }
+
+  /** Resolves once `writable` is true again (at once if it is); rejects with ConnectionClosedError if the connection closes first. */
+  drained(): Promise<void> {
+    if (this.isClosed) return Promise.reject(new ConnectionClosedError(this.closeReason ?? 'connection closed'));
+    return this.writer.drained();
+  }
+
+  /** @internal The writer's call: the peer read nothing while too much waited; report it and drop the socket. */
+  onWriterStalled(error: SendBufferFullError): void {
+    this.hooks.onError(this, error);
+    this.closeReason ??= error.message;
+    this.socket.destroy();
+    this.finish(this.closeReason);
+  }
+
   /** True once the connection is closing or closed; sends then reject with ConnectionClosedError. */
   get isClosed(): boolean {
     return this.ending || this.finished;
@@ -210,7 +245,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
    * Sends a packet. The token is always set to this connection's own.
    * Resolves once the bytes are handed to the socket; waits while the socket is full. A failure that
    * nobody handles (the promise is dropped) is reported on the owner's `error$`, never lost.
-   * @throws (rejects) ReservedActionError, FrameTooLargeError, PacketError, SendBufferFullError, ConnectionClosedError
+   * @throws (rejects) ReservedActionError, FrameTooLargeError, PacketError, ConnectionClosedError
    */
   sendPacket<A extends ActionName<Out>>(action: A, data: DataOf<Out, A>): Promise<void>;
   sendPacket(packet: Packet): Promise<void>;
@@ -225,7 +260,13 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
 
   /** @internal A send failed and nobody handled its promise: the owner reports it. */
   reportUnhandled(error: unknown): void {
-    if (error instanceof PnetworkError) this.hooks.onError(this, error);
+    if (!(error instanceof PnetworkError)) return;
+    // Every send still waiting fails the same way when a connection closes: say so once.
+    if (error instanceof ConnectionClosedError) {
+      if (this.reportedClose) return;
+      this.reportedClose = true;
+    }
+    this.hooks.onError(this, error);
   }
 
   /**

@@ -17,8 +17,10 @@ export const DEFAULTS = Object.freeze({
   maxFrameBytes: 1024 * 1024,
   /** Largest first frame (the handshake) accepted, in bytes (64 KiB). */
   maxHandshakeBytes: 64 * 1024,
-  /** Bytes that may wait for a full socket to drain before sends are refused (8 MiB). */
+  /** Backlog above which a connection is not `writable`, and which a peer that stops reading may not keep (8 MiB). */
   maxSendBufferBytes: 8 * 1024 * 1024,
+  /** Time a peer may read nothing while more than maxSendBufferBytes wait before it is disconnected, in ms. */
+  sendStallTimeoutMs: 10_000,
   /** Longest action name, in UTF-16 code units. */
   maxActionLength: 256,
   /** Deepest nesting of arrays and objects allowed in `data`. */

@@ -215,13 +215,20 @@ export class NotConnectedError extends PnetworkError {
   }
 }
 
-/** More bytes wait for the socket to drain than `maxSendBufferBytes` allows. */
+/**
+ * The peer stopped reading: more than `maxSendBufferBytes` waited to be sent and nothing was taken for
+ * `sendStallTimeoutMs`. The connection is closed with this as its reason; reported on error$.
+ */
 export class SendBufferFullError extends PnetworkError {
   constructor(
-    /** The limit in force, in bytes. */
+    /** The limit in force (`maxSendBufferBytes`), in bytes. */
     readonly limit: number,
+    /** Bytes waiting when the connection was given up. */
+    readonly bufferedBytes = limit,
+    /** How long the peer had read nothing, in ms. */
+    readonly stalledMs = 0,
   ) {
-    super('ERR_SEND_BUFFER_FULL', `send buffer is full (${limit} bytes wait for the socket)`);
+    super('ERR_SEND_BUFFER_FULL', `peer stopped reading: ${bufferedBytes} bytes waited to be sent (maxSendBufferBytes ${limit}) and none were taken for ${stalledMs} ms`);
   }
 }
 

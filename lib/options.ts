@@ -26,8 +26,10 @@ export interface CommonOptions {
   maxActionLength?: number;
   /** Deepest nesting accepted in `data`. @defaultValue 64 */
   maxDepth?: number;
-  /** Bytes that may wait for a full socket before sends reject. @defaultValue 8 MiB */
+  /** Backlog above which a connection is not `writable` (sends are still accepted). @defaultValue 8 MiB */
   maxSendBufferBytes?: number;
+  /** Time the peer may read nothing while more than `maxSendBufferBytes` wait before it is disconnected, in ms. @defaultValue 10 000 */
+  sendStallTimeoutMs?: number;
   /** Time allowed for the handshake, in ms. @defaultValue 10 000 */
   handshakeTimeoutMs?: number;
   /** Default request timeout, in ms. @defaultValue 10 000 */
@@ -94,6 +96,7 @@ export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOpti
     heartbeatIntervalMs: checkDelay('heartbeatIntervalMs', options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs, { zero: true }),
     heartbeatTimeoutMs: checkDelay('heartbeatTimeoutMs', options.heartbeatTimeoutMs ?? DEFAULTS.heartbeatTimeoutMs),
     closeTimeoutMs: checkDelay('closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs),
+    sendStallTimeoutMs: checkDelay('sendStallTimeoutMs', options.sendStallTimeoutMs ?? DEFAULTS.sendStallTimeoutMs),
     scheduler: options.scheduler ?? asyncScheduler,
     maxConcurrentHandlers: integer('maxConcurrentHandlers', options.maxConcurrentHandlers ?? DEFAULTS.maxConcurrentHandlers, 1),
     transport: options.transport ?? netTransport,

@@ -30,6 +30,7 @@ describe('options', () => {
       ['requestTimeoutMs', 2 ** 31],
       ['handshakeTimeoutMs', Number.POSITIVE_INFINITY],
       ['closeTimeoutMs', -5],
+      ['sendStallTimeoutMs', 2 ** 31],
       ['port', 70_000],
       ['port', 1.5],
       ['maxFrameBytes', -1],

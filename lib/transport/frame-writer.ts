@@ -1,15 +1,36 @@
 /**
- * Frames to a socket. Every payload written in one tick is framed into a single buffer and handed to
- * the socket in one write; while the socket is full, payloads gather (up to a byte limit) until 'drain'.
+ * Frames to a socket. Payloads written in one tick are framed together and handed to the socket in
+ * pieces of about 64 KiB; while the socket is full, they wait in order until 'drain'. Nothing a caller
+ * writes is refused for its size: the backlog is watched instead, and a peer that reads nothing for
+ * `sendStallTimeoutMs` while more than `maxSendBufferBytes` wait is reported as stalled.
  * @module
  */
 import type { Socket } from 'node:net';
+import { Subject, type Observable, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConnectionClosedError, FrameTooLargeError, SendBufferFullError } from '../errors.js';
 import { FRAME_HEADER_BYTES } from '../protocol/frame.js';
 import type { TrafficStats } from '../types.js';
 
-/** A batch this large is written at once rather than at the end of the tick. */
+/** A batch this large is handed to the socket at once rather than at the end of the tick. */
 const FLUSH_BYTES = 64 * 1024;
+
+/** The limits a writer works with; a connection passes its own settings. */
+export interface FrameWriterLimits {
+  /** Largest payload allowed, in bytes. */
+  readonly maxFrameBytes: number;
+  /** Backlog (bytes not yet sent) above which the writer is not writable. */
+  readonly maxSendBufferBytes: number;
+  /** Time the peer may read nothing while the backlog stays above `maxSendBufferBytes`, in ms. */
+  readonly sendStallTimeoutMs: number;
+  /** Drives the stall check. */
+  readonly scheduler: SchedulerLike;
+}
+
+/** Who hears that the peer stopped reading. */
+export interface FrameWriterListener {
+  /** The backlog stayed above the limit with no progress for `sendStallTimeoutMs`; the writer has stopped checking. */
+  onWriterStalled(error: SendBufferFullError): void;
+}
 
 /** Payloads framed and written together, sharing one Promise. */
 interface Batch {
@@ -23,35 +44,71 @@ interface Batch {
 
 /** Writes frames to one socket in order, coalescing per tick and honouring backpressure. */
 export class FrameWriter {
-  private batch: Batch | null = null;
+  /** Batches not yet handed to the socket, oldest first; only the last one takes new payloads. */
+  private batches: Batch[] = [];
+  private pendingBytes = 0;
   private scheduled = false;
   private isBlocked = false;
-  private drainWaiters: Array<() => void> = [];
   private ending = false;
   private closedWith: Error | null = null;
+  private over = false;
+  private changes: Subject<boolean> | null = null;
+  private waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> | null = null;
+  private drainCallbacks: Array<() => void> = [];
+  private stallCheck: Subscription | null = null;
+  /** Progress marks for the stall check: 'drain' events seen, and the socket's backlog at the last look. */
+  private drains = 0;
+  private seenDrains = 0;
+  private seenSocketBytes = 0;
+  private lastProgressAt = 0;
 
   /**
    * @param socket the socket to write to
-   * @param maxFrameBytes largest payload allowed
-   * @param maxWaitingBytes bytes that may wait for 'drain' before further writes are refused
+   * @param limits frame size, backlog limit, stall timeout and scheduler
    * @param counters counts each accepted frame into `packetsOut` and its bytes into `bytesOut`
+   * @param listener told when the peer stops reading
    */
   constructor(
     private readonly socket: Socket,
-    private readonly maxFrameBytes: number,
-    private readonly maxWaitingBytes: number,
+    private readonly limits: FrameWriterLimits,
     private readonly counters: Pick<TrafficStats, 'packetsOut' | 'bytesOut'>,
+    private readonly listener: FrameWriterListener,
   ) {
     socket.on('drain', this.onDrain);
   }
 
+  /** Bytes accepted and not yet sent: waiting here, plus what the socket itself still holds. */
+  get bufferedBytes(): number {
+    return this.pendingBytes + (this.socket.writableLength ?? 0);
+  }
+
+  /** False while more than `maxSendBufferBytes` wait, and once closed. */
+  get writable(): boolean {
+    return !this.over && this.closedWith === null && !this.ending;
+  }
+
+  /** Emits `false` when the backlog goes over the limit and `true` when it is back under. */
+  get writable$(): Observable<boolean> {
+    this.changes ??= new Subject<boolean>();
+    return this.changes.asObservable();
+  }
+
+  /** Resolves once writable; rejects with the close error if the writer closes first. */
+  drained(): Promise<void> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    if (this.ending) return Promise.reject(new ConnectionClosedError('connection is closing'));
+    if (!this.over) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => (this.waiters ??= []).push({ resolve, reject }));
+  }
+
   /**
    * Frames `payload` (a string is encoded as UTF-8). Resolves once the frame is handed to the socket;
-   * rejects with FrameTooLargeError, SendBufferFullError, or ConnectionClosedError if the socket closes first.
+   * rejects with FrameTooLargeError, or ConnectionClosedError if the socket closes first. A large
+   * backlog is accepted (see {@link FrameWriter.writable}).
    */
   write(payload: string | Uint8Array): Promise<void> {
     const refused = this.tryWrite(payload);
-    return refused ? Promise.reject(refused) : this.batch!.done;
+    return refused ? Promise.reject(refused) : this.batches[this.batches.length - 1]!.done;
   }
 
   /** True while the socket is full: what is written now waits for 'drain'. */
@@ -61,36 +118,37 @@ export class FrameWriter {
 
   /** Calls `callback` once, the next time the socket drains and takes writes again. */
   onceDrained(callback: () => void): void {
-    this.drainWaiters.push(callback);
+    this.drainCallbacks.push(callback);
   }
 
   /**
-   * Like {@link write} without a Promise, for callers that write many frames and only need to know
-   * whether each was accepted: the error it was refused with, or null.
+   * Like {@link FrameWriter.write} without a Promise, for callers that write many frames and only need
+   * to know whether each was accepted: the error it was refused with, or null.
    */
   tryWrite(payload: string | Uint8Array): Error | null {
     if (this.closedWith) return this.closedWith;
     if (this.ending) return new ConnectionClosedError('connection is closing');
     const length = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
-    if (length > this.maxFrameBytes) return new FrameTooLargeError(length, this.maxFrameBytes);
+    if (length > this.limits.maxFrameBytes) return new FrameTooLargeError(length, this.limits.maxFrameBytes);
     const size = FRAME_HEADER_BYTES + length;
-    if (this.batch !== null && this.batch.bytes + size > (this.isBlocked ? this.maxWaitingBytes : FLUSH_BYTES)) {
-      // While the socket is full, the backlog is bounded; otherwise a large burst goes out now, in
-      // pieces, instead of piling up until the end of the tick.
-      if (this.isBlocked) return new SendBufferFullError(this.maxWaitingBytes);
-      this.flush();
-      if (this.isBlocked && size > this.maxWaitingBytes) return new SendBufferFullError(this.maxWaitingBytes);
+    let batch = this.batches.length === 0 ? undefined : this.batches[this.batches.length - 1];
+    if (batch === undefined || batch.bytes + size > FLUSH_BYTES) {
+      // A full batch goes out now while the socket takes it, instead of piling up until the end of the tick.
+      if (batch !== undefined && !this.isBlocked) this.flush();
+      batch = newBatch();
+      this.batches.push(batch);
     }
-    const batch = (this.batch ??= newBatch());
     batch.payloads.push(payload);
     batch.lengths.push(length);
     batch.bytes += size;
+    this.pendingBytes += size;
     this.counters.packetsOut++;
     this.counters.bytesOut += size;
     if (!this.isBlocked && !this.scheduled) {
       this.scheduled = true;
       process.nextTick(flushWriter, this);
     }
+    if (!this.over && this.pendingBytes > this.limits.maxSendBufferBytes) this.checkBacklog();
     return null;
   }
 
@@ -98,56 +156,128 @@ export class FrameWriter {
   end(): void {
     if (this.ending || this.closedWith) return;
     this.ending = true;
-    if (this.batch === null) this.socket.end();
+    if (this.batches.length === 0) this.socket.end();
   }
 
-  /** Rejects everything not yet handed over and refuses later writes. */
+  /** Rejects everything not yet handed over, and every drained() waiter, and refuses later writes. */
   close(error: Error = new ConnectionClosedError()): void {
     if (this.closedWith) return;
     this.closedWith = error;
     this.socket.off('drain', this.onDrain);
-    this.drainWaiters = [];
-    const batch = this.batch;
-    this.batch = null;
-    batch?.reject(error);
+    this.drainCallbacks = [];
+    this.stopStallCheck();
+    const batches = this.batches;
+    this.batches = [];
+    this.pendingBytes = 0;
+    for (const batch of batches) batch.reject(error);
+    const waiters = this.waiters;
+    this.waiters = null;
+    if (waiters) for (const waiter of waiters) waiter.reject(error);
+    this.changes?.complete();
   }
 
-  /** @internal Hands the batch to the socket; runs once per tick with writes (see flushWriter). */
+  /** @internal Hands batches to the socket until it is full; runs once per tick with writes (see flushWriter). */
   flush(): void {
     this.scheduled = false;
-    const batch = this.batch;
-    if (batch === null || this.isBlocked || this.closedWith) return;
-    this.batch = null;
-    const buffer = Buffer.allocUnsafe(batch.bytes);
-    let offset = 0;
-    for (let i = 0; i < batch.payloads.length; i++) {
-      const payload = batch.payloads[i]!;
-      const length = batch.lengths[i]!;
-      buffer.writeUInt32BE(length, offset);
-      offset += FRAME_HEADER_BYTES;
-      if (typeof payload === 'string') buffer.write(payload, offset, length, 'utf8');
-      else buffer.set(payload, offset);
-      offset += length;
+    while (!this.isBlocked && this.closedWith === null && this.batches.length > 0) {
+      const batch = this.batches.shift()!;
+      this.pendingBytes -= batch.bytes;
+      if (!this.socket.write(frameBatch(batch))) this.isBlocked = true;
+      batch.resolve();
     }
-    if (!this.socket.write(buffer)) this.isBlocked = true;
-    batch.resolve();
-    if (this.ending && !this.isBlocked) this.socket.end();
+    if (this.ending && this.batches.length === 0 && !this.isBlocked && this.closedWith === null) this.socket.end();
+    this.checkBacklog();
+  }
+
+  /** @internal The stall check's wake-up: returns the delay to the next one, or null when it stops. */
+  checkStall(): number | null {
+    const now = this.limits.scheduler.now();
+    const socketBytes = this.socket.writableLength ?? 0;
+    // The peer read something since the last look: a 'drain', or the socket's own backlog shrank.
+    if (this.drains !== this.seenDrains || socketBytes < this.seenSocketBytes) this.lastProgressAt = now;
+    this.seenDrains = this.drains;
+    this.seenSocketBytes = socketBytes;
+    if (!this.over || this.closedWith) {
+      this.stallCheck = null;
+      return null;
+    }
+    const stalledMs = now - this.lastProgressAt;
+    if (stalledMs < this.limits.sendStallTimeoutMs) return this.limits.sendStallTimeoutMs - stalledMs;
+    this.stallCheck = null;
+    this.listener.onWriterStalled(new SendBufferFullError(this.limits.maxSendBufferBytes, this.bufferedBytes, stalledMs));
+    return null;
+  }
+
+  /** Compares the backlog with the limit: flips `writable`, starts or stops the stall check. */
+  private checkBacklog(): void {
+    const over = this.bufferedBytes > this.limits.maxSendBufferBytes;
+    if (over === this.over || this.closedWith) return;
+    this.over = over;
+    if (over) {
+      this.startStallCheck();
+    } else {
+      this.stopStallCheck();
+      const waiters = this.waiters;
+      this.waiters = null;
+      if (waiters) for (const waiter of waiters) waiter.resolve();
+    }
+    this.changes?.next(!over);
+  }
+
+  private startStallCheck(): void {
+    if (this.stallCheck) return;
+    const { scheduler, sendStallTimeoutMs } = this.limits;
+    this.lastProgressAt = scheduler.now();
+    this.seenDrains = this.drains;
+    this.seenSocketBytes = this.socket.writableLength ?? 0;
+    this.stallCheck = scheduler.schedule(wakeStallCheck, sendStallTimeoutMs, this);
+  }
+
+  private stopStallCheck(): void {
+    this.stallCheck?.unsubscribe();
+    this.stallCheck = null;
   }
 
   private readonly onDrain = (): void => {
+    this.drains++;
     this.isBlocked = false;
-    if (this.batch !== null) this.flush();
-    else if (this.ending) this.socket.end();
-    if (this.isBlocked || this.drainWaiters.length === 0) return;
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const waiter of waiters) waiter();
+    if (this.batches.length > 0) this.flush();
+    else {
+      if (this.ending) this.socket.end();
+      this.checkBacklog();
+    }
+    if (this.isBlocked || this.drainCallbacks.length === 0) return;
+    const callbacks = this.drainCallbacks;
+    this.drainCallbacks = [];
+    for (const callback of callbacks) callback();
   };
 }
 
 /** The nextTick callback: a module function, so a writer needs no closure of its own for it. */
 function flushWriter(writer: FrameWriter): void {
   writer.flush();
+}
+
+/** The stall check's scheduled work, shared by every writer. */
+function wakeStallCheck(this: SchedulerAction<FrameWriter>, writer?: FrameWriter): void {
+  const delay = writer!.checkStall();
+  if (delay !== null) this.schedule(writer, delay);
+}
+
+/** One buffer holding every frame of the batch. */
+function frameBatch(batch: Batch): Buffer {
+  const buffer = Buffer.allocUnsafe(batch.bytes);
+  let offset = 0;
+  for (let i = 0; i < batch.payloads.length; i++) {
+    const payload = batch.payloads[i]!;
+    const length = batch.lengths[i]!;
+    buffer.writeUInt32BE(length, offset);
+    offset += FRAME_HEADER_BYTES;
+    if (typeof payload === 'string') buffer.write(payload, offset, length, 'utf8');
+    else buffer.set(payload, offset);
+    offset += length;
+  }
+  return buffer;
 }
 
 function newBatch(): Batch {

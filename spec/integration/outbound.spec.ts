@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { expect } from 'chai';
 import { toArray, lastValueFrom } from 'rxjs';
-import { Client, ConnectionClosedError, Server, type ClientOptions, type PnetworkError, type ServerOptions } from '../../lib/index.js';
+import { Client, ConnectionClosedError, DEFAULTS, SendBufferFullError, Server, type ClientOptions, type PnetworkError, type ServerOptions } from '../../lib/index.js';
 import { childEnv } from '../helpers/child-env.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
 import { until, withDeadline } from '../helpers/wait.js';
@@ -187,6 +187,87 @@ describe('integration: outbound and client side', () => {
       expect(connection.remoteAddress).to.equal(`127.0.0.1:${server.address().port}`);
       await client.stop();
       expect(connection.remoteAddress).to.equal(`127.0.0.1:${server.address().port}`);
+    });
+  });
+
+  describe('backpressure', () => {
+    // Failed before: about 3,000 arrived; the rest were refused with SendBufferFullError, and the
+    // dropped promises hid it.
+    it('delivers 50,000 un-awaited 4 KB packets, every one, in order', async function () {
+      this.timeout(60_000);
+      const server = await startServer();
+      let received = 0;
+      let inOrder = true;
+      server.bindAction('bulk', ({ i }: { i: number; body: string }) => {
+        if (i !== received) inOrder = false;
+        received++;
+      });
+      const client = newClient(server);
+      await client.start();
+      const errors: PnetworkError[] = [];
+      const sub = client.error$.subscribe((error) => errors.push(error));
+      cleanups.push(() => sub.unsubscribe());
+      const body = 'x'.repeat(4000);
+      for (let i = 0; i < 50_000; i++) void client.sendPacket('bulk', { i, body });
+      // The burst is accepted (the caller's choice), and the client says it is over its mark.
+      expect(client.writable).to.equal(false);
+      expect(client.bufferedBytes).to.be.above(DEFAULTS.maxSendBufferBytes);
+      await until(() => received === 50_000 || errors.length > 0, 50_000, 'all 50,000 packets');
+      expect(errors).to.deep.equal([]);
+      expect(received).to.equal(50_000);
+      expect(inOrder).to.equal(true);
+      await withDeadline(client.drained(), WAIT_MS, 'drained() once everything is sent');
+      expect(client.writable).to.equal(true);
+    });
+
+    it('lets a producer pace itself with writable and drained()', async function () {
+      this.timeout(60_000);
+      const server = await startServer();
+      let received = 0;
+      server.bindAction('chunk', () => void received++);
+      const client = newClient(server, { maxSendBufferBytes: 256 * 1024 });
+      await client.start();
+      const chunk = 'y'.repeat(16 * 1024);
+      let highest = 0;
+      for (let i = 0; i < 2000; i++) {
+        if (!client.writable) await withDeadline(client.drained(), WAIT_MS, 'drained()');
+        void client.sendPacket('chunk', chunk);
+        highest = Math.max(highest, client.bufferedBytes);
+      }
+      await until(() => received === 2000, 50_000, 'every chunk');
+      // The backlog never grew much past the limit: one packet over it at most, plus the socket's share.
+      expect(highest).to.be.below(2 * 256 * 1024);
+    });
+
+    it('disconnects a peer that stops reading, with SendBufferFullError on error$, and keeps no unbounded buffer', async () => {
+      const clock = new VirtualClock();
+      const server = await startServer({ scheduler: clock, heartbeatIntervalMs: 0, maxSendBufferBytes: 64 * 1024, sendStallTimeoutMs: 5000 });
+      const errors: PnetworkError[] = [];
+      const sub = server.error$.subscribe((error) => errors.push(error));
+      cleanups.push(() => sub.unsubscribe());
+      // A peer that shakes hands, then never reads again.
+      const socket = connect({ host: '127.0.0.1', port: server.address().port });
+      cleanups.push(() => void socket.destroy());
+      socket.on('error', () => undefined);
+      const hello = Buffer.from(JSON.stringify({ action: 'handshake', data: { protocol: 1 }, 'packet-created': Date.now(), token: null }));
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(hello.length);
+      socket.write(Buffer.concat([header, hello]));
+      await until(() => server.clients.size === 1, WAIT_MS, 'the handshake');
+      socket.pause();
+      const connection = [...server.clients.values()][0]!;
+      const body = 'z'.repeat(60 * 1024);
+      // Fill the kernel buffers and then the writer, well past the limit.
+      for (let round = 0; round < 200 && connection.writable; round++) {
+        for (let i = 0; i < 20; i++) void connection.sendPacket('flood', body);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(connection.writable).to.equal(false);
+      clock.advance(5000);
+      clock.advance(5000);
+      await withDeadline(connection.closed, WAIT_MS, 'the stalled connection to close');
+      expect(errors.find((e) => e.code === 'ERR_SEND_BUFFER_FULL')).to.be.instanceOf(SendBufferFullError);
+      expect(await connection.closed).to.contain('peer stopped reading');
     });
   });
 

@@ -3,19 +3,27 @@ import type { Socket } from 'node:net';
 import { expect } from 'chai';
 import { ConnectionClosedError, FrameTooLargeError, SendBufferFullError } from '../../lib/errors.js';
 import { FrameDecoder } from '../../lib/protocol/frame.js';
-import { FrameWriter } from '../../lib/transport/frame-writer.js';
+import { FrameWriter, type FrameWriterListener } from '../../lib/transport/frame-writer.js';
+import { VirtualClock } from '../helpers/virtual-clock.js';
 
-/** A socket stand-in that records writes and can report itself full. */
+/** A socket stand-in that records writes, can report itself full, and holds `writableLength` bytes. */
 class FakeSocket extends EventEmitter {
   writes: Buffer[] = [];
   full = false;
   ended = false;
+  writableLength = 0;
   write(chunk: Buffer): boolean {
     this.writes.push(chunk);
     return !this.full;
   }
   end(): void {
     this.ended = true;
+  }
+  /** The socket sends what it holds and tells the writer. */
+  drain(): void {
+    this.full = false;
+    this.writableLength = 0;
+    this.emit('drain');
   }
   /** Every payload written so far, decoded back from the frames. */
   payloads(): string[] {
@@ -26,16 +34,27 @@ class FakeSocket extends EventEmitter {
   }
 }
 
+class Stalls implements FrameWriterListener {
+  readonly errors: SendBufferFullError[] = [];
+  onWriterStalled(error: SendBufferFullError): void {
+    this.errors.push(error);
+  }
+}
+
 const tick = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
 
 describe('transport/FrameWriter', () => {
   let socket: FakeSocket;
+  let clock: VirtualClock;
+  let stalls: Stalls;
   let counters: { packetsOut: number; bytesOut: number };
-  const writer = (maxWaitingBytes = 1024): FrameWriter =>
-    new FrameWriter(socket as unknown as Socket, 1 << 20, maxWaitingBytes, counters);
+  const writer = (maxSendBufferBytes = 1024, maxFrameBytes = 1 << 20, sendStallTimeoutMs = 1000): FrameWriter =>
+    new FrameWriter(socket as unknown as Socket, { maxFrameBytes, maxSendBufferBytes, sendStallTimeoutMs, scheduler: clock }, counters, stalls);
 
   beforeEach(() => {
     socket = new FakeSocket();
+    clock = new VirtualClock();
+    stalls = new Stalls();
     counters = { packetsOut: 0, bytesOut: 0 };
   });
 
@@ -66,27 +85,82 @@ describe('transport/FrameWriter', () => {
     const second = w.write('second');
     await tick();
     expect(socket.writes).to.have.length(1);
-    socket.full = false;
-    socket.emit('drain');
+    socket.drain();
     await second;
     expect(socket.payloads()).to.deep.equal(['first', 'second']);
   });
 
-  it('refuses more than maxWaitingBytes of backlog while the socket is full', async () => {
-    const w = writer(64);
+  // Failed before: once maxSendBufferBytes waited for a full socket, every further write was refused.
+  it("accepts a caller's burst far beyond maxSendBufferBytes while the socket is full, and sends all of it in order", async () => {
+    const w = writer(4096);
     socket.full = true;
-    await w.write('fill the socket');
-    const waiting = w.write('x'.repeat(40));
-    const refused = await w.write('y'.repeat(40)).catch((err: unknown) => err);
-    expect(refused).to.be.instanceOf(SendBufferFullError);
-    expect((refused as SendBufferFullError).code).to.equal('ERR_SEND_BUFFER_FULL');
-    socket.full = false;
-    socket.emit('drain');
+    const sent = Array.from({ length: 500 }, (_, i) => w.write(`${i}:${'x'.repeat(100)}`));
+    expect(w.bufferedBytes).to.be.above(4096);
+    // The socket takes one piece per drain, as a slow but reading peer would.
+    for (let round = 0; round < 100 && socket.payloads().length < 500; round++) {
+      socket.full = true;
+      socket.emit('drain');
+    }
+    await Promise.all(sent);
+    expect(socket.payloads()).to.deep.equal(Array.from({ length: 500 }, (_, i) => `${i}:${'x'.repeat(100)}`));
+    expect(stalls.errors).to.deep.equal([]);
+  });
+
+  it("counts the socket's own backlog in bufferedBytes, and turns writable off above the limit and on after the drain", async () => {
+    const w = writer(1000);
+    const seen: boolean[] = [];
+    const sub = w.writable$.subscribe((writable) => seen.push(writable));
+    socket.full = true;
+    await w.write('x'.repeat(10));
+    socket.writableLength = 14;
+    expect(w.bufferedBytes).to.equal(14);
+    void w.write('y'.repeat(1200));
+    expect(w.bufferedBytes).to.equal(14 + 1204);
+    expect(w.writable).to.equal(false);
+    let drained = false;
+    const waiting = w.drained().then(() => (drained = true));
+    await tick();
+    expect(drained).to.equal(false);
+    socket.drain();
     await waiting;
+    expect(w.writable).to.equal(true);
+    expect(seen).to.deep.equal([false, true]);
+    expect(await w.drained()).to.equal(undefined);
+    sub.unsubscribe();
+  });
+
+  it('reports a stalled peer once the backlog stays over the limit with no progress for sendStallTimeoutMs', async () => {
+    const w = writer(100, 1 << 20, 1000);
+    socket.full = true;
+    await w.write('fill');
+    void w.write('x'.repeat(200));
+    clock.advance(999);
+    expect(stalls.errors).to.have.length(0);
+    clock.advance(1);
+    expect(stalls.errors).to.have.length(1);
+    expect(stalls.errors[0]).to.be.instanceOf(SendBufferFullError).and.include({ code: 'ERR_SEND_BUFFER_FULL', limit: 100, stalledMs: 1000 });
+    clock.advance(10_000);
+    expect(stalls.errors).to.have.length(1);
+    w.close();
+  });
+
+  it('does not report a peer that keeps reading, however long the backlog stays over the limit', async () => {
+    const w = writer(100, 1 << 20, 1000);
+    socket.full = true;
+    await w.write('fill');
+    const sent = Array.from({ length: 50 }, () => w.write('x'.repeat(70 * 1024)));
+    for (let round = 0; round < 60 && w.bufferedBytes > 0; round++) {
+      clock.advance(600);
+      socket.full = true;
+      socket.emit('drain');
+    }
+    await Promise.all(sent);
+    expect(stalls.errors).to.deep.equal([]);
+    expect(clock.pending).to.equal(0);
   });
 
   it('rejects a payload over maxFrameBytes before queueing it', async () => {
-    const w = new FrameWriter(socket as unknown as Socket, 4, 1024, counters);
+    const w = writer(1024, 4);
     const err = await w.write('12345').catch((e: unknown) => e);
     expect(err).to.be.instanceOf(FrameTooLargeError);
     expect(counters.packetsOut).to.equal(0);
@@ -103,14 +177,17 @@ describe('transport/FrameWriter', () => {
     expect(await w.write('too late').catch((e: unknown) => e)).to.be.instanceOf(ConnectionClosedError);
   });
 
-  it('rejects what is still waiting when closed, with the error given', async () => {
-    const w = writer();
+  it('rejects what is still waiting, and drained() waiters, when closed with the error given', async () => {
+    const w = writer(10);
     socket.full = true;
     await w.write('fill');
-    const waiting = w.write('never sent');
+    const waiting = w.write('never sent, and over the limit');
+    const drained = w.drained();
     const error = new ConnectionClosedError('gone');
     w.close(error);
     expect(await waiting.catch((e: unknown) => e)).to.equal(error);
+    expect(await drained.catch((e: unknown) => e)).to.equal(error);
     expect(await w.write('after').catch((e: unknown) => e)).to.equal(error);
+    expect(clock.pending).to.equal(0);
   });
 });
