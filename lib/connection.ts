@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { isEncrypted, peerFingerprint } from './transport/sockets.js';
 import { Subject, type Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import { ConnectionClosedError, PacketError, PnetworkError, RemoteError, type HeartbeatTimeoutError, type SendBufferFullError } from './errors.js';
+import { ConnectionClosedError, PacketError, PnetworkError, RateLimitedError, RemoteError, type HeartbeatTimeoutError, type SendBufferFullError } from './errors.js';
 import { isTextCodec, type Codec } from './protocol/codec.js';
 import { refuseAction, type Packet } from './protocol/packet.js';
 import { reportIfUnhandled } from './unhandled-failure.js';
@@ -20,6 +20,7 @@ import { PendingRequests } from './request/pending-requests.js';
 import { closingPacket, errorPacket, fatalErrorPacket, handleControlPacket, pingPacket, refusedPacketId, replyPacket } from './session/control-packets.js';
 import { FrameWriter } from './transport/frame-writer.js';
 import { InboundGate } from './session/inbound-gate.js';
+import { PacketRate } from './session/packet-rate.js';
 import { socketChunks } from './transport/socket-chunks.js';
 import { StreamTable, type StreamResponder } from './session/streams/stream-table.js';
 import type { StreamWire } from './session/streams/stream-wire.js';
@@ -63,6 +64,8 @@ export interface ConnectionSettings {
   evenStreamIds?: boolean;
   /** Most handler invocations in flight at once; above it the socket stops reading. */
   maxConcurrentHandlers: number;
+  /** Packets per second the peer may send; Infinity for no limit. */
+  maxPacketsPerSecond: number;
 }
 
 /**
@@ -109,6 +112,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   private resolveClosed: ((reason: string) => void) | null = null;
   private monitor: HeartbeatMonitor | null = null;
   private gate: InboundGate | null = null;
+  private rate: PacketRate | null = null;
   private readonly writer: FrameWriter;
   private readonly subscription: Subscription;
   private closeReason: string | null = null;
@@ -458,9 +462,24 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
 
   private onPacket(packet: Packet): void {
     if (handleControlPacket(packet, this)) return;
+    if (this.settings.maxPacketsPerSecond !== Number.POSITIVE_INFINITY && !this.withinRate(packet)) return;
     // No gate yet means no handler has ever been in flight, so nothing can be waiting ahead of this one.
     if (this.gate !== null) this.gate.offer(packet);
     else this.deliver(packet);
+  }
+
+  /** Counts a user packet against maxPacketsPerSecond; an excess one is refused, a sustained flood closes. */
+  private withinRate(packet: Packet): boolean {
+    this.rate ??= new PacketRate(this.settings.maxPacketsPerSecond, this.settings.scheduler);
+    const verdict = this.rate.take();
+    if (verdict === 'accept') return true;
+    const error = new RateLimitedError(packet.action, this.settings.maxPacketsPerSecond, verdict === 'flood');
+    if (!this.isClosed) {
+      this.send(errorPacket(error.code, error.message, this.token, refusedPacketId(packet))).catch(() => undefined);
+      this.hooks.onError(this, error);
+      if (error.flood) void this.close(error.message);
+    }
+    return false;
   }
 
   private deliver(packet: Packet): void {

@@ -53,6 +53,12 @@ export const DEFAULTS = Object.freeze({
   incompleteFrameTimeoutMs: 30_000,
   /** Handler invocations one connection may have in flight; above it the socket stops reading. */
   maxConcurrentHandlers: 256,
+  /** Packets per second one connection may send (a token bucket, bursts up to one second's worth); Infinity is off. */
+  maxPacketsPerSecond: Number.POSITIVE_INFINITY,
+  /** Connections a server holds at once (before and after their handshake); more are refused. */
+  maxConnections: 10_000,
+  /** Connections a server holds at once from one IP address; Infinity is off. */
+  maxConnectionsPerAddress: Number.POSITIVE_INFINITY,
   /** RSA modulus size `createEncryptKeys()` and `pnetwork keygen` use, in bits. */
   encryptKeyBits: 3072,
   /** Days a self-signed certificate made by pnetwork stays valid (peers pin its key, not its dates). */

@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'ERR_FRAME_TOO_LARGE'
   | 'ERR_FRAME_INCOMPLETE'
   | 'ERR_FRAME_TIMEOUT'
+  | 'ERR_RATE_LIMITED'
+  | 'ERR_CONNECTION_LIMIT'
   | 'ERR_PACKET_NOT_OBJECT'
   | 'ERR_PACKET_ACTION'
   | 'ERR_PACKET_ACTION_TOO_LONG'
@@ -103,6 +105,35 @@ export class FrameTimeoutError extends PnetworkError {
     readonly received: number,
   ) {
     super('ERR_FRAME_TIMEOUT', `frame stalled: no more of it arrived within ${timeoutMs} ms (${received} bytes received)`);
+  }
+}
+
+/**
+ * A packet arrived while its connection was over `maxPacketsPerSecond`; it was not handled. `flood` is
+ * true when the connection closes because the excess went on (more refusals than the limit in a second).
+ */
+export class RateLimitedError extends PnetworkError {
+  constructor(
+    /** The action of the refused packet. */
+    readonly action: string,
+    /** The limit in force, in packets per second. */
+    readonly limit: number,
+    /** True when the connection is closed for it. */
+    readonly flood = false,
+  ) {
+    super('ERR_RATE_LIMITED', flood ? `more than ${limit} packets per second, sustained: closing` : `packet "${action}" refused: more than ${limit} packets per second`);
+  }
+}
+
+/** A new connection was refused: the server already has `maxConnections`, or its address has `maxConnectionsPerAddress`. */
+export class ConnectionLimitError extends PnetworkError {
+  constructor(
+    /** The limit in force. */
+    readonly limit: number,
+    /** Which limit: the server's total, or the one per address. */
+    readonly scope: 'server' | 'address',
+  ) {
+    super('ERR_CONNECTION_LIMIT', scope === 'server' ? `server is full (${limit} connections)` : `too many connections from this address (limit ${limit})`);
   }
 }
 

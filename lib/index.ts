@@ -17,7 +17,7 @@ export { heartbeat, type HeartbeatConfig } from './operators/heartbeat.js';
 export { HeartbeatMonitor, type HeartbeatTiming, type HeartbeatListener } from './liveness/heartbeat-monitor.js';
 export { backoffDelay, retryWithBackoff, type BackoffConfig, type RetryWithBackoffConfig } from './reconnect/backoff.js';
 export { OfflineQueue, type OfflineQueueConfig, type EnqueueOptions } from './reconnect/offline-queue.js';
-export { Server, type ServerOptions, type DisconnectEvent } from './server.js';
+export { Server, type ServerOptions, type ConnectionLimitOptions, type DisconnectEvent } from './server.js';
 export { Client, type ClientOptions, type ClientState, type ReconnectAttempt, type AuthOption } from './client.js';
 export { Connection, type CloseOptions } from './connection.js';
 export { netTransport, type Transport } from './transport/transport.js';

@@ -57,6 +57,12 @@ export interface CommonOptions {
    * stops reading until work drains. @defaultValue 256
    */
   maxConcurrentHandlers?: number;
+  /**
+   * Packets per second the peer may send on one connection (a token bucket: bursts of up to one
+   * second's worth). An excess packet is not handled and gets an `ERR_RATE_LIMITED` error packet; more
+   * refusals than the limit within one second close the connection. @defaultValue Infinity (off)
+   */
+  maxPacketsPerSecond?: number;
   /** Drives every timeout (handshake, requests, heartbeats, backoff); inject a TestScheduler in tests. @defaultValue asyncScheduler */
   scheduler?: SchedulerLike;
   /**
@@ -98,6 +104,7 @@ export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOpti
     closeTimeoutMs: checkDelay('closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs),
     sendStallTimeoutMs: checkDelay('sendStallTimeoutMs', options.sendStallTimeoutMs ?? DEFAULTS.sendStallTimeoutMs),
     scheduler: options.scheduler ?? asyncScheduler,
+    maxPacketsPerSecond: countOrInfinity('maxPacketsPerSecond', options.maxPacketsPerSecond ?? DEFAULTS.maxPacketsPerSecond),
     maxConcurrentHandlers: integer('maxConcurrentHandlers', options.maxConcurrentHandlers ?? DEFAULTS.maxConcurrentHandlers, 1),
     transport: options.transport ?? netTransport,
     incompleteFrameTimeoutMs: checkDelay('incompleteFrameTimeoutMs', options.incompleteFrameTimeoutMs ?? DEFAULTS.incompleteFrameTimeoutMs, { infinite: true }),
@@ -112,4 +119,9 @@ function integer(name: string, value: number, min: number, max = Number.MAX_SAFE
     throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
   }
   return value;
+}
+
+/** A positive integer, or Infinity for "no limit". */
+export function countOrInfinity(name: string, value: number): number {
+  return value === Number.POSITIVE_INFINITY ? value : integer(name, value, 1);
 }

@@ -13,6 +13,7 @@ import { PnetworkError, ReplyError, type ErrorCode } from './errors.js';
 const PEER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_FRAME_TOO_LARGE',
   'ERR_FRAME_TIMEOUT',
+  'ERR_RATE_LIMITED',
   'ERR_PACKET_NOT_OBJECT',
   'ERR_PACKET_ACTION',
   'ERR_PACKET_ACTION_TOO_LONG',

@@ -5,8 +5,9 @@
 import type { Server as NetServer, Socket } from 'node:net';
 import { Observable, Subject, tap } from 'rxjs';
 import { v4 as uuidv4 } from 'uuid';
-import { PROTOCOL_VERSION } from './defaults.js';
-import { PnetworkError, aboutConnection } from './errors.js';
+import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
+import { ConnectionLimitError, PnetworkError, aboutConnection } from './errors.js';
+import { refuseSocket } from './transport/refuse-socket.js';
 import type { ConnectionHooks } from './connection.js';
 import { serverHandshake, type HandshakeDone } from './operators/handshake.js';
 import { runMiddleware, type Middleware } from './middleware/run-middleware.js';
@@ -14,7 +15,7 @@ import { InMemoryRooms } from './rooms/in-memory-rooms.js';
 import { checkRoomName, type RoomRegistry } from './rooms/room-registry.js';
 import { RoomTarget, type RoomDelivery } from './rooms/room-target.js';
 import { ServerConnection, type AnyData } from './server-connection.js';
-import { resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
+import { countOrInfinity, resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
 import { createPacket, type Packet } from './protocol/packet.js';
 import { Endpoint } from './endpoint.js';
 import type { ActionMap, ActionName, AnyActions, DataOf, HostPort, InstanceStats, ReplyOf, RequestOptions, TrafficStats } from './types.js';
@@ -27,8 +28,19 @@ import { refuseDelay } from './timing.js';
 import { createListener } from './transport/sockets.js';
 import { resolveServerTls, type ResolvedServerTls, type ServerTlsOptions } from './transport/tls-options.js';
 
+/** How many connections a server holds at once. */
+export interface ConnectionLimitOptions {
+  /**
+   * Connections held at once, before and after their handshake. One more is refused with an
+   * `ERR_CONNECTION_LIMIT` error packet and closed, and reported on `error$`. @defaultValue 10 000
+   */
+  maxConnections?: number;
+  /** Connections held at once from one IP address, refused the same way. @defaultValue Infinity (off) */
+  maxConnectionsPerAddress?: number;
+}
+
 /** Options for {@link Server}: the common ones, the adapter that joins it to servers in other processes, and where rooms are kept. */
-export interface ServerOptions extends CommonOptions, ClusterOptions {
+export interface ServerOptions extends CommonOptions, ClusterOptions, ConnectionLimitOptions {
   /**
    * Where room membership is kept. @defaultValue a new {@link InMemoryRooms} (this process only);
    * a registry shared by several processes implements the same {@link RoomRegistry} interface.
@@ -71,6 +83,10 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private netServer: NetServer | null = null;
   private starting: Promise<void> | null = null;
   private startedAt: number | null = null;
+  private readonly maxConnections: number;
+  private readonly maxPerAddress: number;
+  /** Open connections per IP address, kept only while maxConnectionsPerAddress is on. */
+  private readonly perAddress = new Map<string, number>();
   /** Clients by public id, after their handshake. */
   private readonly byId = new Map<string, ServerConnection<C, S, Data, Auth>>();
   private readonly middleware: Array<Middleware<ServerConnection<C, S, Data, Auth>, Auth>> = [];
@@ -95,6 +111,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     // The server numbers the streams it opens 2, 4, 6…, the client 1, 3, 5…
     this.options = { ...resolveCommonOptions(options), evenStreamIds: true };
     this.tls = resolveServerTls(options.tls);
+    this.maxConnections = countOrInfinity('maxConnections', options.maxConnections ?? DEFAULTS.maxConnections);
+    this.maxPerAddress = countOrInfinity('maxConnectionsPerAddress', options.maxConnectionsPerAddress ?? DEFAULTS.maxConnectionsPerAddress);
     const { adapter, settings } = resolveClusterOptions(options, this.options.scheduler);
     this.cluster = new Cluster(adapter, this.localNode, settings);
     this.rooms = options.rooms ?? new InMemoryRooms();
@@ -313,6 +331,13 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   private accept(socket: Socket): void {
     const options = this.options;
+    const refusal = this.overLimit(socket);
+    if (refusal !== null) {
+      refuseSocket(socket, refusal, options.codec, options.closeTimeoutMs, options.scheduler);
+      refusal.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+      this.router.report(refusal);
+      return;
+    }
     const handshake = serverHandshake({
       timeoutMs: options.handshakeTimeoutMs,
       scheduler: options.scheduler,
@@ -323,6 +348,23 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     this.open.add(connection);
     // A server that is stopping accepts nothing new.
     if (!this.netServer) void connection.close('server stopping');
+  }
+
+  /** The limit a new socket would break, counting it in if it breaks none. */
+  private overLimit(socket: Socket): ConnectionLimitError | null {
+    if (this.open.size >= this.maxConnections) return new ConnectionLimitError(this.maxConnections, 'server');
+    if (this.maxPerAddress === Number.POSITIVE_INFINITY) return null;
+    const host = socket.remoteAddress ?? '?';
+    const count = this.perAddress.get(host) ?? 0;
+    if (count >= this.maxPerAddress) return new ConnectionLimitError(this.maxPerAddress, 'address');
+    this.perAddress.set(host, count + 1);
+    return null;
+  }
+
+  private leaveAddress(host: string): void {
+    const count = (this.perAddress.get(host) ?? 1) - 1;
+    if (count > 0) this.perAddress.set(host, count);
+    else this.perAddress.delete(host);
   }
 
   /** Runs the middleware on a handshake that passed the protocol checks; null when there are none. */
@@ -374,6 +416,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     onClose: (connection, reason) => {
       this.open.delete(connection);
       connection.leaveAllRooms();
+      if (this.maxPerAddress !== Number.POSITIVE_INFINITY) this.leaveAddress(hostOf(connection.remoteAddress));
       addStats(this.departed, connection.stats);
       if (connection.token && this.registered.get(connection.token) === connection) {
         this.registered.delete(connection.token);
@@ -405,6 +448,11 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 }
 
 /** The rooms a client is in: none until rooms exist. */
+
+/** The host part of `host:port` (an IPv6 host keeps its colons). */
+function hostOf(remoteAddress: string): string {
+  return remoteAddress.slice(0, remoteAddress.lastIndexOf(':'));
+}
 
 function addStats(into: TrafficStats, from: TrafficStats): void {
   into.packetsIn += from.packetsIn;
