@@ -133,7 +133,7 @@ export class FrameDecoder {
 
   /**
    * Memory held for the unfinished payload, in bytes: the pieces that arrived, or the assembly buffer,
-   * which is at most twice the bytes that arrived (or {@link MIN_ASSEMBLY_BYTES}), never the declared length.
+   * which is at most twice the bytes that arrived (or 1 KiB), never the declared length.
    */
   get heldBytes(): number {
     return this.assembly !== null ? this.assembly.length : this.payloadFill;
