@@ -5,7 +5,10 @@ import { childEnv } from './child-env.js';
 import { withDeadline } from './wait.js';
 
 /** A command to the probe server. */
-export type ProbeRequest = { id: number; type: 'status' } | { id: number; type: 'gc' } | { id: number; type: 'advance'; ms: number };
+export type ProbeCommand = { type: 'status' } | { type: 'gc' } | { type: 'advance'; ms: number } | { type: 'broadcast'; count: number; bytes: number };
+
+/** A command with the id its reply will carry. */
+export type ProbeRequest = ProbeCommand & { id: number };
 
 /** The probe server's state, sent in answer to every command. */
 export interface ProbeReply {
@@ -25,6 +28,13 @@ export interface ProbeReply {
   faults: string[];
   heapUsed: number;
   arrayBuffers: number;
+  /** The highest heapUsed sampled since the start or the last GC command. */
+  peakHeapUsed: number;
+  /** `seq` packets handled, and the first few that came out of order or twice. */
+  seqReceived: number;
+  seqViolations: string[];
+  /** After a broadcast command: how many clients each broadcast reached. */
+  reached: number[];
 }
 
 const FIXTURE = new URL('../fixtures/probe-server.ts', import.meta.url).pathname;
@@ -80,9 +90,14 @@ export class ChildServer {
     return this.call({ type: 'advance', ms });
   }
 
-  /** Forces garbage collection; resolves with the state, memory included, after it. */
+  /** Forces garbage collection; resolves with the state, memory included, after it. Resets the peak. */
   gc(): Promise<ProbeReply> {
     return this.call({ type: 'gc' });
+  }
+
+  /** Broadcasts `news` {n, pad} for n = 1…count, each awaited; `bytes` of padding each. */
+  broadcast(count: number, bytes = 0, ms = 60_000): Promise<ProbeReply> {
+    return this.call({ type: 'broadcast', count, bytes }, ms);
   }
 
   /** Disconnects; the child stops its server and must exit on its own. Resolves with its exit code. */
@@ -99,10 +114,10 @@ export class ChildServer {
     return this.stderr;
   }
 
-  private call(command: { type: 'status' } | { type: 'gc' } | { type: 'advance'; ms: number }): Promise<ProbeReply> {
+  private call(command: ProbeCommand, ms = 20_000): Promise<ProbeReply> {
     const id = this.nextId++;
     const reply = new Promise<ProbeReply>((resolve) => this.waiting.set(id, resolve));
     this.child.send({ id, ...command });
-    return withDeadline(reply, 20_000, `the probe server to answer ${command.type}`);
+    return withDeadline(reply, ms, `the probe server to answer ${command.type}`);
   }
 }
