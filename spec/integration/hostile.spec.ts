@@ -18,6 +18,8 @@ const FIRST_FRAME_LIMIT = DEFAULTS.maxHandshakeBytes;
 const FRAME_LIMIT = DEFAULTS.maxFrameBytes;
 /** The server's stalled-frame deadline: shorter than the handshake's, so a stalled first frame meets it first. */
 const STALL_MS = 1000;
+/** Handler invocations one connection may have in flight. */
+const MAX_HANDLERS = 16;
 
 describe('hostile input (integration)', function () {
   this.timeout(90_000);
@@ -34,7 +36,7 @@ describe('hostile input (integration)', function () {
   beforeEach(async () => {
     clock = new VirtualClock();
     // Heartbeats off: they are not under test here, and the clock moves only for handshake deadlines.
-    server = new Server({ port: 0, scheduler: clock, heartbeatIntervalMs: 0, incompleteFrameTimeoutMs: STALL_MS });
+    server = new Server({ port: 0, scheduler: clock, heartbeatIntervalMs: 0, incompleteFrameTimeoutMs: STALL_MS, maxConcurrentHandlers: MAX_HANDLERS });
     serverErrors = [];
     strayEchoes = [];
     raws = [];
@@ -460,7 +462,7 @@ describe('hostile input (integration)', function () {
     });
   });
 
-  it('a request flood to a slow handler does not hold up other clients, and every request is answered once', async () => {
+  it('a request flood to a slow handler runs at most maxConcurrentHandlers at once, holds up no one else, and is answered once each', async () => {
     const flood = 2000;
     const release = deferred();
     let inFlight = 0;
@@ -479,14 +481,17 @@ describe('hostile input (integration)', function () {
         return Buffer.concat([frameHeader(body.length), body]);
       });
       client.sendRaw(Buffer.concat(requests));
-      await until(() => inFlight > 0, WAIT_MS, 'the slow handler to run');
+      await until(() => inFlight === MAX_HANDLERS, WAIT_MS, 'the slow handler to fill its limit');
       await bystander.roundTrips(3, 'while the slow handler holds the flood');
+      expect(inFlight, 'no more than the limit, however long the flood waits').to.equal(MAX_HANDLERS);
       release.resolve();
       await until(() => client.frames.length >= 1 + flood, WAIT_MS, 'an answer to every request');
       const answers = client.frames.slice(1);
       expect(answers.every((frame) => frame.action === 'reply' && frame.data === frame.id)).to.equal(true);
       expect(new Set(answers.map((frame) => frame.id)).size).to.equal(flood);
-      expect(maxInFlight).to.be.at.least(1);
+      expect(maxInFlight).to.equal(MAX_HANDLERS);
+      // In order, too: a paused and resumed socket keeps its packets in sequence.
+      expect(answers.map((frame) => frame.id)).to.deep.equal(Array.from({ length: flood }, (_, i) => i + 1));
     });
   });
 });
