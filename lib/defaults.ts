@@ -87,6 +87,8 @@ export const DEFAULTS = Object.freeze({
   maxStreamBufferedValues: 1024,
   /** Cipher library sealed packets use: 'node' (node:crypto) or 'forge' (pure JavaScript). */
   sealedPacketBackend: 'node' as 'node' | 'forge',
+  /** Records the secure channel seals under one key before it updates the key (2^20, well below 2^24). */
+  channelRekeyRecords: 1_048_576,
 });
 
 /** The shape of {@link DEFAULTS}. */

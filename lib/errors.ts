@@ -53,7 +53,13 @@ export type ErrorCode =
   | 'ERR_STREAM_TIMEOUT'
   | 'ERR_UNAUTHORIZED'
   | 'ERR_MIDDLEWARE_TIMEOUT'
-  | 'ERR_AUTH_PROVIDER';
+  | 'ERR_AUTH_PROVIDER'
+  | 'ERR_CHANNEL_PROTOCOL'
+  | 'ERR_CHANNEL_REQUIRED'
+  | 'ERR_BAD_SIGNATURE'
+  | 'ERR_SERVER_KEY_MISMATCH'
+  | 'ERR_KNOWN_HOSTS_MISMATCH'
+  | 'ERR_CLIENT_KEY_REFUSED';
 
 /** Base class: a message, a stable `code`, and an optional `cause`. */
 export class PnetworkError extends Error {
@@ -468,8 +474,9 @@ export class KeyFileExistsError extends PnetworkError {
 }
 
 /**
- * A sealed packet could not be opened: it was tampered with, truncated, malformed, or sealed for another
- * key. Deliberately one error for all of these, so a peer learns nothing from which check failed.
+ * A sealed packet or a secure-channel record could not be opened: it was tampered with, truncated,
+ * malformed, replayed, reordered, or sealed for another key. Deliberately one error for all of these,
+ * so a peer learns nothing from which check failed.
  */
 export class DecryptionError extends PnetworkError {
   constructor(message = 'sealed packet could not be opened', options?: { cause?: unknown }) {
@@ -548,4 +555,61 @@ export class TlsHandshakeError extends PnetworkError {
 function describe(value: unknown): string {
   if (value instanceof Error) return value.message;
   return String(value);
+}
+
+/** The secure channel's key exchange or record stream broke its rules (a malformed message, an unknown record type, a spent key). */
+export class ChannelProtocolError extends PnetworkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_CHANNEL_PROTOCOL', message, options);
+  }
+}
+
+/** A server with `encryption` was reached by a client that did not start the secure channel. */
+export class ChannelRequiredError extends PnetworkError {
+  constructor() {
+    super('ERR_CHANNEL_REQUIRED', 'this server accepts only encrypted connections: set the client\'s encryption option');
+  }
+}
+
+/** A signature over the key exchange did not verify. */
+export class SignatureError extends PnetworkError {
+  constructor(message: string) {
+    super('ERR_BAD_SIGNATURE', message);
+  }
+}
+
+/** The server's key is not the one the client pinned. Fingerprints are public, so both are named. */
+export class ServerKeyMismatchError extends PnetworkError {
+  constructor(
+    /** The fingerprint the server presented. */
+    readonly fingerprint: string,
+    /** The fingerprints the client accepts. */
+    readonly expected: readonly string[],
+  ) {
+    super('ERR_SERVER_KEY_MISMATCH', `the server's key ${fingerprint} is not the pinned key (${expected.join(', ')})`);
+  }
+}
+
+/** The server's key differs from the one a known_hosts file holds for that address. */
+export class KnownHostsMismatchError extends PnetworkError {
+  constructor(
+    /** The known_hosts file. */
+    readonly file: string,
+    /** The `host:port` entry. */
+    readonly host: string,
+    /** The fingerprint the server presented. */
+    readonly fingerprint: string,
+  ) {
+    super('ERR_KNOWN_HOSTS_MISMATCH', `the key of ${host} changed: it presented ${fingerprint}, which ${file} does not hold for it; if the key was rotated on purpose, edit that file`);
+  }
+}
+
+/** The server refused the client's key (or its lack of one): it is not in `authorizedKeys`. */
+export class ClientKeyRefusedError extends PnetworkError {
+  constructor(
+    /** The client key's fingerprint, or null when the client presented none. */
+    readonly fingerprint: string | null,
+  ) {
+    super('ERR_CLIENT_KEY_REFUSED', fingerprint === null ? 'this server requires a client key, and none was presented' : `client key ${fingerprint} is not authorized`);
+  }
 }

@@ -1,0 +1,146 @@
+/**
+ * The record layer: AES-256-GCM with a 16-byte tag, a nonce made of the direction's IV XOR a 64-bit
+ * record counter (never sent, never reused), and the record's 4-byte length header as associated
+ * data. Plaintext leaves the opener only after its tag verified.
+ * @module
+ */
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { ChannelProtocolError, DecryptionError } from '../../errors.js';
+import { CONTENT_DATA, CONTENT_KEY_UPDATE, MAX_RECORD_CONTENT_BYTES, MAX_RECORDS_PER_KEY, NONCE_BYTES, TAG_BYTES } from './constants.js';
+import { nextSecret, trafficKeys, type TrafficKeys } from './key-schedule.js';
+
+/** Bytes of the length header in front of every record (the framing's own header). */
+const HEADER_BYTES = 4;
+
+/** The nonce for record `counter`: the IV with the counter XORed into its last 8 bytes, big-endian. */
+export function recordNonce(iv: Uint8Array, counter: number): Buffer {
+  const nonce = Buffer.from(iv);
+  const high = Math.floor(counter / 2 ** 32);
+  const low = counter >>> 0;
+  nonce.writeUInt32BE((nonce.readUInt32BE(NONCE_BYTES - 8) ^ high) >>> 0, NONCE_BYTES - 8);
+  nonce.writeUInt32BE((nonce.readUInt32BE(NONCE_BYTES - 4) ^ low) >>> 0, NONCE_BYTES - 4);
+  return nonce;
+}
+
+/** One direction's key state: traffic secret, key, IV and the count of records under this key. */
+class DirectionState {
+  protected secret: Buffer;
+  protected keys: TrafficKeys;
+  /** Records sealed or opened under the current key; the next record's nonce counter. */
+  protected counter = 0;
+  /** Records sealed or opened on this connection, key updates included. */
+  records = 0;
+
+  constructor(secret: Uint8Array) {
+    this.secret = Buffer.from(secret);
+    this.keys = trafficKeys(this.secret);
+  }
+
+  /** Moves to the next traffic secret; the counter starts again at 0. */
+  protected update(): void {
+    this.secret = nextSecret(this.secret);
+    this.keys = trafficKeys(this.secret);
+    this.counter = 0;
+  }
+}
+
+/** Seals outgoing bytes into records for one direction. */
+export class RecordSealer extends DirectionState {
+  /**
+   * @param secret this direction's first traffic secret
+   * @param rekeyAfterRecords records sealed under one key before a key update is sent first
+   */
+  constructor(
+    secret: Uint8Array,
+    private readonly rekeyAfterRecords: number,
+  ) {
+    super(secret);
+    if (!(Number.isInteger(rekeyAfterRecords) && rekeyAfterRecords >= 1 && rekeyAfterRecords < MAX_RECORDS_PER_KEY)) {
+      throw new RangeError(`rekeyAfterRecords must be an integer from 1 to ${MAX_RECORDS_PER_KEY - 1}, got ${rekeyAfterRecords}`);
+    }
+  }
+
+  /**
+   * Seals application bytes (whole frames, usually one tick's batch) as data records: one record, or
+   * several when they exceed 64 KiB. Returns the records back to back, ready for one socket write.
+   */
+  seal(bytes: Uint8Array): Buffer {
+    if (bytes.length <= MAX_RECORD_CONTENT_BYTES) return this.sealRecord(CONTENT_DATA, bytes);
+    const records: Buffer[] = [];
+    for (let at = 0; at < bytes.length; at += MAX_RECORD_CONTENT_BYTES) {
+      records.push(this.sealRecord(CONTENT_DATA, bytes.subarray(at, at + MAX_RECORD_CONTENT_BYTES)));
+    }
+    return Buffer.concat(records);
+  }
+
+  /** Seals one record of the given content type; a key update goes first when the key's budget is spent. */
+  sealRecord(type: number, content: Uint8Array): Buffer {
+    if (this.counter >= this.rekeyAfterRecords) {
+      const update = this.sealOne(CONTENT_KEY_UPDATE, new Uint8Array(0));
+      this.update();
+      return Buffer.concat([update, this.sealOne(type, content)]);
+    }
+    return this.sealOne(type, content);
+  }
+
+  private sealOne(type: number, content: Uint8Array): Buffer {
+    const bodyLength = 1 + content.length + TAG_BYTES;
+    const record = Buffer.allocUnsafe(HEADER_BYTES + bodyLength);
+    record.writeUInt32BE(bodyLength, 0);
+    const cipher = createCipheriv('aes-256-gcm', this.keys.key, recordNonce(this.keys.iv, this.counter), { authTagLength: TAG_BYTES });
+    cipher.setAAD(record.subarray(0, HEADER_BYTES));
+    let at = HEADER_BYTES;
+    at += cipher.update(Buffer.of(type)).copy(record, at);
+    at += cipher.update(content).copy(record, at);
+    at += cipher.final().copy(record, at);
+    cipher.getAuthTag().copy(record, at);
+    this.counter++;
+    this.records++;
+    return record;
+  }
+}
+
+/** An opened record: its content type and content. */
+export interface OpenedRecord {
+  readonly type: number;
+  readonly content: Buffer;
+}
+
+/** Opens incoming records for one direction, in order. */
+export class RecordOpener extends DirectionState {
+  /**
+   * Opens one record body (the bytes after its length header). A key update is applied here and
+   * returned with empty content; the caller decides what each other type means.
+   * @throws DecryptionError when the tag does not verify (the record was changed, replayed, reordered,
+   * reflected, or sealed with another key); nothing of its content is returned
+   * @throws ChannelProtocolError when the key's record budget is spent or a key update carries content
+   */
+  open(body: Uint8Array): OpenedRecord {
+    if (this.counter >= MAX_RECORDS_PER_KEY) throw new ChannelProtocolError(`the peer sent more than ${MAX_RECORDS_PER_KEY} records without a key update`);
+    if (body.length < 1 + TAG_BYTES) throw new DecryptionError(`record of ${body.length} bytes is shorter than its tag`);
+    const header = Buffer.allocUnsafe(HEADER_BYTES);
+    header.writeUInt32BE(body.length, 0);
+    const tagAt = body.length - TAG_BYTES;
+    let plain: Buffer;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.keys.key, recordNonce(this.keys.iv, this.counter), { authTagLength: TAG_BYTES });
+      decipher.setAAD(header);
+      decipher.setAuthTag(body.subarray(tagAt));
+      const head = decipher.update(body.subarray(0, tagAt));
+      // final() checks the tag: until it returns, `head` is unauthenticated and goes nowhere.
+      const tail = decipher.final();
+      plain = tail.length === 0 ? head : Buffer.concat([head, tail]);
+    } catch (err) {
+      throw new DecryptionError(`record ${this.records} failed authentication`, { cause: err });
+    }
+    this.counter++;
+    this.records++;
+    const type = plain[0]!;
+    const content = plain.subarray(1);
+    if (type === CONTENT_KEY_UPDATE) {
+      if (content.length !== 0) throw new ChannelProtocolError('a key-update record carries content');
+      this.update();
+    }
+    return { type, content };
+  }
+}
