@@ -84,7 +84,10 @@ export interface ConsoleServer extends ConsoleInstance {
   /** Sends to every client; resolves with the number of recipients. */
   broadcast(action: string, data: unknown): Promise<number>;
   /** Room membership: each room with its member count. */
-  readonly rooms?: { counts(): ReadonlyMap<string, number> };
+  readonly rooms?: {
+    /** Members per room. */
+    counts(): ReadonlyMap<string, number>;
+  };
   /** Handshakes refused so far, by code. */
   refusals?(): ReadonlyMap<string, number>;
   /** The cluster this server is a node of (shown when an adapter joins it to others). */
