@@ -69,11 +69,16 @@ export class RoomTarget<M, Out extends ActionMap = AnyActions> {
   async broadcast<A extends ActionName<Out>>(action: A, data: DataOf<Out, A>): Promise<number> {
     const refused = this.delivery.refuse(action);
     if (refused) throw refused;
-    const remote = this.delivery.publish?.(action, data, this.rooms, this.excluded);
+    // The publish's outcome is taken at once: a failure must not sit unhandled while local sends are written.
+    const remote = this.delivery.publish?.(action, data, this.rooms, this.excluded).then(
+      () => null,
+      (err: unknown) => ({ err }),
+    );
     const sends: Array<Promise<void>> = [];
     for (const member of this.delivery.registry.select(this.rooms, this.excluded)) sends.push(this.delivery.send(member, action, data));
     const results = await Promise.allSettled(sends);
-    await remote;
+    const failed = await remote;
+    if (failed) throw failed.err;
     return results.filter((result) => result.status === 'fulfilled').length;
   }
 }

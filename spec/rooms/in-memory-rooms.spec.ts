@@ -134,4 +134,21 @@ describe('rooms/RoomTarget', () => {
     expect(() => checkRoomName(42)).to.throw(TypeError, /got number/);
     expect(checkRoomName('ok')).to.equal('ok');
   });
+  it('handles a failed cluster publish at once, even while local sends are still being written', async () => {
+    const { delivery, rooms } = target();
+    rooms.join('a', 'lobby');
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const slowSend = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+      const failing = { ...delivery, send: slowSend, publish: () => Promise.reject(new Error('engine down')) };
+      const error = await new RoomTarget<string>(failing, ['lobby']).broadcast('chat', null).catch((err: unknown) => err);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect((error as Error).message).to.equal('engine down');
+      expect(unhandled).to.deep.equal([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });
