@@ -249,8 +249,9 @@ export class CLI {
     return this.instance.packets$.pipe(
       map(({ packet, connection }) => ({
         time: Date.now(),
-        from: client ? 'server' : `${clientLabel(connection)} ${connection.remoteAddress}`,
-        action: packet.action,
+        // A peer chooses its action names and address text: terminal controls in them are replaced.
+        from: client ? 'server' : `${clientLabel(connection)} ${printable(connection.remoteAddress)}`,
+        action: printable(packet.action, 256),
         data: packet.data,
       })),
     );
@@ -309,8 +310,9 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) {
     const { code, remoteCode } = error as { code?: unknown; remoteCode?: unknown };
     const shown = typeof remoteCode === 'string' ? remoteCode : typeof code === 'string' ? code : undefined;
-    const message = error.message.split('\n')[0] ?? '';
-    return shown === undefined ? `error: ${message}` : `error ${shown}: ${message}`;
+    // A RemoteError's code and message come from the peer.
+    const message = printable(error.message.split('\n')[0] ?? '', 500);
+    return shown === undefined ? `error: ${message}` : `error ${printable(shown)}: ${message}`;
   }
-  return `error: ${String(error)}`;
+  return `error: ${printable(String(error), 500)}`;
 }

@@ -78,7 +78,8 @@ export function formatData(data: unknown, max = 200): string {
   } catch {
     text = String(data);
   }
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  // JSON escapes C0 controls in strings, not DEL, C1 or bidi characters: printable replaces those too.
+  return printable(text, max);
 }
 
 /**

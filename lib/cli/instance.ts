@@ -107,8 +107,15 @@ export interface ConsoleClient extends ConsoleInstance {
   readonly state$: Observable<ClientState>;
   /** This client's token once connected. */
   readonly token: string | null;
-  /** The current connection: whether it is encrypted, and the server key's fingerprint. */
-  readonly connection?: { readonly encrypted?: boolean; readonly peerFingerprint?: string | null } | null;
+  /** The current connection: its public id, whether it is encrypted, and the server key's fingerprint. */
+  readonly connection?: {
+    /** The connection's public id (never the token). */
+    readonly id?: string;
+    /** True over TLS or the secure channel. */
+    readonly encrypted?: boolean;
+    /** The server key's fingerprint, when it proved one. */
+    readonly peerFingerprint?: string | null;
+  } | null;
   /** Sends a one-way packet to the server. */
   sendPacket(action: string, data: unknown): Promise<void>;
   /** Sends a request and resolves with the reply's data. */

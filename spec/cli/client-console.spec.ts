@@ -51,12 +51,12 @@ describe('CLI (client console)', () => {
     expect(out).not.to.match(/^ {2}(kick|broadcast|clients)\b/m);
   });
 
-  it('status shows state, server address, short id and rates', async () => {
+  it('status shows state, server address, the public connection id (no part of the token) and rates', async () => {
     const out = await (await open()).run('status');
     expect(out).to.match(/^state\s+connected$/m);
     expect(out).to.match(new RegExp(`^server\\s+127\\.0\\.0\\.1:${server.address().port}$`, 'm'));
-    expect(out).to.match(new RegExp(`^id\\s+${client.token!.slice(0, 8)}$`, 'm'));
-    expect(out).not.to.include(client.token!);
+    expect(out).to.match(new RegExp(`^id\\s+${client.connection!.id}$`, 'm'));
+    expect(out).not.to.include(client.token!.slice(0, 8));
     expect(out).to.match(/^packets\/s\s+in \d+\.\d\s+out \d+\.\d$/m);
   });
 

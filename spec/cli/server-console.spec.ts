@@ -304,6 +304,16 @@ describe('CLI (server console)', () => {
       expect(h.text.slice(after)).not.to.include('quiet');
     });
 
+    it('shows peer-controlled action names and data with terminal controls replaced, never raw', async () => {
+      const client = await connectClient();
+      const h = await open();
+      await h.run('log on');
+      const from = h.text.length;
+      await client.sendPacket('evil\u001b[2J\u009b31m', { text: 'x\u007f\u202ey' });
+      const out = await h.waitFor(/evil/, from);
+      expect(out).not.to.match(/[\u001b\u007f\u009b\u202e]/); // eslint-disable-line no-control-regex
+    });
+
     it('logs only the listed actions', async () => {
       const client = await connectClient();
       const h = await open();

@@ -2,7 +2,7 @@
  * The client console's commands: help, status, send, request, stream, log, reconnect, quit.
  * @module
  */
-import { formatData, formatDuration, shortId } from '../format.js';
+import { formatData, formatDuration, printable } from '../format.js';
 import type { ConsoleClient } from '../instance.js';
 import { parseJsonArgument } from '../json-arg.js';
 import type { PacketLog } from '../packet-log.js';
@@ -48,7 +48,7 @@ export function clientCommands(deps: ClientCommandDeps): Command[] {
             ['server', `${host}:${port}`],
             ['transport', transportLabel(client.connection?.encrypted)],
             ['server key', client.connection?.peerFingerprint ?? '-'],
-            ['id', client.token === null ? '-' : shortId(client.token)],
+            ['id', client.connection?.id ?? '-'],
             ['uptime', stats.startedAt === null ? '-' : formatDuration(time - stats.startedAt)],
             ...trafficPairs(meter, stats, time),
           ],
@@ -71,7 +71,7 @@ export function clientCommands(deps: ClientCommandDeps): Command[] {
       const data = parseJsonArgument(rest);
       remember(action);
       await client.sendPacket(action, data);
-      print(`sent ${action}`);
+      print(`sent ${printable(action, 256)}`);
     },
   };
 
