@@ -6,6 +6,7 @@ import { Server, type ServerOptions } from '../../lib/server.js';
 import type { ServerConnection } from '../../lib/server-connection.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { deferred, until, withDeadline } from '../helpers/wait.js';
+import { specScope } from '../helpers/spec-scope.js';
 
 const WAIT_MS = 5000;
 const SECRET = 's3cret-credential-value';
@@ -16,15 +17,7 @@ interface Credentials {
 }
 
 describe('integration: handshake auth and middleware', () => {
-  let cleanups: Array<() => Promise<unknown> | void> = [];
-  let subscriptions: Subscription[] = [];
-
-  afterEach(async () => {
-    for (const sub of subscriptions) sub.unsubscribe();
-    subscriptions = [];
-    for (const cleanup of cleanups.reverse()) await withDeadline(Promise.resolve(cleanup()), WAIT_MS, 'cleanup');
-    cleanups = [];
-  });
+  const { cleanups, subscriptions } = specScope(WAIT_MS);
 
   async function startServer(options: ServerOptions = {}): Promise<Server<any, any, { user?: string }, Credentials>> { // eslint-disable-line @typescript-eslint/no-explicit-any
     const server = new Server<any, any, { user?: string }, Credentials>({ port: 0, ...options }); // eslint-disable-line @typescript-eslint/no-explicit-any

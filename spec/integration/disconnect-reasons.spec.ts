@@ -5,20 +5,13 @@ import { Server } from '../../lib/server.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
 import { until, withDeadline } from '../helpers/wait.js';
+import { specScope } from '../helpers/spec-scope.js';
 
 const WAIT_MS = 5000;
 const BACKOFF_MS = 200;
 
 describe('integration: disconnect reasons end to end', () => {
-  let cleanups: Array<() => Promise<unknown> | void> = [];
-  let subscriptions: Subscription[] = [];
-
-  afterEach(async () => {
-    for (const sub of subscriptions) sub.unsubscribe();
-    subscriptions = [];
-    for (const cleanup of cleanups.reverse()) await withDeadline(Promise.resolve(cleanup()), WAIT_MS, 'cleanup');
-    cleanups = [];
-  });
+  const { cleanups, subscriptions } = specScope(WAIT_MS);
 
   async function startServer(): Promise<Server> {
     const server = new Server({ port: 0, heartbeatIntervalMs: 0 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { VirtualTimeScheduler, type Subscription } from 'rxjs';
+import { VirtualTimeScheduler } from 'rxjs';
 import { ConnectionLimitError, FrameTimeoutError, RateLimitedError, RemoteError, type PnetworkError } from '../../lib/errors.js';
 import { Observable } from 'rxjs';
 import { Client } from '../../lib/client.js';
@@ -7,19 +7,12 @@ import { DEFAULTS } from '../../lib/defaults.js';
 import { Server, type ServerOptions } from '../../lib/server.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { until, withDeadline } from '../helpers/wait.js';
+import { specScope } from '../helpers/spec-scope.js';
 
 const WAIT_MS = 5000;
 
 describe('integration: inbound limits', () => {
-  let cleanups: Array<() => Promise<unknown> | void> = [];
-  let subscriptions: Subscription[] = [];
-
-  afterEach(async () => {
-    for (const sub of subscriptions) sub.unsubscribe();
-    subscriptions = [];
-    for (const cleanup of cleanups.reverse()) await withDeadline(Promise.resolve(cleanup()), WAIT_MS, 'cleanup');
-    cleanups = [];
-  });
+  const { cleanups, subscriptions } = specScope(WAIT_MS);
 
   async function startServer(options: ServerOptions = {}): Promise<{ server: Server; errors: PnetworkError[] }> {
     const server = new Server({ port: 0, ...options });

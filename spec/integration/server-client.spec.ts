@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Observable, of, type Subscription } from 'rxjs';
+import { Observable, of } from 'rxjs';
 import { Bind } from '../../lib/bind.js';
 import { Client } from '../../lib/client.js';
 import { Connection } from '../../lib/connection.js';
@@ -21,21 +21,13 @@ import { Server, type ServerOptions } from '../../lib/server.js';
 import type { ClientOptions } from '../../lib/client.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { deferred, nextValue, until, withDeadline } from '../helpers/wait.js';
+import { specScope } from '../helpers/spec-scope.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const WAIT_MS = 5000;
 
 describe('integration: Server and Client over TCP', () => {
-  let cleanups: Array<() => Promise<unknown> | void> = [];
-  let subscriptions: Subscription[] = [];
-
-  afterEach(async () => {
-    for (const sub of subscriptions) sub.unsubscribe();
-    subscriptions = [];
-    // Raw sockets and clients first (pushed after their server), then servers.
-    for (const cleanup of cleanups.reverse()) await withDeadline(Promise.resolve(cleanup()), WAIT_MS, 'cleanup');
-    cleanups = [];
-  });
+  const { cleanups, subscriptions } = specScope(WAIT_MS);
 
   async function startServer(options: ServerOptions = {}): Promise<Server> {
     const server = new Server({ port: 0, ...options });

@@ -1,10 +1,11 @@
 import { expect } from 'chai';
-import { Observable, concatMap, firstValueFrom, interval, lastValueFrom, map, range, reduce, take, timer, toArray, type Subscription } from 'rxjs';
+import { Observable, concatMap, firstValueFrom, interval, lastValueFrom, map, range, reduce, take, timer, toArray } from 'rxjs';
 import { Client, type ClientOptions } from '../../lib/client.js';
 import { ConnectionClosedError, RemoteError, StreamsUnsupportedError, type PnetworkError } from '../../lib/errors.js';
 import { Server, type ServerOptions } from '../../lib/server.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { until, withDeadline } from '../helpers/wait.js';
+import { specScope } from '../helpers/spec-scope.js';
 
 const WAIT_MS = 10_000;
 
@@ -24,15 +25,7 @@ function countingGenerator(): { source: AsyncIterable<number>; produced: () => n
 
 describe('integration: streams over TCP', function () {
   this.timeout(30_000);
-  let cleanups: Array<() => Promise<unknown> | void> = [];
-  let subscriptions: Subscription[] = [];
-
-  afterEach(async () => {
-    for (const sub of subscriptions) sub.unsubscribe();
-    subscriptions = [];
-    for (const cleanup of cleanups.reverse()) await withDeadline(Promise.resolve(cleanup()), WAIT_MS, 'cleanup');
-    cleanups = [];
-  });
+  const { cleanups, subscriptions } = specScope(WAIT_MS);
 
   async function startServer(options: ServerOptions = {}): Promise<Server> {
     const server = new Server({ port: 0, ...options });
