@@ -18,6 +18,8 @@ import { Endpoint } from './endpoint.js';
 import { checkDelay, refuseDelay } from './timing.js';
 import { dial } from './transport/sockets.js';
 import { resolveClientTls, type ClientTlsOptions, type ResolvedClientTls } from './transport/tls-options.js';
+import { resolveClientEncryption, type ClientEncryptionOptions, type ResolvedClientEncryption } from './crypto/channel/channel-options.js';
+import { SecureSocket } from './transport/secure-socket.js';
 import type {
   ActionMap,
   ActionName,
@@ -59,7 +61,10 @@ interface Outgoing {
 
 /** An attempt to connect that has not become the client's connection yet. */
 interface Attempt {
-  readonly connection: Connection;
+  /** The connection being opened, once there is one (not during a key exchange). */
+  readonly connection: Connection | null;
+  /** Settles once the attempt's socket has closed (after an abort). */
+  readonly closed: Promise<unknown>;
   /** Gives the attempt up: a connection still shaking hands fails with ConnectionClosedError(reason). */
   abort(reason: string): void;
 }
@@ -101,6 +106,12 @@ export interface ClientOptions<Auth = JsonValue> extends CommonOptions {
   random?: () => number;
   /** Connect with TLS 1.3, pinning the server's key and/or checking it against CAs. @defaultValue plain TCP: packets and tokens travel in clear text */
   tls?: ClientTlsOptions;
+  /**
+   * Speak the secure channel to a server with `encryption`: the server's key is checked against
+   * `serverFingerprint` (or a known_hosts file) before anything, the token included, is sent. Not
+   * together with `tls`. @defaultValue off: packets and tokens travel in clear text
+   */
+  encryption?: ClientEncryptionOptions;
 }
 
 /**
@@ -118,6 +129,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private readonly auth: AuthOption<unknown> | undefined;
   private readonly retryRefused: boolean;
   private readonly tls: ResolvedClientTls | null;
+  private readonly encryption: ResolvedClientEncryption | null;
   private readonly backoff: BackoffConfig & { enabled: boolean; random: () => number };
   private readonly queue: OfflineQueue<Outgoing>;
   private readonly states = new BehaviorSubject<ClientState>('closed');
@@ -153,6 +165,8 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     this.auth = options.auth;
     this.retryRefused = options.retryRefused ?? false;
     this.tls = resolveClientTls(options.tls);
+    this.encryption = resolveClientEncryption(options.encryption);
+    if (this.tls && this.encryption) throw new RangeError('choose one of tls and encryption: the secure channel needs no TLS below it');
     this.backoff = {
       enabled: options.reconnect ?? DEFAULTS.reconnect,
       initialDelayMs: checkDelay('reconnectDelayMs', options.reconnectDelayMs ?? DEFAULTS.reconnectDelayMs, { zero: true }),
@@ -268,7 +282,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     this.states.next('closed');
     this.queue.rejectAll(new ConnectionClosedError(reason));
     attempt?.abort(reason);
-    await Promise.all([connection?.close(reason), attempt?.connection.closed]);
+    await Promise.all([connection?.close(reason), attempt?.closed]);
   }
 
   /** Drops the current connection and connects again at once (a new token is issued). */
@@ -406,12 +420,17 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private openConnection(handshake: Packet): Promise<Connection<S, C>> {
     const { host, port, handshakeTimeoutMs, scheduler } = this.options;
     // Over TLS the socket is handed over only once the server's key is checked: nothing is written before.
-    return dial(host, port, this.tls, { timeoutMs: handshakeTimeoutMs, scheduler }, this.options.transport).then((socket: Socket) => new Promise((resolve, reject) => {
+    return dial(host, port, this.tls, { timeoutMs: handshakeTimeoutMs, scheduler }, this.options.transport)
+      .then((socket) => this.secure(socket))
+      .then((socket: Socket) => new Promise((resolve, reject) => {
       let failure: PnetworkError | null = null;
       let ready = false;
       const attempt: Attempt = {
         get connection() {
           return connection;
+        },
+        get closed() {
+          return connection.closed;
         },
         abort: (reason) => {
           if (ready) {
@@ -450,6 +469,48 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       this.attemptInFlight = attempt;
       connection.sendControl(handshake).catch(() => undefined);
     }));
+  }
+
+  /**
+   * With `encryption`, runs the secure channel's key exchange on a fresh socket and resolves with the
+   * socket that seals and opens records; without, resolves with the socket as it is. stop() can give
+   * the exchange up.
+   */
+  private secure(socket: Socket): Promise<Socket> {
+    const encryption = this.encryption;
+    if (encryption === null) return Promise.resolve(socket);
+    const { host, port, handshakeTimeoutMs, closeTimeoutMs, scheduler } = this.options;
+    const secure = SecureSocket.connect(
+      socket,
+      { trustServerKey: (fingerprint) => encryption.trust(`${host}:${port}`, fingerprint), identity: encryption.identity, rekeyAfterRecords: encryption.rekeyAfterRecords },
+      { timeoutMs: handshakeTimeoutMs, closeTimeoutMs, scheduler },
+    );
+    const closed = new Promise<void>((resolve) => secure.once('close', () => resolve()));
+    let aborted = false;
+    const attempt: Attempt = {
+      connection: null,
+      closed,
+      abort: (reason) => {
+        aborted = true;
+        secure.abort(reason);
+      },
+    };
+    this.attemptInFlight = attempt;
+    const done = (): void => {
+      if (this.attemptInFlight === attempt) this.attemptInFlight = null;
+    };
+    return secure.ready.then(
+      () => {
+        done();
+        return secure as unknown as Socket;
+      },
+      (err: unknown) => {
+        done();
+        // The socket failed before the server answered: as for a plain connection, the server was not reached.
+        if (!aborted && err instanceof ConnectionClosedError) throw new NotConnectedError(`could not connect to ${host}:${port}: ${err.message}`);
+        throw err;
+      },
+    );
   }
 
   private connected(connection: Connection<S, C>): void {

@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { isEncrypted, peerFingerprint } from './transport/sockets.js';
+import { channelRecords, isEncrypted, peerFingerprint, securityOf } from './transport/sockets.js';
+import type { ChannelRecordCounts } from './transport/secure-socket.js';
 import { Subject, type Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConnectionClosedError, PacketError, PnetworkError, RateLimitedError, RemoteError, type HeartbeatTimeoutError, type SendBufferFullError } from './errors.js';
 import { isTextCodec, type Codec } from './protocol/codec.js';
@@ -171,14 +172,25 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     return this.knownAddress;
   }
 
-  /** True when the connection runs over TLS. */
+  /** True when the connection runs over TLS or the secure channel. */
   get encrypted(): boolean {
     return isEncrypted(this.socket);
   }
 
+  /** How this connection is protected: `'tls'`, `'channel'` (the secure channel) or `'plain'`. */
+  get security(): 'tls' | 'channel' | 'plain' {
+    return securityOf(this.socket);
+  }
+
+  /** On the secure channel, the records sealed (`sent`) and opened (`received`) so far; null otherwise. */
+  get channelRecords(): ChannelRecordCounts | null {
+    return channelRecords(this.socket);
+  }
+
   /**
-   * The fingerprint (base64 SHA-256 of the SPKI) of the key the peer proved it holds with its TLS
-   * certificate, or null on a plain connection or when the peer presented none. Middleware can decide by it.
+   * The fingerprint (base64 SHA-256 of the SPKI) of the key the peer proved it holds: with its TLS
+   * certificate, or by signing the secure channel's key exchange (the server's key, on a client). Null on
+   * a plain connection or when the peer presented none. Middleware can decide by it.
    */
   get peerFingerprint(): string | null {
     this.peerKey ??= { value: peerFingerprint(this.socket) };

@@ -13,6 +13,7 @@ import { fingerprint } from '../crypto/keys.js';
 import { PinMismatchError, TlsHandshakeError, UnauthorizedClientError, type PnetworkError } from '../errors.js';
 import { encodeFrame } from '../protocol/frame.js';
 import type { ResolvedClientTls, ResolvedServerTls } from './tls-options.js';
+import { SecureSocket, type ChannelRecordCounts } from './secure-socket.js';
 
 const TLS_VERSION = 'TLSv1.3';
 
@@ -133,6 +134,7 @@ const peerKeys = new WeakMap<Socket, string | null>();
 
 /** The fingerprint of the key a TLS peer proved it holds, or null for a plain socket or no certificate. */
 export function peerFingerprint(socket: Socket): string | null {
+  if (socket instanceof SecureSocket) return socket.peerFingerprint;
   const known = peerKeys.get(socket);
   if (known !== undefined) return known;
   const tls = socket as Partial<TLSSocket>;
@@ -143,9 +145,20 @@ export function peerFingerprint(socket: Socket): string | null {
   return value;
 }
 
-/** True for a TLS socket. */
+/** True for a TLS socket or one speaking the secure channel. */
 export function isEncrypted(socket: Socket): boolean {
   return (socket as Partial<TLSSocket>).encrypted === true;
+}
+
+/** How a socket is protected: `'tls'`, `'channel'` (the secure channel) or `'plain'`. */
+export function securityOf(socket: Socket): 'tls' | 'channel' | 'plain' {
+  if (socket instanceof SecureSocket) return 'channel';
+  return isEncrypted(socket) ? 'tls' : 'plain';
+}
+
+/** Records sealed and opened on a secure-channel socket; null for any other. */
+export function channelRecords(socket: Socket): ChannelRecordCounts | null {
+  return socket instanceof SecureSocket ? socket.records : null;
 }
 
 /** checkServerIdentity's answer for a pin: an error unless the certificate's key is the pinned one. */
