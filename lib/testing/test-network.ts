@@ -156,8 +156,13 @@ export async function createTestPair<C extends ActionMap = AnyActions, S extends
   options: TestNetworkOptions & { client?: TestClientOptions } = {},
 ): Promise<TestPair<C, S>> {
   const network = await createTestNetwork<C, S>(options);
-  const client = await network.connect(options.client);
-  return { network, server: network.server, client };
+  try {
+    return { network, server: network.server, client: await network.connect(options.client) };
+  } catch (err) {
+    // A pair that cannot connect (a refused pin, say) leaves nothing running behind it.
+    await network.close();
+    throw err;
+  }
 }
 
 /** Waits for `promise` while the network settles; its rejection is handled from the start, then rethrown. */
