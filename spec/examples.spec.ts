@@ -45,6 +45,15 @@ describe('examples', function () {
     ]);
   });
 
+  it('secure-channel.ts pins the server key, talks over the channel and refuses a wrong pin', async () => {
+    expectOutput(await runExample('examples/secure-channel.ts'), [
+      'client: heard: only we can read this',
+      'security: channel, server key pinned: true',
+      'wrong pin: ERR_SERVER_KEY_MISMATCH',
+      'stopped',
+    ]);
+  });
+
   it('bind-class.ts handles actions with Bind subclasses', async () => {
     expectOutput(await runExample('examples/bind-class.ts'), [
       'TestAction: hello from a Bind subclass',
