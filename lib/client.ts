@@ -114,8 +114,9 @@ export interface ClientOptions<Auth = JsonValue> extends CommonOptions {
  */
 export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyActions, Auth = JsonValue> extends Endpoint<S, Connection<S, C>> {
   private readonly options: ResolvedCommonOptions;
-  // Typed loosely inside: the Auth parameter only shapes the constructor's option.
-  private readonly auth: AuthOption<unknown> | undefined;
+  // Typed loosely inside: the Auth parameter only shapes the constructor's option. A # field, so
+  // that a logger printing the client (util.inspect) does not show the credential.
+  readonly #auth: AuthOption<unknown> | undefined;
   private readonly retryRefused: boolean;
   private readonly tls: ResolvedClientTls | null;
   private readonly backoff: BackoffConfig & { enabled: boolean; random: () => number };
@@ -150,7 +151,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   constructor(options: ClientOptions<Auth> = {}) {
     super();
     this.options = resolveCommonOptions(options);
-    this.auth = options.auth;
+    this.#auth = options.auth;
     this.retryRefused = options.retryRefused ?? false;
     this.tls = resolveClientTls(options.tls);
     this.backoff = {
@@ -393,7 +394,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /** The `auth` value for the next handshake: the option's value, or what its function returns now. */
   private async credential(): Promise<unknown> {
-    const auth = this.auth;
+    const auth = this.#auth;
     if (typeof auth !== 'function') return auth;
     try {
       return await (auth as () => unknown)();

@@ -2,11 +2,12 @@
 // reconnections, a stop, key files that fail to load) is captured: console and process output, console
 // screens, every error on every error$ and every rejection (message, stack, causes), every disconnect
 // reason. No token may appear in any of it, nor any private key material, nor any client's `auth`
-// credential (given as a value or by an async function; accepted or refused by the server's middleware).
+// credential (given as a value or by an async function; accepted or refused by the server's middleware),
+// not even where a logger prints a whole client or server object.
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { format } from 'node:util';
+import { format, inspect } from 'node:util';
 import { expect } from 'chai';
 import { Client, KEY_FILES, Server, createEncryptKeys, loadKeys, saveKeys } from '../../lib/index.js';
 import { ConsoleHarness } from '../cli/console-harness.js';
@@ -127,6 +128,7 @@ describe('no secret in logs, console output or error messages (integration)', fu
         note(client.token);
       }
       const [a, b] = clients as [Client, Client, Client];
+      const refusedClients: Client[] = [];
       // Refused credentials, as a value and from a function: start() rejects, and the refusal is reported.
       for (const auth of [{ user: 'eve', password: AUTH_REFUSED }, async () => Promise.resolve({ user: 'ann', password: AUTH_REFUSED_FROM_FUNCTION })]) {
         const refused = new Client<any, any, Credentials>({ port, reconnect: false, auth }); // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -134,12 +136,15 @@ describe('no secret in logs, console output or error messages (integration)', fu
         refused.error$.subscribe((error) => texts.push(...renderings(error)));
         refused.disconnect$.subscribe((reason) => texts.push(reason));
         await failing(refused.start());
+        refusedClients.push(refused);
       }
       // A credential the codec cannot encode fails before any socket opens.
       const unencodable = new Client<any, any, any>({ port, reconnect: false, auth: { user: 'ann', password: AUTH_UNENCODABLE, n: 1n } }); // eslint-disable-line @typescript-eslint/no-explicit-any
       cleanups.push(() => unencodable.stop());
       unencodable.error$.subscribe((error) => texts.push(...renderings(error)));
       await failing(unencodable.start());
+      // What a logger shows of the objects themselves (console.log(client) inspects it).
+      const inspected = [server, ...clients, ...refusedClients, unencodable].map((endpoint) => inspect(endpoint, { depth: 8 }));
       const serverConsole = new ConsoleHarness(server, 'secrets');
       const clientConsole = new ConsoleHarness(a, 'client');
       cleanups.push(() => clientConsole.cli.close(), () => serverConsole.cli.close());
@@ -229,7 +234,8 @@ describe('no secret in logs, console output or error messages (integration)', fu
       for (const token of tokens) {
         for (const part of tokenParts(token)) expect(everything.includes(part), `part "${part}" of a token was shown: …${everything.slice(Math.max(0, everything.indexOf(part) - 200), everything.indexOf(part) + 100)}…`).to.equal(false);
       }
-      for (const secret of AUTH_SECRETS) expect(everything.includes(secret), `an auth credential was shown: …${everything.slice(Math.max(0, everything.indexOf(secret) - 200), everything.indexOf(secret) + 100)}…`).to.equal(false);
+      const shown = [everything, ...inspected].join('\n');
+      for (const secret of AUTH_SECRETS) expect(shown.includes(secret), `an auth credential was shown: …${shown.slice(Math.max(0, shown.indexOf(secret) - 200), shown.indexOf(secret) + 100)}…`).to.equal(false);
       for (const key of [keys, other]) {
         for (const line of pemBodyLines(key.privateKey)) expect(everything.includes(line), 'private key material was shown').to.equal(false);
       }
