@@ -75,7 +75,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 > {
   private readonly tls: ResolvedServerTls | null;
   private readonly options: ResolvedCommonOptions;
-  private readonly registered = new Map<string, ServerConnection<C, S, Data, Auth>>();
+  // A # field read through a getter, so that a logger printing the server (util.inspect) shows no token.
+  readonly #registered = new Map<string, ServerConnection<C, S, Data, Auth>>();
   private readonly open = new Set<ServerConnection<C, S, Data, Auth>>();
   private connections = new Subject<ServerConnection<C, S, Data, Auth>>();
   private disconnects = new Subject<DisconnectEvent<ServerConnection<C, S, Data, Auth>>>();
@@ -94,7 +95,9 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private readonly delivery: RoomDelivery<ServerConnection<C, S, Data, Auth>>;
 
   /** Connected clients by token, after their handshake. */
-  readonly clients: ReadonlyMap<string, ServerConnection<C, S, Data, Auth>> = this.registered;
+  get clients(): ReadonlyMap<string, ServerConnection<C, S, Data, Auth>> {
+    return this.#registered;
+  }
   /**
    * Each client, once its handshake completes. Completes when `stop()` is done, like `disconnect$`,
    * `packets$`, `error$` and every `action$`; after a restart, new subscriptions see the new run.
@@ -251,7 +254,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /** The client with this token, if connected. */
   getClient(token: string): ServerConnection<C, S, Data, Auth> | undefined {
-    return this.registered.get(token);
+    return this.#registered.get(token);
   }
 
   /** A packet with this server's clock; its token is filled per recipient when sent. */
@@ -273,7 +276,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     const remote = filter ? null : this.cluster.broadcast(action, data, null, []);
     remote?.catch(() => undefined);
     const sends: Array<Promise<void>> = [];
-    for (const connection of this.registered.values()) {
+    for (const connection of this.#registered.values()) {
       if (!filter || filter(connection)) sends.push(connection.sendPacket(action, data));
     }
     const results = await Promise.allSettled(sends);
@@ -326,7 +329,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   stats(): InstanceStats {
     const totals = { ...this.departed };
     for (const connection of this.open) addStats(totals, connection.stats);
-    return { ...totals, startedAt: this.startedAt, clients: this.registered.size };
+    return { ...totals, startedAt: this.startedAt, clients: this.#registered.size };
   }
 
   private accept(socket: Socket): void {
@@ -388,7 +391,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     onHandshake: (connection, { token }) => {
       const options = this.options;
       connection.admit();
-      this.registered.set(token, connection);
+      this.#registered.set(token, connection);
       this.byId.set(connection.id, connection);
       connection
         .sendControl({
@@ -418,8 +421,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       connection.leaveAllRooms();
       if (this.maxPerAddress !== Number.POSITIVE_INFINITY) this.leaveAddress(hostOf(connection.remoteAddress));
       addStats(this.departed, connection.stats);
-      if (connection.token && this.registered.get(connection.token) === connection) {
-        this.registered.delete(connection.token);
+      if (connection.token && this.#registered.get(connection.token) === connection) {
+        this.#registered.delete(connection.token);
         this.byId.delete(connection.id);
         this.disconnects.next({ connection, reason });
       }
@@ -437,7 +440,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     roomsOf: (client) => (client as ServerConnection<C, S, Data, Auth>).rooms,
     deliver: (action, data, rooms, except) => {
       // From another node: to this node's members of `rooms` (every client when null), minus `except`.
-      const members = rooms === null ? this.registered.values() : this.rooms.select(rooms, except);
+      const members = rooms === null ? this.#registered.values() : this.rooms.select(rooms, except);
       for (const connection of members) {
         if (rooms === null && except.some((room) => connection.rooms.has(room))) continue;
         void connection.sendPacket(action as ActionName<S>, data as DataOf<S, ActionName<S>>);
