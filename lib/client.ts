@@ -118,7 +118,8 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   // that a logger printing the client (util.inspect) does not show the credential.
   readonly #auth: AuthOption<unknown> | undefined;
   private readonly retryRefused: boolean;
-  private readonly tls: ResolvedClientTls | null;
+  // A # field, so that a logger printing the client (util.inspect) does not show its private key.
+  readonly #tls: ResolvedClientTls | null;
   private readonly backoff: BackoffConfig & { enabled: boolean; random: () => number };
   private readonly queue: OfflineQueue<Outgoing>;
   private readonly states = new BehaviorSubject<ClientState>('closed');
@@ -153,7 +154,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     this.options = resolveCommonOptions(options);
     this.#auth = options.auth;
     this.retryRefused = options.retryRefused ?? false;
-    this.tls = resolveClientTls(options.tls);
+    this.#tls = resolveClientTls(options.tls);
     this.backoff = {
       enabled: options.reconnect ?? DEFAULTS.reconnect,
       initialDelayMs: checkDelay('reconnectDelayMs', options.reconnectDelayMs ?? DEFAULTS.reconnectDelayMs, { zero: true }),
@@ -407,7 +408,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private openConnection(handshake: Packet): Promise<Connection<S, C>> {
     const { host, port, handshakeTimeoutMs, scheduler } = this.options;
     // Over TLS the socket is handed over only once the server's key is checked: nothing is written before.
-    return dial(host, port, this.tls, { timeoutMs: handshakeTimeoutMs, scheduler }, this.options.transport).then((socket: Socket) => new Promise((resolve, reject) => {
+    return dial(host, port, this.#tls, { timeoutMs: handshakeTimeoutMs, scheduler }, this.options.transport).then((socket: Socket) => new Promise((resolve, reject) => {
       let failure: PnetworkError | null = null;
       let ready = false;
       const attempt: Attempt = {

@@ -73,7 +73,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   C,
   ServerConnection<C, S, Data, Auth>
 > {
-  private readonly tls: ResolvedServerTls | null;
+  // A # field, so that a logger printing the server (util.inspect) does not show its private key.
+  readonly #tls: ResolvedServerTls | null;
   private readonly options: ResolvedCommonOptions;
   // A # field read through a getter, so that a logger printing the server (util.inspect) shows no token.
   readonly #registered = new Map<string, ServerConnection<C, S, Data, Auth>>();
@@ -113,7 +114,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     super();
     // The server numbers the streams it opens 2, 4, 6…, the client 1, 3, 5…
     this.options = { ...resolveCommonOptions(options), evenStreamIds: true };
-    this.tls = resolveServerTls(options.tls);
+    this.#tls = resolveServerTls(options.tls);
     this.maxConnections = countOrInfinity('maxConnections', options.maxConnections ?? DEFAULTS.maxConnections);
     this.maxPerAddress = countOrInfinity('maxConnectionsPerAddress', options.maxConnectionsPerAddress ?? DEFAULTS.maxConnectionsPerAddress);
     const { adapter, settings } = resolveClusterOptions(options, this.options.scheduler);
@@ -162,12 +163,12 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /** True when the server serves TLS 1.3 (`tls` option), false for plain TCP. */
   get encrypted(): boolean {
-    return this.tls !== null;
+    return this.#tls !== null;
   }
 
   /** The fingerprint clients pin (base64 SHA-256 of the server key's SPKI); null without TLS. */
   get fingerprint(): string | null {
-    return this.tls?.fingerprint ?? null;
+    return this.#tls?.fingerprint ?? null;
   }
 
   /** True while listening. */
@@ -180,7 +181,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     if (this.netServer) return Promise.resolve();
     this.starting ??= new Promise<void>((resolve, reject) => {
       const netServer = createListener(
-        this.tls,
+        this.#tls,
         { onSocket: (socket) => this.accept(socket), onRefused: (error) => this.router.report(error) },
         this.options.closeTimeoutMs,
         this.options.transport,

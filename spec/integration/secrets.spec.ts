@@ -11,6 +11,7 @@ import { format, inspect } from 'node:util';
 import { expect } from 'chai';
 import { Client, KEY_FILES, Server, createEncryptKeys, loadKeys, saveKeys } from '../../lib/index.js';
 import { ConsoleHarness } from '../cli/console-harness.js';
+import { fixtureKeys } from '../helpers/keys.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { until } from '../helpers/wait.js';
 
@@ -144,7 +145,12 @@ describe('no secret in logs, console output or error messages (integration)', fu
       unencodable.error$.subscribe((error) => texts.push(...renderings(error)));
       await failing(unencodable.start());
       // What a logger shows of the objects themselves (console.log(client) inspects it).
-      const inspected = [server, ...clients, ...refusedClients, unencodable].map((endpoint) => inspect(endpoint, { depth: 8 }));
+      // A TLS server and a TLS client with a key of its own hold private keys; they must not show them either.
+      const tlsKeys = fixtureKeys('alice');
+      const tlsClientKeys = fixtureKeys('bob');
+      const tlsServer = new Server({ port: 0, tls: { keys: tlsKeys } });
+      const tlsClient = new Client({ port, tls: { serverFingerprint: tlsKeys.fingerprint, keys: tlsClientKeys } });
+      const inspected = [server, tlsServer, tlsClient, ...clients, ...refusedClients, unencodable].map((endpoint) => inspect(endpoint, { depth: 8 }));
       const serverConsole = new ConsoleHarness(server, 'secrets');
       const clientConsole = new ConsoleHarness(a, 'client');
       cleanups.push(() => clientConsole.cli.close(), () => serverConsole.cli.close());
@@ -236,7 +242,7 @@ describe('no secret in logs, console output or error messages (integration)', fu
         for (const part of tokenParts(token)) expect(shown.includes(part), `part "${part}" of a token was shown: …${shown.slice(Math.max(0, shown.indexOf(part) - 200), shown.indexOf(part) + 100)}…`).to.equal(false);
       }
       for (const secret of AUTH_SECRETS) expect(shown.includes(secret), `an auth credential was shown: …${shown.slice(Math.max(0, shown.indexOf(secret) - 200), shown.indexOf(secret) + 100)}…`).to.equal(false);
-      for (const key of [keys, other]) {
+      for (const key of [keys, other, tlsKeys, tlsClientKeys]) {
         for (const line of pemBodyLines(key.privateKey)) expect(shown.includes(line), 'private key material was shown').to.equal(false);
       }
       expect(shown).to.not.contain('PRIVATE KEY-----');
