@@ -125,11 +125,13 @@ export interface ClientOptions<Auth = JsonValue> extends CommonOptions {
  */
 export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyActions, Auth = JsonValue> extends Endpoint<S, Connection<S, C>> {
   private readonly options: ResolvedCommonOptions;
-  // Typed loosely inside: the Auth parameter only shapes the constructor's option.
-  private readonly auth: AuthOption<unknown> | undefined;
+  // Typed loosely inside: the Auth parameter only shapes the constructor's option. A # field, so
+  // that a logger printing the client (util.inspect) does not show the credential.
+  readonly #auth: AuthOption<unknown> | undefined;
   private readonly retryRefused: boolean;
-  private readonly tls: ResolvedClientTls | null;
-  private readonly encryption: ResolvedClientEncryption | null;
+  // # fields, so that a logger printing this object (util.inspect) does not show its keys.
+  readonly #tls: ResolvedClientTls | null;
+  readonly #encryption: ResolvedClientEncryption | null;
   private readonly backoff: BackoffConfig & { enabled: boolean; random: () => number };
   private readonly queue: OfflineQueue<Outgoing>;
   private readonly states = new BehaviorSubject<ClientState>('closed');
@@ -162,11 +164,11 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   constructor(options: ClientOptions<Auth> = {}) {
     super();
     this.options = resolveCommonOptions(options);
-    this.auth = options.auth;
+    this.#auth = options.auth;
     this.retryRefused = options.retryRefused ?? false;
-    this.tls = resolveClientTls(options.tls);
-    this.encryption = resolveClientEncryption(options.encryption);
-    if (this.tls && this.encryption) throw new RangeError('choose one of tls and encryption: the secure channel needs no TLS below it');
+    this.#tls = resolveClientTls(options.tls);
+    this.#encryption = resolveClientEncryption(options.encryption);
+    if (this.#tls && this.#encryption) throw new RangeError('choose one of tls and encryption: the secure channel needs no TLS below it');
     this.backoff = {
       enabled: options.reconnect ?? DEFAULTS.reconnect,
       initialDelayMs: checkDelay('reconnectDelayMs', options.reconnectDelayMs ?? DEFAULTS.reconnectDelayMs, { zero: true }),
@@ -407,7 +409,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /** The `auth` value for the next handshake: the option's value, or what its function returns now. */
   private async credential(): Promise<unknown> {
-    const auth = this.auth;
+    const auth = this.#auth;
     if (typeof auth !== 'function') return auth;
     try {
       return await (auth as () => unknown)();
@@ -420,7 +422,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private openConnection(handshake: Packet): Promise<Connection<S, C>> {
     const { host, port, handshakeTimeoutMs, scheduler } = this.options;
     // Over TLS the socket is handed over only once the server's key is checked: nothing is written before.
-    return dial(host, port, this.tls, { timeoutMs: handshakeTimeoutMs, scheduler }, this.options.transport)
+    return dial(host, port, this.#tls, { timeoutMs: handshakeTimeoutMs, scheduler }, this.options.transport)
       .then((socket) => this.secure(socket))
       .then((socket: Socket) => new Promise((resolve, reject) => {
       let failure: PnetworkError | null = null;
@@ -477,7 +479,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
    * the exchange up.
    */
   private secure(socket: Socket): Promise<Socket> {
-    const encryption = this.encryption;
+    const encryption = this.#encryption;
     if (encryption === null) return Promise.resolve(socket);
     const { host, port, handshakeTimeoutMs, closeTimeoutMs, scheduler } = this.options;
     const secure = SecureSocket.connect(

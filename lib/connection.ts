@@ -99,7 +99,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
    * process: the peer's side of the same socket has an id of its own.
    */
   readonly id = randomBytes(8).toString('hex');
-  private secret = '';
+  // A # field, so that a logger printing the connection (util.inspect) does not show the token.
+  #secret = '';
   private peerKey: { value: string | null } | null = null;
   /** When the connection was accepted or opened, in ms since the epoch. */
   readonly connectedAt: number;
@@ -158,7 +159,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
 
   /** The connection's secret token ('' until the handshake completes). Never sent to anyone else. */
   get token(): string {
-    return this.secret;
+    return this.#secret;
   }
 
   /** The peer's address as `host:port` (`?:?` only before a client's socket has connected). */
@@ -458,7 +459,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     if (event.type === 'packet') {
       this.onPacket(event.packet);
     } else if (event.type === 'handshake') {
-      this.secret = event.token;
+      this.#secret = event.token;
       this.peerStreams = event.data.streams === true;
       if (this.streamTable) this.streamTable.peerSupportsStreams = this.peerStreams;
       this.learnAddress(); // the socket is connected now: keep its address for after it closes

@@ -81,12 +81,14 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   C,
   ServerConnection<C, S, Data, Auth>
 > {
-  private readonly tls: ResolvedServerTls | null;
-  private readonly encryption: ResolvedServerEncryption | null;
+  // # fields, so that a logger printing this object (util.inspect) does not show its keys.
+  readonly #tls: ResolvedServerTls | null;
+  readonly #encryption: ResolvedServerEncryption | null;
   /** Sockets still in the secure channel's key exchange: counted against the limits, given up by stop(). */
   private readonly exchanging = new Set<SecureSocket>();
   private readonly options: ResolvedCommonOptions;
-  private readonly registered = new Map<string, ServerConnection<C, S, Data, Auth>>();
+  // A # field read through a getter, so that a logger printing the server (util.inspect) shows no token.
+  readonly #registered = new Map<string, ServerConnection<C, S, Data, Auth>>();
   private readonly open = new Set<ServerConnection<C, S, Data, Auth>>();
   private connections = new Subject<ServerConnection<C, S, Data, Auth>>();
   private disconnects = new Subject<DisconnectEvent<ServerConnection<C, S, Data, Auth>>>();
@@ -105,7 +107,9 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private readonly delivery: RoomDelivery<ServerConnection<C, S, Data, Auth>>;
 
   /** Connected clients by token, after their handshake. */
-  readonly clients: ReadonlyMap<string, ServerConnection<C, S, Data, Auth>> = this.registered;
+  get clients(): ReadonlyMap<string, ServerConnection<C, S, Data, Auth>> {
+    return this.#registered;
+  }
   /**
    * Each client, once its handshake completes. Completes when `stop()` is done, like `disconnect$`,
    * `packets$`, `error$` and every `action$`; after a restart, new subscriptions see the new run.
@@ -121,9 +125,9 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     super();
     // The server numbers the streams it opens 2, 4, 6…, the client 1, 3, 5…
     this.options = { ...resolveCommonOptions(options), evenStreamIds: true };
-    this.tls = resolveServerTls(options.tls);
-    this.encryption = resolveServerEncryption(options.encryption);
-    if (this.tls && this.encryption) throw new RangeError('choose one of tls and encryption: the secure channel needs no TLS below it');
+    this.#tls = resolveServerTls(options.tls);
+    this.#encryption = resolveServerEncryption(options.encryption);
+    if (this.#tls && this.#encryption) throw new RangeError('choose one of tls and encryption: the secure channel needs no TLS below it');
     this.maxConnections = countOrInfinity('maxConnections', options.maxConnections ?? DEFAULTS.maxConnections);
     this.maxPerAddress = countOrInfinity('maxConnectionsPerAddress', options.maxConnectionsPerAddress ?? DEFAULTS.maxConnectionsPerAddress);
     const { adapter, settings } = resolveClusterOptions(options, this.options.scheduler);
@@ -172,17 +176,17 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /** True when the server serves TLS 1.3 (`tls`) or the secure channel (`encryption`), false for plain TCP. */
   get encrypted(): boolean {
-    return this.tls !== null || this.encryption !== null;
+    return this.#tls !== null || this.#encryption !== null;
   }
 
   /** How connections to this server are protected: `'tls'`, `'channel'` (the secure channel) or `'plain'`. */
   get security(): 'tls' | 'channel' | 'plain' {
-    return this.tls ? 'tls' : this.encryption ? 'channel' : 'plain';
+    return this.#tls ? 'tls' : this.#encryption ? 'channel' : 'plain';
   }
 
   /** The fingerprint clients pin (base64 SHA-256 of the server key's SPKI); null for plain TCP. */
   get fingerprint(): string | null {
-    return this.tls?.fingerprint ?? this.encryption?.fingerprint ?? null;
+    return this.#tls?.fingerprint ?? this.#encryption?.fingerprint ?? null;
   }
 
   /** True while listening. */
@@ -195,7 +199,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     if (this.netServer) return Promise.resolve();
     this.starting ??= new Promise<void>((resolve, reject) => {
       const netServer = createListener(
-        this.tls,
+        this.#tls,
         { onSocket: (socket) => this.accept(socket), onRefused: (error) => this.router.report(error) },
         this.options.closeTimeoutMs,
         this.options.transport,
@@ -270,7 +274,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /** The client with this token, if connected. */
   getClient(token: string): ServerConnection<C, S, Data, Auth> | undefined {
-    return this.registered.get(token);
+    return this.#registered.get(token);
   }
 
   /** A packet with this server's clock; its token is filled per recipient when sent. */
@@ -292,7 +296,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     const remote = filter ? null : this.cluster.broadcast(action, data, null, []);
     remote?.catch(() => undefined);
     const sends: Array<Promise<void>> = [];
-    for (const connection of this.registered.values()) {
+    for (const connection of this.#registered.values()) {
       if (!filter || filter(connection)) sends.push(connection.sendPacket(action, data));
     }
     const results = await Promise.allSettled(sends);
@@ -345,7 +349,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   stats(): InstanceStats {
     const totals = { ...this.departed };
     for (const connection of this.open) addStats(totals, connection.stats);
-    return { ...totals, startedAt: this.startedAt, clients: this.registered.size };
+    return { ...totals, startedAt: this.startedAt, clients: this.#registered.size };
   }
 
   private accept(socket: Socket): void {
@@ -357,7 +361,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       this.router.report(refusal);
       return;
     }
-    if (this.encryption) this.exchangeKeys(socket, this.encryption);
+    if (this.#encryption) this.exchangeKeys(socket, this.#encryption);
     else this.startConnection(socket);
   }
 
@@ -436,7 +440,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     onHandshake: (connection, { token }) => {
       const options = this.options;
       connection.admit();
-      this.registered.set(token, connection);
+      this.#registered.set(token, connection);
       this.byId.set(connection.id, connection);
       connection
         .sendControl({
@@ -466,8 +470,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       connection.leaveAllRooms();
       if (this.maxPerAddress !== Number.POSITIVE_INFINITY) this.leaveAddress(hostOf(connection.remoteAddress));
       addStats(this.departed, connection.stats);
-      if (connection.token && this.registered.get(connection.token) === connection) {
-        this.registered.delete(connection.token);
+      if (connection.token && this.#registered.get(connection.token) === connection) {
+        this.#registered.delete(connection.token);
         this.byId.delete(connection.id);
         this.disconnects.next({ connection, reason });
       }
@@ -485,7 +489,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     roomsOf: (client) => (client as ServerConnection<C, S, Data, Auth>).rooms,
     deliver: (action, data, rooms, except) => {
       // From another node: to this node's members of `rooms` (every client when null), minus `except`.
-      const members = rooms === null ? this.registered.values() : this.rooms.select(rooms, except);
+      const members = rooms === null ? this.#registered.values() : this.rooms.select(rooms, except);
       for (const connection of members) {
         if (rooms === null && except.some((room) => connection.rooms.has(room))) continue;
         void connection.sendPacket(action as ActionName<S>, data as DataOf<S, ActionName<S>>);
