@@ -64,16 +64,17 @@ export class SecureSocket extends Duplex {
   peerFingerprint: string | null = null;
 
   private phase: Phase = 'exchange';
-  private sealer: RecordSealer | null = null;
-  private opener: RecordOpener | null = null;
-  private transcript: Buffer | null = null;
+  // # fields: a logger printing a connection (util.inspect) reaches this socket, and must find no keys here.
+  #sealer: RecordSealer | null = null;
+  #opener: RecordOpener | null = null;
+  #transcript: Buffer | null = null;
   private readonly decoder = new FrameDecoder(MAX_RECORD_BYTES, MAX_EXCHANGE_MESSAGE_BYTES);
   private timer: Subscription | null;
   private settle!: { resolve: () => void; reject: (err: PnetworkError) => void };
   private innerPaused = false;
   private innerEnded = false;
   private lingering = false;
-  private clientExchange: ClientKeyExchange | null = null;
+  #clientExchange: ClientKeyExchange | null = null;
 
   private constructor(
     private readonly inner: Socket,
@@ -96,7 +97,7 @@ export class SecureSocket extends Duplex {
   static connect(inner: Socket, config: ClientChannelConfig, deadline: ChannelDeadline): SecureSocket {
     const socket = new SecureSocket(inner, { client: config }, deadline);
     const exchange = new ClientKeyExchange({ random: randomBytes, trustServerKey: config.trustServerKey, identity: config.identity, rekeyAfterRecords: config.rekeyAfterRecords });
-    socket.clientExchange = exchange;
+    socket.#clientExchange = exchange;
     inner.write(encodeFrame(exchange.hello));
     return socket;
   }
@@ -108,7 +109,7 @@ export class SecureSocket extends Duplex {
 
   /** Records sealed and opened so far. */
   get records(): ChannelRecordCounts {
-    return { sent: this.sealer?.records ?? 0, received: this.opener?.records ?? 0 };
+    return { sent: this.#sealer?.records ?? 0, received: this.#opener?.records ?? 0 };
   }
 
   /** The peer's address, as the socket below reports it. */
@@ -144,7 +145,7 @@ export class SecureSocket extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    const sealer = this.sealer;
+    const sealer = this.#sealer;
     if (this.phase !== 'open' || sealer === null) {
       callback(new ConnectionClosedError('the secure channel is not open'));
       return;
@@ -212,10 +213,10 @@ export class SecureSocket extends Duplex {
 
   private receiveServerHello(payload: Uint8Array): void {
     if (!looksLikeExchangeMessage(payload)) throw plainAnswer(payload);
-    const channel = this.clientExchange!.receive(payload);
-    this.clientExchange = null;
-    this.sealer = channel.sealer;
-    this.opener = channel.opener;
+    const channel = this.#clientExchange!.receive(payload);
+    this.#clientExchange = null;
+    this.#sealer = channel.sealer;
+    this.#opener = channel.opener;
     this.peerFingerprint = channel.serverFingerprint;
     this.inner.write(channel.firstRecord);
     this.open();
@@ -231,28 +232,28 @@ export class SecureSocket extends Duplex {
       throw new ChannelProtocolError('the first frame is not a ClientHello');
     }
     const ends = answerClientHello({ random: randomBytes, identity: config.identity, rekeyAfterRecords: config.rekeyAfterRecords }, payload);
-    this.sealer = ends.sealer;
-    this.opener = ends.opener;
-    this.transcript = ends.transcript;
+    this.#sealer = ends.sealer;
+    this.#opener = ends.opener;
+    this.#transcript = ends.transcript;
     this.phase = 'client-auth';
     this.inner.write(encodeFrame(ends.reply));
   }
 
   private receiveClientAuth(payload: Uint8Array, config: ServerChannelConfig): void {
-    const { type, content } = this.opener!.open(payload);
+    const { type, content } = this.#opener!.open(payload);
     if (type !== CONTENT_CLIENT_AUTH) throw new ChannelProtocolError(`the client's first record has type ${type}, not client auth`);
-    const presented = verifyClientAuth(content, this.transcript!);
-    this.transcript = null;
+    const presented = verifyClientAuth(content, this.#transcript!);
+    this.#transcript = null;
     this.peerFingerprint = presented;
     if (config.authorizedKeys !== null && (presented === null || !config.authorizedKeys.has(presented))) {
-      this.refuse(new ClientKeyRefusedError(presented), this.sealer);
+      this.refuse(new ClientKeyRefusedError(presented), this.#sealer);
       return;
     }
     this.open();
   }
 
   private receiveRecord(payload: Uint8Array): void {
-    const { type, content } = this.opener!.open(payload);
+    const { type, content } = this.#opener!.open(payload);
     if (type === CONTENT_DATA) {
       if (content.length > 0 && !this.push(content) && !this.innerPaused) {
         this.innerPaused = true;

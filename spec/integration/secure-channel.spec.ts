@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { Client, type ClientOptions } from '../../lib/client.js';
 import {
   ClientKeyRefusedError,
@@ -82,6 +83,17 @@ describe('integration: the secure channel', () => {
     expect(server.fingerprint).to.equal(serverKeys.fingerprint);
     expect(c.connection!.channelRecords!.sent).to.be.greaterThan(1);
     expect(connection!.channelRecords!.received).to.equal(c.connection!.channelRecords!.sent);
+  });
+
+  it('keeps the traffic keys out of what a logger prints for a connection, a client or a server', async () => {
+    const { server, port } = await startServer();
+    const c = client(port, { encryption: { serverFingerprint: serverKeys.fingerprint, keys: clientKeys } });
+    await c.start();
+    const [connection] = [...server.clients.values()];
+    for (const printed of [inspect(c, { depth: 12 }), inspect(c.connection, { depth: 12 }), inspect(connection, { depth: 12 }), inspect(server, { depth: 6 })]) {
+      expect(printed).to.not.match(/RecordSealer|RecordOpener|sealer|opener|transcript|TrafficKeys/);
+      expect(printed).to.not.include('PRIVATE KEY');
+    }
   });
 
   it('never shows the token or a payload on the wire', async () => {
