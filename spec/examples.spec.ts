@@ -45,6 +45,23 @@ describe('examples', function () {
     ]);
   });
 
+  it('connections.ts builds and sends packets, hands handlers the packet and connection, finds a client by token', async () => {
+    expectOutput(await runExample('examples/connections.ts'), [
+      'built: chat {"text":"hi"} token=null',
+      'a client joined (connection 16 hex digits, token hidden)',
+      'token: string, 36 characters',
+      'chat: hi (token matches its connection: true)',
+      'chat: hi again (token matches its connection: true)',
+      'server handled 2 chats',
+      'client got: only for you',
+      'unknown token: undefined',
+      'server handled 2 chats',
+      'ofAction saw 3 chat packets',
+      'disconnect$: closed by peer: client stopping',
+      'left: closed by peer: client stopping, packets in: 7',
+    ]);
+  });
+
   it('bind-class.ts handles actions with Bind subclasses', async () => {
     expectOutput(await runExample('examples/bind-class.ts'), [
       'TestAction: hello from a Bind subclass',
