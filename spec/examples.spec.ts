@@ -62,6 +62,35 @@ describe('examples', function () {
     ]);
   });
 
+  it('errors.ts sends ReplyError codes to the peer, keeps other handler failures local, and names connections on error$', async () => {
+    expectOutput(await runExample('examples/errors.ts'), [
+      'withdraw: ok',
+      'server error$: ERR_HANDLER (connection named: true, address: true)',
+      'withdraw: the server said APP_LIMIT: limit is 100',
+      'server error$: ERR_HANDLER (connection named: true, address: true)',
+      'report: the server said ERR_HANDLER: handler for "report" failed',
+      'handshake: failed locally with ERR_RESERVED_ACTION',
+      'ReplyError without a code: ReplyError code must be a non-empty string',
+      'bad option: port must be an integer from 0 to 65535, got 70000',
+    ]);
+  });
+
+  it('reconnect.ts comes back after a dropped connection with a new token and sends its offline queue in order', async () => {
+    expectOutput(await runExample('examples/reconnect.ts'), [
+      'state: closed',
+      'state: connecting',
+      'state: connected',
+      'state: reconnecting',
+      'attempt 1 in 50 ms',
+      'lost the server: closed by peer: rebalancing',
+      'queued while away: 2, client writable: false',
+      'state: connected',
+      'new token: true',
+      'server got: one, two',
+      'state: closed',
+    ]);
+  });
+
   it('bind-class.ts handles actions with Bind subclasses', async () => {
     expectOutput(await runExample('examples/bind-class.ts'), [
       'TestAction: hello from a Bind subclass',
