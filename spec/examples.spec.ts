@@ -91,6 +91,27 @@ describe('examples', function () {
     ]);
   });
 
+  it('encryption.ts saves and loads keys, pins a TLS 1.3 server, refuses a wrong pin, and relays a sealed packet', async () => {
+    expectOutput(await runExample('examples/encryption.ts'), [
+      'fingerprint: 44 base64 characters',
+      'loaded the same key: true',
+      'alice encrypted: true',
+      'wrong pin: ERR_TLS_PIN_MISMATCH',
+      'bob opened: note {"text":"for Bob only"}',
+      'another key: ERR_DECRYPTION',
+    ]);
+  });
+
+  it('backpressure.ts paces a fast producer by writable and drained(), and accepts an unpaced burst whole', async () => {
+    expectOutput(await runExample('examples/backpressure.ts'), [
+      'sent 2000 rows, waiting for the socket more than once',
+      'largest backlog under twice the mark: true',
+      'server received: 2000',
+      'unpaced burst: backlog over 16 MiB: true, writable: false',
+      'server received: 4000',
+    ]);
+  });
+
   it('bind-class.ts handles actions with Bind subclasses', async () => {
     expectOutput(await runExample('examples/bind-class.ts'), [
       'TestAction: hello from a Bind subclass',
