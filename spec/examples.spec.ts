@@ -112,6 +112,26 @@ describe('examples', function () {
     ]);
   });
 
+  it('console.ts runs console commands from a script on a server and stops it at the end of input', async () => {
+    expectOutput(await runExample('examples/console.ts'), [
+      "chat-server: type 'help' for commands, 'quit' or Ctrl-D to leave",
+      'chat-server (listening)> ACTION  HITS',
+      'chat       0',
+      'broadcast news to 1 client',
+      'chat-server stopped',
+      'client got: from the console',
+    ]);
+  });
+
+  it('scaling.ts makes two servers on one MemoryBus act as one: broadcast, sendTo, requestClient, fetchClients', async () => {
+    expectOutput(await runExample('examples/scaling.ts'), [
+      "broadcast from b: 1 of b's own clients; ann got hi, bob got hi",
+      'ann got whisper: psst',
+      'ann, asked from b: 1 + 2 = 3',
+      'clients of the cluster: 2, on 2 nodes',
+    ]);
+  });
+
   it('bind-class.ts handles actions with Bind subclasses', async () => {
     expectOutput(await runExample('examples/bind-class.ts'), [
       'TestAction: hello from a Bind subclass',
