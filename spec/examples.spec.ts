@@ -132,6 +132,19 @@ describe('examples', function () {
     ]);
   });
 
+  it('limits.ts reaches the offline queue, action length, packet rate, connection and frame limits, each with its code', async () => {
+    expectOutput(await runExample('examples/limits.ts'), [
+      'offline queue of 2: queued, queued, ERR_QUEUE_FULL (local)',
+      'long action: ERR_PACKET_ACTION_TOO_LONG (from the server)',
+      'long action as a request: ERR_REQUEST_TIMEOUT (local)',
+      'still connected: yes',
+      'burst of 8: 5 answered, then ERR_RATE_LIMITED (from the server)',
+      'second client: ERR_CONNECTION_LIMIT (from the server)',
+      '2 KiB packet: ERR_FRAME_TOO_LARGE (local)',
+      '2 KiB to the server: ERR_FRAME_TOO_LARGE (from the server), then connection closed by peer',
+    ]);
+  });
+
   it('bind-class.ts handles actions with Bind subclasses', async () => {
     expectOutput(await runExample('examples/bind-class.ts'), [
       'TestAction: hello from a Bind subclass',
