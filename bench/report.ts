@@ -313,7 +313,8 @@ export function renderMarkdown(results: Results, resultsPath: string, svgName: s
   for (const scenario of results.scenarios) {
     out.push(`## ${scenario.title}`, '', scenario.measures, '');
     if (scenario.notYet) {
-      out.push(`**${scenario.notYet}**`, '');
+      // Dated: what a run could not measure may exist by the time the page is read.
+      out.push(`**Not in this run (${results.startedAt}): ${scenario.notYet}.**`, '');
       continue;
     }
     for (const result of scenario.cases) {

@@ -19,7 +19,10 @@ export interface TestNetworkOptions {
    * the network runs on it. @defaultValue a new VirtualTimeScheduler
    */
   scheduler?: VirtualTimeScheduler;
-  /** Options for the server (its transport, scheduler and port are the network's). */
+  /**
+   * Options for the server (its transport, scheduler and port are the network's). With `tls`, TLS 1.3
+   * runs over the in-memory sockets, and `wire` then sees only TLS records, so it records no packets.
+   */
   server?: Omit<ServerOptions, 'scheduler' | 'transport' | 'port'>;
 }
 

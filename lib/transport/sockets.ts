@@ -5,7 +5,7 @@
  * @module
  */
 import type { Server as NetServer, Socket } from 'node:net';
-import type { Transport } from './transport.js';
+import { netTransport, type Transport } from './transport.js';
 import { connect as tlsConnect, createServer as createTlsServer, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type { SchedulerLike } from 'rxjs';
@@ -67,6 +67,8 @@ export function createListener(tls: ResolvedServerTls | null, events: ListenerEv
     socket.destroy();
     events.onRefused(new TlsHandshakeError(`TLS handshake with a client failed: ${err.message}`, { cause: err }));
   });
+  // Another transport (the in-memory one) accepts the sockets; the TLS server, which never listens, wraps each.
+  if (plain !== netTransport) return plain.createServer((socket) => server.emit('connection', socket));
   return server;
 }
 
@@ -86,8 +88,8 @@ export function dial(host: string, port: number, tls: ResolvedClientTls | null, 
     // Node would skip a pin checked in checkServerIdentity in that case; here it cannot be skipped.
     const chainChecked = tls.ca !== undefined || pin === null;
     const socket: TLSSocket = tlsConnect({
-      host,
-      port,
+      // Over another transport (the in-memory one), TLS runs on the socket it opens.
+      ...(plain === netTransport ? { host, port } : { socket: plain.connect({ host, port }) }),
       servername: tls.servername ?? (isIpAddress(host) ? undefined : host),
       minVersion: TLS_VERSION,
       maxVersion: TLS_VERSION,
