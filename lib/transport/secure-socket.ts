@@ -279,7 +279,7 @@ export class SecureSocket extends Duplex {
     this.lingering = true;
     this.stopTimer();
     this.inner.off('data', this.onData);
-    const frame = encodeFrame(Buffer.from(JSON.stringify(errorPacket(error.code, error.message, null)), 'utf8'));
+    const frame = encodeFrame(Buffer.from(JSON.stringify(errorPacket(error.code, error.message, null, undefined, this.deadline.scheduler.now())), 'utf8'));
     this.inner.end(sealer ? sealer.seal(frame) : frame);
     this.inner.resume();
     const linger = this.deadline.scheduler.schedule(() => this.inner.destroy(), this.deadline.closeTimeoutMs);
