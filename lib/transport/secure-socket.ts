@@ -86,6 +86,9 @@ export class SecureSocket extends Duplex {
     // Whoever made it awaits `ready`; a failure nobody awaits must still not surface as unhandled.
     this.ready.catch(ignore);
     this.timer = deadline.scheduler.schedule(() => this.fail(new HandshakeTimeoutError(deadline.timeoutMs)), deadline.timeoutMs);
+    // The exchange writes small messages back to back (client auth, then the handshake); none of them
+    // should wait for Nagle's algorithm. The connection above sets the same once it exists.
+    inner.setNoDelay(true);
     inner.on('data', this.onData);
     inner.on('error', this.onInnerError);
     inner.on('end', this.onInnerEnd);
