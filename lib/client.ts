@@ -481,11 +481,11 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private secure(socket: Socket): Promise<Socket> {
     const encryption = this.#encryption;
     if (encryption === null) return Promise.resolve(socket);
-    const { host, port, handshakeTimeoutMs, closeTimeoutMs, scheduler } = this.options;
+    const { host, port, handshakeTimeoutMs, closeTimeoutMs, incompleteFrameTimeoutMs, scheduler } = this.options;
     const secure = SecureSocket.connect(
       socket,
       { trustServerKey: (fingerprint) => encryption.trust(`${host}:${port}`, fingerprint), identity: encryption.identity, rekeyAfterRecords: encryption.rekeyAfterRecords },
-      { timeoutMs: handshakeTimeoutMs, closeTimeoutMs, scheduler },
+      { timeoutMs: handshakeTimeoutMs, closeTimeoutMs, incompleteFrameTimeoutMs, scheduler },
     );
     const closed = new Promise<void>((resolve) => secure.once('close', () => resolve()));
     let aborted = false;

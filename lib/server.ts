@@ -367,9 +367,9 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /** Runs the secure channel's key exchange, then the connection over it; a failed exchange is reported. */
   private exchangeKeys(socket: Socket, encryption: ResolvedServerEncryption): void {
-    const { handshakeTimeoutMs, closeTimeoutMs, scheduler } = this.options;
+    const { handshakeTimeoutMs, closeTimeoutMs, incompleteFrameTimeoutMs, scheduler } = this.options;
     const address = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    const secure = SecureSocket.accept(socket, encryption, { timeoutMs: handshakeTimeoutMs, closeTimeoutMs, scheduler });
+    const secure = SecureSocket.accept(socket, encryption, { timeoutMs: handshakeTimeoutMs, closeTimeoutMs, incompleteFrameTimeoutMs, scheduler });
     this.exchanging.add(secure);
     secure.ready.then(
       () => {

@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
-import type { SchedulerLike, Subscription } from 'rxjs';
-import { ClientKeyRefusedError, ChannelProtocolError, ChannelRequiredError, ConnectionClosedError, HandshakeTimeoutError, PnetworkError, remoteErrorFrom } from '../errors.js';
+import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
+import { ClientKeyRefusedError, ChannelProtocolError, ChannelRequiredError, ConnectionClosedError, FrameTimeoutError, HandshakeTimeoutError, PnetworkError, remoteErrorFrom } from '../errors.js';
 import { CONTENT_CLIENT_AUTH, CONTENT_DATA, CONTENT_KEY_UPDATE, MAX_EXCHANGE_MESSAGE_BYTES, MAX_RECORD_BYTES } from '../crypto/channel/constants.js';
 import { answerClientHello, ClientKeyExchange, verifyClientAuth, type ChannelIdentity } from '../crypto/channel/exchange.js';
 import { looksLikeExchangeMessage } from '../crypto/channel/messages.js';
@@ -20,6 +20,8 @@ import { errorPacket } from '../session/control-packets.js';
 export interface ChannelDeadline {
   readonly timeoutMs: number;
   readonly closeTimeoutMs: number;
+  /** Time a started record may go without more bytes before the channel fails; Infinity for never. */
+  readonly incompleteFrameTimeoutMs: number;
   readonly scheduler: SchedulerLike;
 }
 
@@ -174,6 +176,8 @@ export class SecureSocket extends Duplex {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.stopTimer();
+    this.recordTimer?.unsubscribe();
+    this.recordTimer = null;
     this.inner.off('data', this.onData);
     this.inner.off('drain', this.onInnerDrain);
     // A refused peer is given its error packet and a moment to read it; anything else goes now.
@@ -193,8 +197,34 @@ export class SecureSocket extends Duplex {
       this.decoder.push(chunk, this.onFrame);
     } catch (err) {
       this.fail(err instanceof PnetworkError ? err : new ChannelProtocolError('could not read the secure channel', { cause: err }));
+      return;
     }
+    // A record that starts and stalls holds bytes the connection above never sees: time it here.
+    if (this.phase === 'open' && this.decoder.buffered > 0 && this.deadline.incompleteFrameTimeoutMs !== Number.POSITIVE_INFINITY) this.watchRecord();
   };
+
+  /** Notes progress on an unfinished record; one timer at a time, which waits again for what is left. */
+  private watchRecord(): void {
+    this.recordProgressAt = this.deadline.scheduler.now();
+    this.recordTimer ??= this.deadline.scheduler.schedule(checkRecordStall, this.deadline.incompleteFrameTimeoutMs, this);
+  }
+
+  private recordProgressAt = 0;
+  private recordTimer: Subscription | null = null;
+
+  /** @internal The record timer fired: returns the delay to wait again, or null when it is done. */
+  checkRecordStall(): number | null {
+    const { incompleteFrameTimeoutMs, scheduler } = this.deadline;
+    if (this.phase !== 'open' || this.decoder.buffered === 0) {
+      this.recordTimer = null;
+      return null;
+    }
+    const idle = scheduler.now() - this.recordProgressAt;
+    if (idle < incompleteFrameTimeoutMs) return incompleteFrameTimeoutMs - idle;
+    this.recordTimer = null;
+    this.fail(new FrameTimeoutError(incompleteFrameTimeoutMs, this.decoder.buffered));
+    return null;
+  }
 
   /** One frame from the socket below: a key-exchange message, then records. Throws what ends the channel. */
   private readonly onFrame = (payload: Uint8Array): void => {
@@ -354,6 +384,12 @@ function plainAnswer(payload: Uint8Array): PnetworkError {
     // Not JSON: nothing more to say about it.
   }
   return new ChannelProtocolError('the server did not answer the key exchange: it answered in plain text, so it is not using the secure channel');
+}
+
+/** The record timer's scheduled work, shared by every secure socket. */
+function checkRecordStall(this: SchedulerAction<SecureSocket>, socket?: SecureSocket): void {
+  const delay = socket!.checkRecordStall();
+  if (delay !== null) this.schedule(socket, delay);
 }
 
 function ignore(): void {}

@@ -4,6 +4,9 @@ import { connect, createServer as createNetServer, type Server as NetServer, typ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { ClientKeyExchange } from '../../lib/crypto/channel/exchange.js';
+import { encodeFrame } from '../../lib/protocol/frame.js';
 import { Client, type ClientOptions } from '../../lib/client.js';
 import {
   ClientKeyRefusedError,
@@ -325,6 +328,39 @@ describe('integration: the secure channel', () => {
       expect(err).to.be.instanceOf(ConnectionClosedError);
       expect((err as Error).message).to.include('changed my mind');
     });
+  });
+
+  it('closes a connection whose record starts and then stalls, after incompleteFrameTimeoutMs on the injected scheduler', async () => {
+    const clock = new VirtualClock();
+    const errors: PnetworkError[] = [];
+    const server = new Server({ port: 0, scheduler: clock, encryption: { keys: serverKeys }, incompleteFrameTimeoutMs: 1_000, heartbeatIntervalMs: 0, handshakeTimeoutMs: 60_000 });
+    scope.subscriptions.push(server.error$.subscribe((err) => errors.push(err)));
+    await server.start();
+    scope.cleanups.push(() => server.stop());
+    // A channel client by hand: the exchange, its client-auth record, then half of a record.
+    const socket = connect({ host: '127.0.0.1', port: server.address().port });
+    socket.on('error', () => undefined);
+    scope.cleanups.push(() => void socket.destroy());
+    const exchange = new ClientKeyExchange({ random: randomBytes, trustServerKey: () => undefined, rekeyAfterRecords: 1_000 });
+    const serverHello = new Promise<Buffer>((resolve) => {
+      let held = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        held = Buffer.concat([held, chunk]);
+        if (held.length >= 4 && held.length >= 4 + held.readUInt32BE(0)) resolve(held.subarray(4, 4 + held.readUInt32BE(0)));
+      });
+    });
+    socket.write(encodeFrame(exchange.hello));
+    const channel = exchange.receive(await withDeadline(serverHello, WAIT_MS, 'the ServerHello'));
+    const record = channel.sealer.seal(Buffer.from('0000000a', 'hex'));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write(Buffer.concat([channel.firstRecord, record.subarray(0, record.length - 3)]));
+    // The channel opens on the client-auth record, read in the same chunk as the half record after it.
+    await until(() => (server as unknown as { open: Set<unknown> }).open.size === 1, WAIT_MS, 'the server to open the channel');
+    clock.advance(999);
+    expect(errors).to.deep.equal([]);
+    clock.advance(1);
+    await withDeadline(closed, WAIT_MS, 'the server to close the stalled connection');
+    expect(errors.map((e) => e.code)).to.include('ERR_FRAME_TIMEOUT');
   });
 
   it('gives up a key exchange in progress when the server stops, and counts it against maxConnections meanwhile', async () => {
