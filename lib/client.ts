@@ -136,6 +136,8 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private generation = 0;
   /** The connection being opened (by start() or a reconnection), so that stop() can give it up. */
   private attemptInFlight: Attempt | null = null;
+  /** Gives up the socket being dialled (a TLS handshake in progress) when stop() comes first. */
+  private dialling: AbortController | null = null;
   /** The reason given to the last stop(), for a start() it cut short. */
   private stopReason = 'client stopping';
 
@@ -267,6 +269,8 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     this.attemptInFlight = null;
     this.states.next('closed');
     this.queue.rejectAll(new ConnectionClosedError(reason));
+    this.dialling?.abort(new ConnectionClosedError(reason));
+    this.dialling = null;
     attempt?.abort(reason);
     await Promise.all([connection?.close(reason), attempt?.connection.closed]);
   }
@@ -406,7 +410,18 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private openConnection(handshake: Packet): Promise<Connection<S, C>> {
     const { host, port, handshakeTimeoutMs, scheduler } = this.options;
     // Over TLS the socket is handed over only once the server's key is checked: nothing is written before.
-    return dial(host, port, this.tls, { timeoutMs: handshakeTimeoutMs, scheduler }, this.options.transport).then((socket: Socket) => new Promise((resolve, reject) => {
+    const dialling = new AbortController();
+    this.dialling = dialling;
+    const dialled = dial(host, port, this.tls, { timeoutMs: handshakeTimeoutMs, scheduler }, this.options.transport, dialling.signal);
+    return dialled.finally(() => {
+      if (this.dialling === dialling) this.dialling = null;
+    }).then((socket: Socket) => new Promise((resolve, reject) => {
+      if (dialling.signal.aborted) {
+        // stop() came while a plain socket was being handed over.
+        socket.destroy();
+        reject(dialling.signal.reason);
+        return;
+      }
       let failure: PnetworkError | null = null;
       let ready = false;
       const attempt: Attempt = {
