@@ -17,11 +17,8 @@ import { connect as tlsConnect, type ConnectionOptions, type PeerCertificate, ty
 import type { SchedulerLike } from 'rxjs';
 import { fingerprint } from '../crypto/keys.js';
 import { PinMismatchError, TlsHandshakeError } from '../errors.js';
-import { pinnedCertificates, type PinnedCertificates } from './pinned-certificates.js';
-import type { ResolvedClientTls } from './tls-options.js';
-
-/** The only TLS version pnetwork speaks. */
-export const TLS_VERSION = 'TLSv1.3';
+import { pinnedCertificates, type PinnedCertificate, type PinnedCertificates } from './pinned-certificates.js';
+import { TLS_VERSION, type ResolvedClientTls } from './tls-options.js';
 
 /** How long dialling may take, on which clock. */
 export interface DialDeadline {
@@ -67,17 +64,23 @@ export function dialTls(
     signal?.addEventListener('abort', onAbort, { once: true });
     if (signal?.aborted) return onAbort();
 
-    const attempt = (trusted: string | undefined, last: boolean): void => {
+    const attempt = (stage: Stage, trusted: PinnedCertificate | undefined): void => {
       const socket = tlsConnect(connectOptions(host, port, tls, trusted));
       current = socket;
+      let handshook = false;
       let presented: X509Certificate | undefined;
       // Node emits 'secure' when OpenSSL has finished the handshake and checks the chain in its own
       // 'secure' listener, destroying the socket if it fails; the certificate cannot be read after
       // that. Listening first is how a failed check still tells us which certificate the server has.
       // Without the event, nothing is learned and the dial fails: it can fail closed, never open.
       // getPeerCertificate, not getPeerX509Certificate: in Node 20 the latter, called here, leaves the
-      // certificate that Node's own check reads next empty.
-      if (learns) socket.prependOnceListener('secure', () => (presented = parsed(socket.getPeerCertificate())));
+      // certificate that Node's own check reads next empty. Read only when learning: it costs.
+      if (learns) {
+        socket.prependOnceListener('secure', () => {
+          handshook = true;
+          if (stage === 'learn') presented = parsed(socket.getPeerCertificate());
+        });
+      }
       socket.once('secureConnect', () => {
         if (settled) return;
         if (socket.getProtocol() !== TLS_VERSION) return fail(new TlsHandshakeError(`server negotiated ${String(socket.getProtocol())}`));
@@ -89,15 +92,20 @@ export function dialTls(
       const onError = (err: Error): void => {
         if (settled || current !== socket) return;
         if (err instanceof PinMismatchError) return fail(err);
-        if (pin !== null && !last && presented !== undefined) {
+        if (stage === 'cached' && handshook) {
+          // The remembered certificate no longer fits (renewed, same key or not): learn the new one.
+          known.forget(pin!, trusted!);
+          socket.destroy();
+          return attempt('learn', undefined);
+        }
+        if (stage === 'learn' && presented !== undefined) {
           // The chain check failed on a completed handshake: the certificate is new to us.
           const actual = fingerprint(presented.publicKey);
-          if (actual !== pin) return fail(new PinMismatchError(pin, actual));
-          known.remember(pin, presented.toString());
+          if (actual !== pin) return fail(new PinMismatchError(pin!, actual));
+          const learned = known.remember(pin!, presented);
           socket.destroy();
-          return attempt(presented.toString(), true);
+          return attempt('trusted', learned);
         }
-        if (pin !== null && learns && trusted !== undefined) known.forget(pin);
         fail(new TlsHandshakeError(`TLS connection to ${host}:${port} failed: ${err.message}`, { cause: err }));
       };
       const onClose = (): void => {
@@ -106,29 +114,41 @@ export function dialTls(
       socket.on('error', onError);
       socket.once('close', onClose);
     };
-    attempt(learns ? known.get(pin) : undefined, !learns);
+    const remembered = learns ? known.get(pin) : undefined;
+    attempt(!learns ? 'trusted' : remembered !== undefined ? 'cached' : 'learn', remembered);
   });
 }
+
+/**
+ * Where a pinned dial stands: `cached` trusts the certificate remembered for the pin, `learn` trusts
+ * Node's bundled CAs and reads the certificate if they refuse it, `trusted` trusts the certificate just
+ * learned (and any dial with `ca` or without a pin is `trusted` from the start): its failure is final.
+ */
+type Stage = 'cached' | 'learn' | 'trusted';
 
 /**
  * node:tls options for one handshake. `trusted` is a pinned server's certificate, the only one its chain
  * may end in; undefined means Node's bundled CAs (or `tls.ca`). No `session` is ever passed, so no session
  * is resumed: Node skips `checkServerIdentity` on a resumed session, and the pin with it.
  */
-function connectOptions(host: string, port: number, tls: ResolvedClientTls, trusted: string | undefined): ConnectionOptions {
+function connectOptions(host: string, port: number, tls: ResolvedClientTls, trusted: PinnedCertificate | undefined): ConnectionOptions {
   const pin = tls.pin;
+  // Without a client certificate, the context (which holds the CA store) is made once per remembered
+  // certificate instead of once per connection.
+  const context = trusted !== undefined && tls.key === undefined && tls.cert === undefined ? trusted.context() : undefined;
   return {
+    ...(context !== undefined ? { secureContext: context } : {}),
     host,
     port,
     servername: tls.servername ?? (isIpAddress(host) ? undefined : host),
     minVersion: TLS_VERSION,
     maxVersion: TLS_VERSION,
-    ca: tls.ca ?? (trusted === undefined ? undefined : [trusted]),
+    ca: tls.ca ?? (trusted === undefined ? undefined : [trusted.pem]),
     key: tls.key,
     cert: tls.cert,
     rejectUnauthorized: true,
     // With a pin, the key decides, not the names in the certificate.
-    ...(pin !== null ? { checkServerIdentity: (_host: string, cert: PeerCertificate) => pinError(pin, cert) } : {}),
+    ...(pin !== null ? { checkServerIdentity: (_host: string, cert: PeerCertificate) => pinError(pin, cert, trusted) } : {}),
   };
 }
 
@@ -142,8 +162,13 @@ function parsed(cert: PeerCertificate | undefined): X509Certificate | undefined 
   }
 }
 
-/** checkServerIdentity's answer for a pin: an error unless the certificate's key is the pinned one. */
-function pinError(pin: string, cert: PeerCertificate): Error | undefined {
+/**
+ * checkServerIdentity's answer for a pin: an error unless the certificate's key is the pinned one. The
+ * certificate remembered for the pin had its key checked when it was learned, so the same bytes need no
+ * second parse.
+ */
+function pinError(pin: string, cert: PeerCertificate, trusted: PinnedCertificate | undefined): Error | undefined {
+  if (trusted !== undefined && cert.raw !== undefined && trusted.der.equals(cert.raw)) return undefined;
   const x509 = parsed(cert);
   const presented = x509 ? fingerprint(x509.publicKey) : 'none';
   return presented === pin ? undefined : new PinMismatchError(pin, presented);

@@ -6,33 +6,61 @@
  * server presents (that handshake fails Node's chain check and is dropped before anything is written),
  * and later connections pass it as `ca`. Remembering is only a hint: every connection still has its chain
  * checked by OpenSSL and its key compared with the pin, so a certificate kept here never lets another
- * key in. When a server's certificate changes (renewed, same key), the check fails once and the entry is
- * replaced.
+ * key in. When a server's certificate changes (renewed, same key), the remembered one refuses it, the
+ * entry is forgotten and the new certificate learned as on a first connection.
  * @module
  */
+import type { X509Certificate } from 'node:crypto';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { DEFAULTS } from '../defaults.js';
+import { TLS_VERSION } from './tls-options.js';
 
-/** A bounded map from pinned fingerprint to the server certificate (PEM) last seen with that key. */
+/** A server certificate whose key was checked against a pin. */
+export class PinnedCertificate {
+  /** The certificate as PEM, for `ca`. */
+  readonly pem: string;
+  /** Its DER bytes, to recognise the same certificate without parsing it again. */
+  readonly der: Buffer;
+  private made: SecureContext | null = null;
+
+  constructor(certificate: X509Certificate) {
+    this.pem = certificate.toString();
+    this.der = certificate.raw;
+  }
+
+  /** A TLS 1.3 client context that trusts only this certificate, made on first use. */
+  context(): SecureContext {
+    this.made ??= createSecureContext({ ca: [this.pem], minVersion: TLS_VERSION, maxVersion: TLS_VERSION });
+    return this.made;
+  }
+}
+
+/** A bounded map from pinned fingerprint to the server certificate last seen with that key. */
 export class PinnedCertificates {
-  private readonly byPin = new Map<string, string>();
+  private readonly byPin = new Map<string, PinnedCertificate>();
 
   constructor(private readonly limit: number) {}
 
   /** The certificate remembered for `pin`, if any. */
-  get(pin: string): string | undefined {
+  get(pin: string): PinnedCertificate | undefined {
     return this.byPin.get(pin);
   }
 
-  /** Remembers `certificate` for `pin` (whose key the caller has checked), dropping the oldest entry past the limit. */
-  remember(pin: string, certificate: string): void {
+  /**
+   * Remembers `certificate` for `pin` (the caller has checked that its key is the pinned one), dropping
+   * the oldest entry past the limit.
+   */
+  remember(pin: string, certificate: X509Certificate): PinnedCertificate {
+    const entry = new PinnedCertificate(certificate);
     this.byPin.delete(pin);
-    this.byPin.set(pin, certificate);
+    this.byPin.set(pin, entry);
     if (this.byPin.size > this.limit) this.byPin.delete(this.byPin.keys().next().value!);
+    return entry;
   }
 
-  /** Forgets the certificate for `pin`. */
-  forget(pin: string): void {
-    this.byPin.delete(pin);
+  /** Forgets the certificate for `pin`; with `entry`, only if that is still the one remembered. */
+  forget(pin: string, entry?: PinnedCertificate): void {
+    if (entry === undefined || this.byPin.get(pin) === entry) this.byPin.delete(pin);
   }
 
   /** How many certificates are remembered. */

@@ -9,9 +9,9 @@ import type { Transport } from './transport.js';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { fingerprint } from '../crypto/keys.js';
 import { TlsHandshakeError, UnauthorizedClientError, type PnetworkError } from '../errors.js';
-import { dialTls, TLS_VERSION, type DialDeadline } from './dial-tls.js';
+import { dialTls, type DialDeadline } from './dial-tls.js';
 import { encodeFrame } from '../protocol/frame.js';
-import type { ResolvedClientTls, ResolvedServerTls } from './tls-options.js';
+import { TLS_VERSION, type ResolvedClientTls, type ResolvedServerTls } from './tls-options.js';
 
 export type { DialDeadline } from './dial-tls.js';
 

@@ -175,7 +175,9 @@ describe('integration: TLS 1.3 transport', () => {
     const err = await failureOf(victim.start());
     expect(err).to.be.instanceOf(PinMismatchError).with.property('code', 'ERR_TLS_PIN_MISMATCH');
     expect((err as PinMismatchError).actual).to.equal(other.fingerprint);
-    await until(() => connections === 1 && closed === 1, WAIT_MS, 'the attacker to see the connection end');
+    // One handshake, or two when a certificate was remembered for the pin (refused by it, then learned).
+    await until(() => connections >= 1 && closed === connections, WAIT_MS, 'the attacker to see the connections end');
+    expect(connections).to.be.at.most(2);
     expect(Buffer.concat(received).length).to.equal(0);
   });
 
@@ -186,10 +188,11 @@ describe('integration: TLS 1.3 transport', () => {
     cleanups.push(() => proxy.close());
     const victim = client(proxyPort, { tls: { serverFingerprint: other.fingerprint } });
     expect(await failureOf(victim.start())).to.be.instanceOf(PinMismatchError);
-    // Client to server: ClientHello (type 22), the compatibility ChangeCipherSpec (20), and the encrypted
-    // Finished (one record of type 23). A pnetwork frame would be a further record.
+    // Client to server, per handshake: ClientHello (type 22), the compatibility ChangeCipherSpec (20), and
+    // the encrypted Finished (one record of type 23). A pnetwork frame would be a further record.
     const records = tlsRecords(Buffer.concat(proxy.toServer));
-    expect(records.filter((type) => type === 23)).to.have.length.at.most(1);
+    expect(records.filter((type) => type === 23)).to.have.length.at.most(proxy.connections);
+    expect(proxy.connections).to.be.at.most(2);
     expect(records[0]).to.equal(22);
   });
 
@@ -227,7 +230,7 @@ describe('integration: TLS 1.3 transport', () => {
   });
 
   describe('pinning through the certificate as the only CA', () => {
-    const sameCertificate = (a: string | undefined, b: string): boolean => a !== undefined && new X509Certificate(a).fingerprint256 === new X509Certificate(b).fingerprint256;
+    const sameCertificate = (a: { pem: string } | undefined, b: string): boolean => a !== undefined && new X509Certificate(a.pem).fingerprint256 === new X509Certificate(b).fingerprint256;
 
     it('learns the certificate in one failed handshake, then needs one handshake per connection', async () => {
       pinnedCertificates.forget(server.fingerprint);
@@ -260,7 +263,7 @@ describe('integration: TLS 1.3 transport', () => {
       const connected = client(proxyPort);
       await connected.start();
       expect(await connected.request('echo', 'renewed')).to.equal('renewed');
-      expect(proxy.connections, 'the refused handshake with the old certificate, then the new one').to.equal(2);
+      expect(proxy.connections, 'refused with the old certificate, the learning handshake, then the new one').to.equal(3);
       expect(sameCertificate(pinnedCertificates.get(server.fingerprint), after)).to.equal(true);
     });
 
@@ -275,8 +278,10 @@ describe('integration: TLS 1.3 transport', () => {
       cleanups.push(() => proxy.close());
       const err = await failureOf(client(proxyPort, { tls: { serverFingerprint: other.fingerprint } }).start());
       expect(err).to.be.instanceOf(PinMismatchError).with.property('actual', server.fingerprint);
-      expect(proxy.connections).to.equal(1);
-      expect(tlsRecords(Buffer.concat(proxy.toServer)).filter((type) => type === 23)).to.have.length.at.most(1);
+      // Refused by the remembered certificate, then by the pin once the new one is read: two handshakes,
+      // each with only the client's encrypted Finished (one record of type 23).
+      expect(proxy.connections).to.equal(2);
+      expect(tlsRecords(Buffer.concat(proxy.toServer)).filter((type) => type === 23)).to.have.length.at.most(2);
     });
   });
 
