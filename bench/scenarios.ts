@@ -195,7 +195,7 @@ export function scenarios(quick: boolean, idleCap: number): ScenarioDef[] {
       id: 'encryption',
       title: 'Encrypted vs plain vs node:tls',
       measures:
-        'pnetwork over TLS 1.3 against a hand-written node:tls floor (the node:net floor’s protocol over TLS 1.3) and plain pnetwork; RSA-2048 server key for both TLS systems; ratios are to the node:tls floor. Sealed packets: 100 B packets sealed and opened in one process per cipher back end.',
+        'pnetwork over TLS 1.3 and over its secure channel against a hand-written node:tls floor (the node:net floor’s protocol over TLS 1.3) and plain pnetwork; the same RSA-2048 server key for all three; ratios are to the node:tls floor. Sealed packets: 100 B packets sealed and opened in one process per cipher back end.',
       cases: [
         {
           id: 'tls-oneway-100',
@@ -204,7 +204,7 @@ export function scenarios(quick: boolean, idleCap: number): ScenarioDef[] {
           params: { ...base, ...timed, kind: 'oneway', size: 100, count: q(1_000_000, 3_000), warmup: q(20_000, 200) },
           metrics: [MSG_RATE],
           primary: 'msgPerSec',
-          only: ['tls', 'pnetwork-tls', 'pnetwork'],
+          only: ['tls', 'pnetwork-tls', 'pnetwork-channel', 'pnetwork'],
           baseline: 'tls',
         },
         {
@@ -214,7 +214,7 @@ export function scenarios(quick: boolean, idleCap: number): ScenarioDef[] {
           params: { ...base, ...timed, kind: 'oneway', size: 4096, count: q(200_000, 500), warmup: q(4_000, 100) },
           metrics: [MSG_RATE],
           primary: 'msgPerSec',
-          only: ['tls', 'pnetwork-tls', 'pnetwork'],
+          only: ['tls', 'pnetwork-tls', 'pnetwork-channel', 'pnetwork'],
           baseline: 'tls',
         },
         {
@@ -227,7 +227,7 @@ export function scenarios(quick: boolean, idleCap: number): ScenarioDef[] {
             { key: 'connectP90Us', label: 'connect p90', unit: 'µs', better: 'lower' },
           ],
           primary: 'connectUs',
-          only: ['tls', 'pnetwork-tls', 'pnetwork'],
+          only: ['tls', 'pnetwork-tls', 'pnetwork-channel', 'pnetwork'],
           baseline: 'tls',
         },
         {

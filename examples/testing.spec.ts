@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { asyncScheduler, filter, interval, map, take, timer, type SchedulerLike } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { ReplyError, type Server } from '../lib/index.js';
+import { ReplyError, createEncryptKeys, type Server } from '../lib/index.js';
 import { createTestPair } from '../lib/testing/index.js';
 
 // The application code under test: a handler module that binds its actions on a server. What it does in
@@ -72,6 +72,23 @@ describe('the shop handlers', () => {
       const firstFive = sentPrices.pipe(filter((price) => typeof price === 'number'), take(5));
       expectObservable(firstFive).toBe('a 99ms b 899ms c 99ms d 899ms (e|)', { a: 3, b: 4, c: 5, d: 6, e: 7 });
     });
+    await network.close();
+  });
+
+  it('answers over TLS 1.3 when the server has keys and the client pins them', async function () {
+    this.timeout(20_000); // key generation and the TLS handshake take real time
+    const keys = await createEncryptKeys({ bits: 2048 });
+    const { network, server, client } = await createTestPair({
+      server: { tls: { keys } },
+      client: { tls: { serverFingerprint: keys.fingerprint } },
+    });
+    bindShop(server);
+
+    const price = client.request('price', { item: 'apple' });
+    await network.settle();
+
+    expect(await price).to.equal(3);
+    expect(client.connection?.encrypted).to.equal(true);
     await network.close();
   });
 });

@@ -18,6 +18,8 @@ import { Endpoint } from './endpoint.js';
 import { checkDelay, refuseDelay } from './timing.js';
 import { dial } from './transport/sockets.js';
 import { resolveClientTls, type ClientTlsOptions, type ResolvedClientTls } from './transport/tls-options.js';
+import { resolveClientEncryption, type ClientEncryptionOptions, type ResolvedClientEncryption } from './crypto/channel/channel-options.js';
+import { SecureSocket } from './transport/secure-socket.js';
 import type {
   ActionMap,
   ActionName,
@@ -59,7 +61,10 @@ interface Outgoing {
 
 /** An attempt to connect that has not become the client's connection yet. */
 interface Attempt {
-  readonly connection: Connection;
+  /** The connection being opened, once there is one (not during a key exchange). */
+  readonly connection: Connection | null;
+  /** Settles once the attempt's socket has closed (after an abort). */
+  readonly closed: Promise<unknown>;
   /** Gives the attempt up: a connection still shaking hands fails with ConnectionClosedError(reason). */
   abort(reason: string): void;
 }
@@ -101,6 +106,12 @@ export interface ClientOptions<Auth = JsonValue> extends CommonOptions {
   random?: () => number;
   /** Connect with TLS 1.3, pinning the server's key and/or checking it against CAs. @defaultValue plain TCP: packets and tokens travel in clear text */
   tls?: ClientTlsOptions;
+  /**
+   * Speak the secure channel to a server with `encryption`: the server's key is checked against
+   * `serverFingerprint` (or a known_hosts file) before anything, the token included, is sent. Not
+   * together with `tls`. @defaultValue off: packets and tokens travel in clear text
+   */
+  encryption?: ClientEncryptionOptions;
 }
 
 /**
@@ -114,10 +125,13 @@ export interface ClientOptions<Auth = JsonValue> extends CommonOptions {
  */
 export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyActions, Auth = JsonValue> extends Endpoint<S, Connection<S, C>> {
   private readonly options: ResolvedCommonOptions;
-  // Typed loosely inside: the Auth parameter only shapes the constructor's option.
-  private readonly auth: AuthOption<unknown> | undefined;
+  // Typed loosely inside: the Auth parameter only shapes the constructor's option. A # field, so
+  // that a logger printing the client (util.inspect) does not show the credential.
+  readonly #auth: AuthOption<unknown> | undefined;
   private readonly retryRefused: boolean;
-  private readonly tls: ResolvedClientTls | null;
+  // # fields, so that a logger printing this object (util.inspect) does not show its keys.
+  readonly #tls: ResolvedClientTls | null;
+  readonly #encryption: ResolvedClientEncryption | null;
   private readonly backoff: BackoffConfig & { enabled: boolean; random: () => number };
   private readonly queue: OfflineQueue<Outgoing>;
   private readonly states = new BehaviorSubject<ClientState>('closed');
@@ -136,8 +150,6 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private generation = 0;
   /** The connection being opened (by start() or a reconnection), so that stop() can give it up. */
   private attemptInFlight: Attempt | null = null;
-  /** Gives up the socket being dialled (a TLS handshake in progress) when stop() comes first. */
-  private dialling: AbortController | null = null;
   /** The reason given to the last stop(), for a start() it cut short. */
   private stopReason = 'client stopping';
 
@@ -152,9 +164,11 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   constructor(options: ClientOptions<Auth> = {}) {
     super();
     this.options = resolveCommonOptions(options);
-    this.auth = options.auth;
+    this.#auth = options.auth;
     this.retryRefused = options.retryRefused ?? false;
-    this.tls = resolveClientTls(options.tls);
+    this.#tls = resolveClientTls(options.tls);
+    this.#encryption = resolveClientEncryption(options.encryption);
+    if (this.#tls && this.#encryption) throw new RangeError('choose one of tls and encryption: the secure channel needs no TLS below it');
     this.backoff = {
       enabled: options.reconnect ?? DEFAULTS.reconnect,
       initialDelayMs: checkDelay('reconnectDelayMs', options.reconnectDelayMs ?? DEFAULTS.reconnectDelayMs, { zero: true }),
@@ -269,10 +283,8 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     this.attemptInFlight = null;
     this.states.next('closed');
     this.queue.rejectAll(new ConnectionClosedError(reason));
-    this.dialling?.abort(new ConnectionClosedError(reason));
-    this.dialling = null;
     attempt?.abort(reason);
-    await Promise.all([connection?.close(reason), attempt?.connection.closed]);
+    await Promise.all([connection?.close(reason), attempt?.closed]);
   }
 
   /** Drops the current connection and connects again at once (a new token is issued). */
@@ -397,7 +409,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /** The `auth` value for the next handshake: the option's value, or what its function returns now. */
   private async credential(): Promise<unknown> {
-    const auth = this.auth;
+    const auth = this.#auth;
     if (typeof auth !== 'function') return auth;
     try {
       return await (auth as () => unknown)();
@@ -410,23 +422,29 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private openConnection(handshake: Packet): Promise<Connection<S, C>> {
     const { host, port, handshakeTimeoutMs, scheduler } = this.options;
     // Over TLS the socket is handed over only once the server's key is checked: nothing is written before.
+    // stop() during the dial (a TLS handshake) gives it up: the signal destroys the socket and rejects.
     const dialling = new AbortController();
-    this.dialling = dialling;
-    const dialled = dial(host, port, this.tls, { timeoutMs: handshakeTimeoutMs, scheduler }, this.options.transport, dialling.signal);
-    return dialled.finally(() => {
-      if (this.dialling === dialling) this.dialling = null;
-    }).then((socket: Socket) => new Promise((resolve, reject) => {
-      if (dialling.signal.aborted) {
+    const dialAttempt: Attempt = { connection: null, closed: Promise.resolve(), abort: (reason) => dialling.abort(new ConnectionClosedError(reason)) };
+    this.attemptInFlight = dialAttempt;
+    return dial(host, port, this.#tls, { timeoutMs: handshakeTimeoutMs, scheduler }, this.options.transport, dialling.signal)
+      .finally(() => {
+        if (this.attemptInFlight === dialAttempt) this.attemptInFlight = null;
+      })
+      .then((socket) => {
+        if (!dialling.signal.aborted) return this.secure(socket);
         // stop() came while a plain socket was being handed over.
         socket.destroy();
-        reject(dialling.signal.reason);
-        return;
-      }
+        throw dialling.signal.reason;
+      })
+      .then((socket: Socket) => new Promise((resolve, reject) => {
       let failure: PnetworkError | null = null;
       let ready = false;
       const attempt: Attempt = {
         get connection() {
           return connection;
+        },
+        get closed() {
+          return connection.closed;
         },
         abort: (reason) => {
           if (ready) {
@@ -465,6 +483,48 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       this.attemptInFlight = attempt;
       connection.sendControl(handshake).catch(() => undefined);
     }));
+  }
+
+  /**
+   * With `encryption`, runs the secure channel's key exchange on a fresh socket and resolves with the
+   * socket that seals and opens records; without, resolves with the socket as it is. stop() can give
+   * the exchange up.
+   */
+  private secure(socket: Socket): Promise<Socket> {
+    const encryption = this.#encryption;
+    if (encryption === null) return Promise.resolve(socket);
+    const { host, port, handshakeTimeoutMs, closeTimeoutMs, scheduler } = this.options;
+    const secure = SecureSocket.connect(
+      socket,
+      { trustServerKey: (fingerprint) => encryption.trust(`${host}:${port}`, fingerprint), identity: encryption.identity, rekeyAfterRecords: encryption.rekeyAfterRecords },
+      { timeoutMs: handshakeTimeoutMs, closeTimeoutMs, scheduler },
+    );
+    const closed = new Promise<void>((resolve) => secure.once('close', () => resolve()));
+    let aborted = false;
+    const attempt: Attempt = {
+      connection: null,
+      closed,
+      abort: (reason) => {
+        aborted = true;
+        secure.abort(reason);
+      },
+    };
+    this.attemptInFlight = attempt;
+    const done = (): void => {
+      if (this.attemptInFlight === attempt) this.attemptInFlight = null;
+    };
+    return secure.ready.then(
+      () => {
+        done();
+        return secure as unknown as Socket;
+      },
+      (err: unknown) => {
+        done();
+        // The socket failed before the server answered: as for a plain connection, the server was not reached.
+        if (!aborted && err instanceof ConnectionClosedError) throw new NotConnectedError(`could not connect to ${host}:${port}: ${err.message}`);
+        throw err;
+      },
+    );
   }
 
   private connected(connection: Connection<S, C>): void {

@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { isEncrypted, peerFingerprint } from './transport/sockets.js';
+import { channelRecords, isEncrypted, peerFingerprint, securityOf } from './transport/sockets.js';
+import type { ChannelRecordCounts } from './transport/secure-socket.js';
 import { Subject, type Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConnectionClosedError, PacketError, PnetworkError, RateLimitedError, RemoteError, type HeartbeatTimeoutError, type SendBufferFullError } from './errors.js';
 import { isTextCodec, type Codec } from './protocol/codec.js';
@@ -98,7 +99,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
    * process: the peer's side of the same socket has an id of its own.
    */
   readonly id = randomBytes(8).toString('hex');
-  private secret = '';
+  // A # field, so that a logger printing the connection (util.inspect) does not show the token.
+  #secret = '';
   private peerKey: { value: string | null } | null = null;
   /** When the connection was accepted or opened, in ms since the epoch. */
   readonly connectedAt: number;
@@ -157,7 +159,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
 
   /** The connection's secret token ('' until the handshake completes). Never sent to anyone else. */
   get token(): string {
-    return this.secret;
+    return this.#secret;
   }
 
   /** The peer's address as `host:port` (`?:?` only before a client's socket has connected). */
@@ -171,14 +173,25 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     return this.knownAddress;
   }
 
-  /** True when the connection runs over TLS. */
+  /** True when the connection runs over TLS or the secure channel. */
   get encrypted(): boolean {
     return isEncrypted(this.socket);
   }
 
+  /** How this connection is protected: `'tls'`, `'channel'` (the secure channel) or `'plain'`. */
+  get security(): 'tls' | 'channel' | 'plain' {
+    return securityOf(this.socket);
+  }
+
+  /** On the secure channel, the records sealed (`sent`) and opened (`received`) so far; null otherwise. */
+  get channelRecords(): ChannelRecordCounts | null {
+    return channelRecords(this.socket);
+  }
+
   /**
-   * The fingerprint (base64 SHA-256 of the SPKI) of the key the peer proved it holds with its TLS
-   * certificate, or null on a plain connection or when the peer presented none. Middleware can decide by it.
+   * The fingerprint (base64 SHA-256 of the SPKI) of the key the peer proved it holds: with its TLS
+   * certificate, or by signing the secure channel's key exchange (the server's key, on a client). Null on
+   * a plain connection or when the peer presented none. Middleware can decide by it.
    */
   get peerFingerprint(): string | null {
     this.peerKey ??= { value: peerFingerprint(this.socket) };
@@ -446,7 +459,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     if (event.type === 'packet') {
       this.onPacket(event.packet);
     } else if (event.type === 'handshake') {
-      this.secret = event.token;
+      this.#secret = event.token;
       this.peerStreams = event.data.streams === true;
       if (this.streamTable) this.streamTable.peerSupportsStreams = this.peerStreams;
       this.learnAddress(); // the socket is connected now: keep its address for after it closes

@@ -46,3 +46,5 @@ export { encodePacket, decodePacket } from './protocol/packet-text.js';
 export { encryptPackets } from './operators/encrypt-packets.js';
 export { decryptPackets } from './operators/decrypt-packets.js';
 export type { ServerTlsOptions, ClientTlsOptions } from './transport/tls-options.js';
+export type { ServerEncryptionOptions, ClientEncryptionOptions } from './crypto/channel/channel-options.js';
+export type { ChannelRecordCounts } from './transport/secure-socket.js';

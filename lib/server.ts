@@ -27,6 +27,8 @@ import { refuseAction } from './protocol/packet.js';
 import { refuseDelay } from './timing.js';
 import { createListener } from './transport/sockets.js';
 import { resolveServerTls, type ResolvedServerTls, type ServerTlsOptions } from './transport/tls-options.js';
+import { resolveServerEncryption, type ResolvedServerEncryption, type ServerEncryptionOptions } from './crypto/channel/channel-options.js';
+import { SecureSocket } from './transport/secure-socket.js';
 
 /** How many connections a server holds at once. */
 export interface ConnectionLimitOptions {
@@ -48,6 +50,12 @@ export interface ServerOptions extends CommonOptions, ClusterOptions, Connection
   rooms?: RoomRegistry<ServerConnection<any, any, any, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** Serve TLS 1.3 instead of plain TCP, with these keys (and optionally client certificates). @defaultValue plain TCP: packets and tokens travel in clear text */
   tls?: ServerTlsOptions;
+  /**
+   * Speak the secure channel (forward secret, the server pinned by its RSA key; see docs/security.md)
+   * over plain TCP: every client must use `encryption` too. Not together with `tls`.
+   * @defaultValue off: packets and tokens travel in clear text
+   */
+  encryption?: ServerEncryptionOptions;
 }
 
 /** Why a client left. */
@@ -73,9 +81,14 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   C,
   ServerConnection<C, S, Data, Auth>
 > {
-  private readonly tls: ResolvedServerTls | null;
+  // # fields, so that a logger printing this object (util.inspect) does not show its keys.
+  readonly #tls: ResolvedServerTls | null;
+  readonly #encryption: ResolvedServerEncryption | null;
+  /** Sockets still in the secure channel's key exchange: counted against the limits, given up by stop(). */
+  private readonly exchanging = new Set<SecureSocket>();
   private readonly options: ResolvedCommonOptions;
-  private readonly registered = new Map<string, ServerConnection<C, S, Data, Auth>>();
+  // A # field read through a getter, so that a logger printing the server (util.inspect) shows no token.
+  readonly #registered = new Map<string, ServerConnection<C, S, Data, Auth>>();
   private readonly open = new Set<ServerConnection<C, S, Data, Auth>>();
   private connections = new Subject<ServerConnection<C, S, Data, Auth>>();
   private disconnects = new Subject<DisconnectEvent<ServerConnection<C, S, Data, Auth>>>();
@@ -94,7 +107,9 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private readonly delivery: RoomDelivery<ServerConnection<C, S, Data, Auth>>;
 
   /** Connected clients by token, after their handshake. */
-  readonly clients: ReadonlyMap<string, ServerConnection<C, S, Data, Auth>> = this.registered;
+  get clients(): ReadonlyMap<string, ServerConnection<C, S, Data, Auth>> {
+    return this.#registered;
+  }
   /**
    * Each client, once its handshake completes. Completes when `stop()` is done, like `disconnect$`,
    * `packets$`, `error$` and every `action$`; after a restart, new subscriptions see the new run.
@@ -110,7 +125,9 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     super();
     // The server numbers the streams it opens 2, 4, 6…, the client 1, 3, 5…
     this.options = { ...resolveCommonOptions(options), evenStreamIds: true };
-    this.tls = resolveServerTls(options.tls);
+    this.#tls = resolveServerTls(options.tls);
+    this.#encryption = resolveServerEncryption(options.encryption);
+    if (this.#tls && this.#encryption) throw new RangeError('choose one of tls and encryption: the secure channel needs no TLS below it');
     this.maxConnections = countOrInfinity('maxConnections', options.maxConnections ?? DEFAULTS.maxConnections);
     this.maxPerAddress = countOrInfinity('maxConnectionsPerAddress', options.maxConnectionsPerAddress ?? DEFAULTS.maxConnectionsPerAddress);
     const { adapter, settings } = resolveClusterOptions(options, this.options.scheduler);
@@ -157,14 +174,19 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
    */
   readonly cluster: Cluster;
 
-  /** True when the server serves TLS 1.3 (`tls` option), false for plain TCP. */
+  /** True when the server serves TLS 1.3 (`tls`) or the secure channel (`encryption`), false for plain TCP. */
   get encrypted(): boolean {
-    return this.tls !== null;
+    return this.#tls !== null || this.#encryption !== null;
   }
 
-  /** The fingerprint clients pin (base64 SHA-256 of the server key's SPKI); null without TLS. */
+  /** How connections to this server are protected: `'tls'`, `'channel'` (the secure channel) or `'plain'`. */
+  get security(): 'tls' | 'channel' | 'plain' {
+    return this.#tls ? 'tls' : this.#encryption ? 'channel' : 'plain';
+  }
+
+  /** The fingerprint clients pin (base64 SHA-256 of the server key's SPKI); null for plain TCP. */
   get fingerprint(): string | null {
-    return this.tls?.fingerprint ?? null;
+    return this.#tls?.fingerprint ?? this.#encryption?.fingerprint ?? null;
   }
 
   /** True while listening. */
@@ -177,7 +199,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     if (this.netServer) return Promise.resolve();
     this.starting ??= new Promise<void>((resolve, reject) => {
       const netServer = createListener(
-        this.tls,
+        this.#tls,
         { onSocket: (socket) => this.accept(socket), onRefused: (error) => this.router.report(error) },
         this.options.closeTimeoutMs,
         this.options.transport,
@@ -226,6 +248,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     // Leave the cluster first, so that no node sends this one more clients' packets.
     await this.cluster.stop();
     const closed = new Promise<void>((resolve) => netServer.close(() => resolve()));
+    for (const secure of [...this.exchanging]) secure.abort(reason);
     await Promise.all([...this.open].map((connection) => connection.close(reason)));
     await closed;
     this.startedAt = null;
@@ -251,7 +274,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /** The client with this token, if connected. */
   getClient(token: string): ServerConnection<C, S, Data, Auth> | undefined {
-    return this.registered.get(token);
+    return this.#registered.get(token);
   }
 
   /** A packet with this server's clock; its token is filled per recipient when sent. */
@@ -273,7 +296,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     const remote = filter ? null : this.cluster.broadcast(action, data, null, []);
     remote?.catch(() => undefined);
     const sends: Array<Promise<void>> = [];
-    for (const connection of this.registered.values()) {
+    for (const connection of this.#registered.values()) {
       if (!filter || filter(connection)) sends.push(connection.sendPacket(action, data));
     }
     const results = await Promise.allSettled(sends);
@@ -326,7 +349,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   stats(): InstanceStats {
     const totals = { ...this.departed };
     for (const connection of this.open) addStats(totals, connection.stats);
-    return { ...totals, startedAt: this.startedAt, clients: this.registered.size };
+    return { ...totals, startedAt: this.startedAt, clients: this.#registered.size };
   }
 
   private accept(socket: Socket): void {
@@ -338,6 +361,35 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       this.router.report(refusal);
       return;
     }
+    if (this.#encryption) this.exchangeKeys(socket, this.#encryption);
+    else this.startConnection(socket);
+  }
+
+  /** Runs the secure channel's key exchange, then the connection over it; a failed exchange is reported. */
+  private exchangeKeys(socket: Socket, encryption: ResolvedServerEncryption): void {
+    const { handshakeTimeoutMs, closeTimeoutMs, scheduler } = this.options;
+    const address = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    const secure = SecureSocket.accept(socket, encryption, { timeoutMs: handshakeTimeoutMs, closeTimeoutMs, scheduler });
+    this.exchanging.add(secure);
+    secure.ready.then(
+      () => {
+        this.exchanging.delete(secure);
+        this.startConnection(secure as unknown as Socket);
+      },
+      (err: unknown) => {
+        this.exchanging.delete(secure);
+        if (this.maxPerAddress !== Number.POSITIVE_INFINITY) this.leaveAddress(hostOf(address));
+        if (err instanceof PnetworkError) {
+          err.remoteAddress ??= address;
+          this.router.report(err);
+        }
+      },
+    );
+  }
+
+  /** Runs the pnetwork pipeline on a socket that passed the limits (and the key exchange, if any). */
+  private startConnection(socket: Socket): void {
+    const options = this.options;
     const handshake = serverHandshake({
       timeoutMs: options.handshakeTimeoutMs,
       scheduler: options.scheduler,
@@ -352,7 +404,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /** The limit a new socket would break, counting it in if it breaks none. */
   private overLimit(socket: Socket): ConnectionLimitError | null {
-    if (this.open.size >= this.maxConnections) return new ConnectionLimitError(this.maxConnections, 'server');
+    if (this.open.size + this.exchanging.size >= this.maxConnections) return new ConnectionLimitError(this.maxConnections, 'server');
     if (this.maxPerAddress === Number.POSITIVE_INFINITY) return null;
     const host = socket.remoteAddress ?? '?';
     const count = this.perAddress.get(host) ?? 0;
@@ -388,7 +440,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     onHandshake: (connection, { token }) => {
       const options = this.options;
       connection.admit();
-      this.registered.set(token, connection);
+      this.#registered.set(token, connection);
       this.byId.set(connection.id, connection);
       connection
         .sendControl({
@@ -418,8 +470,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       connection.leaveAllRooms();
       if (this.maxPerAddress !== Number.POSITIVE_INFINITY) this.leaveAddress(hostOf(connection.remoteAddress));
       addStats(this.departed, connection.stats);
-      if (connection.token && this.registered.get(connection.token) === connection) {
-        this.registered.delete(connection.token);
+      if (connection.token && this.#registered.get(connection.token) === connection) {
+        this.#registered.delete(connection.token);
         this.byId.delete(connection.id);
         this.disconnects.next({ connection, reason });
       }
@@ -437,7 +489,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     roomsOf: (client) => (client as ServerConnection<C, S, Data, Auth>).rooms,
     deliver: (action, data, rooms, except) => {
       // From another node: to this node's members of `rooms` (every client when null), minus `except`.
-      const members = rooms === null ? this.registered.values() : this.rooms.select(rooms, except);
+      const members = rooms === null ? this.#registered.values() : this.rooms.select(rooms, except);
       for (const connection of members) {
         if (rooms === null && except.some((room) => connection.rooms.has(room))) continue;
         void connection.sendPacket(action as ActionName<S>, data as DataOf<S, ActionName<S>>);

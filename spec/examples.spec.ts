@@ -45,6 +45,115 @@ describe('examples', function () {
     ]);
   });
 
+  it('secure-channel.ts pins the server key, talks over the channel and refuses a wrong pin', async () => {
+    expectOutput(await runExample('examples/secure-channel.ts'), [
+      'client: heard: only we can read this',
+      'security: channel, server key pinned: true',
+      'wrong pin: ERR_SERVER_KEY_MISMATCH',
+      'stopped',
+    ]);
+  });
+
+  it('connections.ts builds and sends packets, hands handlers the packet and connection, finds a client by token', async () => {
+    expectOutput(await runExample('examples/connections.ts'), [
+      'built: chat {"text":"hi"} token=null',
+      'a client joined (connection 16 hex digits, token hidden)',
+      'token: string, 36 characters',
+      'chat: hi (token matches its connection: true)',
+      'chat: hi again (token matches its connection: true)',
+      'server handled 2 chats',
+      'client got: only for you',
+      'unknown token: undefined',
+      'server handled 2 chats',
+      'ofAction saw 3 chat packets',
+      'disconnect$: closed by peer: client stopping',
+      'left: closed by peer: client stopping, packets in: 7',
+    ]);
+  });
+
+  it('errors.ts sends ReplyError codes to the peer, keeps other handler failures local, and names connections on error$', async () => {
+    expectOutput(await runExample('examples/errors.ts'), [
+      'withdraw: ok',
+      'server error$: ERR_HANDLER (connection named: true, address: true)',
+      'withdraw: the server said APP_LIMIT: limit is 100',
+      'server error$: ERR_HANDLER (connection named: true, address: true)',
+      'report: the server said ERR_HANDLER: handler for "report" failed',
+      'handshake: failed locally with ERR_RESERVED_ACTION',
+      'ReplyError without a code: ReplyError code must be a non-empty string',
+      'bad option: port must be an integer from 0 to 65535, got 70000',
+    ]);
+  });
+
+  it('reconnect.ts comes back after a dropped connection with a new token and sends its offline queue in order', async () => {
+    expectOutput(await runExample('examples/reconnect.ts'), [
+      'state: closed',
+      'state: connecting',
+      'state: connected',
+      'state: reconnecting',
+      'attempt 1 in 50 ms',
+      'lost the server: closed by peer: rebalancing',
+      'queued while away: 2, client writable: false',
+      'state: connected',
+      'new token: true',
+      'server got: one, two',
+      'state: closed',
+    ]);
+  });
+
+  it('encryption.ts saves and loads keys, pins a TLS 1.3 server, refuses a wrong pin, and relays a sealed packet', async () => {
+    expectOutput(await runExample('examples/encryption.ts'), [
+      'fingerprint: 44 base64 characters',
+      'loaded the same key: true',
+      'alice encrypted: true',
+      'wrong pin: ERR_TLS_PIN_MISMATCH',
+      'bob opened: note {"text":"for Bob only"}',
+      'another key: ERR_DECRYPTION',
+    ]);
+  });
+
+  it('backpressure.ts paces a fast producer by writable and drained(), and accepts an unpaced burst whole', async () => {
+    expectOutput(await runExample('examples/backpressure.ts'), [
+      'sent 2000 rows, waiting for the socket more than once',
+      'largest backlog under twice the mark: true',
+      'server received: 2000',
+      'unpaced burst: backlog over 16 MiB: true, writable: false',
+      'server received: 4000',
+    ]);
+  });
+
+  it('console.ts runs console commands from a script on a server and stops it at the end of input', async () => {
+    expectOutput(await runExample('examples/console.ts'), [
+      "chat-server: type 'help' for commands, 'quit' or Ctrl-D to leave",
+      'chat-server (listening)> ACTION  HITS',
+      'chat       0',
+      'broadcast news to 1 client',
+      'chat-server stopped',
+      'client got: from the console',
+    ]);
+  });
+
+  it('scaling.ts makes two servers on one MemoryBus act as one: broadcast, sendTo, requestClient, fetchClients', async () => {
+    expectOutput(await runExample('examples/scaling.ts'), [
+      "broadcast from b: 1 of b's own clients; ann got hi, bob got hi",
+      'ann got whisper: psst',
+      'ann, asked from b: 1 + 2 = 3',
+      'clients of the cluster: 2, on 2 nodes',
+    ]);
+  });
+
+  it('limits.ts reaches the offline queue, action length, packet rate, connection and frame limits, each with its code', async () => {
+    expectOutput(await runExample('examples/limits.ts'), [
+      'offline queue of 2: queued, queued, ERR_QUEUE_FULL (local)',
+      'long action: ERR_PACKET_ACTION_TOO_LONG (from the server)',
+      'long action as a request: ERR_REQUEST_TIMEOUT (local)',
+      'still connected: yes',
+      'burst of 8: 5 answered, then ERR_RATE_LIMITED (from the server)',
+      'second client: ERR_CONNECTION_LIMIT (from the server)',
+      '2 KiB packet: ERR_FRAME_TOO_LARGE (local)',
+      '2 KiB to the server: ERR_FRAME_TOO_LARGE (from the server), then connection closed by peer',
+    ]);
+  });
+
   it('bind-class.ts handles actions with Bind subclasses', async () => {
     expectOutput(await runExample('examples/bind-class.ts'), [
       'TestAction: hello from a Bind subclass',

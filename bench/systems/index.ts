@@ -5,14 +5,14 @@
 import type { BenchSystem } from './types.js';
 
 /** Names in the order runs take turns: the floor first. */
-export const SYSTEM_NAMES = ['net', 'ws', 'socketio', 'pnetwork', 'tls', 'pnetwork-tls'] as const;
+export const SYSTEM_NAMES = ['net', 'ws', 'socketio', 'pnetwork', 'tls', 'pnetwork-tls', 'pnetwork-channel'] as const;
 export type SystemName = (typeof SYSTEM_NAMES)[number];
 
 /** The systems a case runs when it names none: the TLS pair runs only where a case asks for it. */
 export const BASE_SYSTEMS: readonly SystemName[] = ['net', 'ws', 'socketio', 'pnetwork'];
 
 /** True for the systems built from dist/ (they are skipped when it is missing). */
-export const isPnetwork = (name: SystemName): boolean => name === 'pnetwork' || name === 'pnetwork-tls';
+export const isPnetwork = (name: SystemName): boolean => name === 'pnetwork' || name === 'pnetwork-tls' || name === 'pnetwork-channel';
 
 /** Human labels for reports. */
 export const SYSTEM_LABELS: Record<SystemName, string> = {
@@ -22,6 +22,7 @@ export const SYSTEM_LABELS: Record<SystemName, string> = {
   pnetwork: 'pnetwork',
   tls: 'node:tls floor',
   'pnetwork-tls': 'pnetwork over TLS',
+  'pnetwork-channel': 'pnetwork, secure channel',
 };
 
 export function isSystemName(name: string): name is SystemName {
@@ -48,6 +49,11 @@ export async function loadSystem(name: SystemName): Promise<BenchSystem> {
       const module = await import('./pnetwork.js');
       await module.loadPnetwork();
       return module.tlsSystem;
+    }
+    case 'pnetwork-channel': {
+      const module = await import('./pnetwork.js');
+      await module.loadPnetwork();
+      return module.channelSystem;
     }
   }
 }

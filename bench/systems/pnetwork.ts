@@ -40,9 +40,17 @@ interface PnClient {
   bindAction(action: string, handler: (data: unknown, packet: unknown, connection: unknown) => unknown): { unsubscribe(): void };
 }
 
+interface BenchKeys {
+  privateKey: string;
+  publicKey: string;
+}
+
+/** How a pnetwork system protects its connections: plain TCP, TLS 1.3, or the secure channel. */
+type Security = 'plain' | 'tls' | 'channel';
+
 interface PnModule {
-  Server: new (options: { host: string; port: number; tls?: { keys: { privateKey: string; publicKey: string } } }) => PnServer;
-  Client: new (options: { host: string; port: number; reconnect?: boolean; tls?: { serverFingerprint: string } }) => PnClient;
+  Server: new (options: { host: string; port: number; tls?: { keys: BenchKeys }; encryption?: { keys: BenchKeys } }) => PnServer;
+  Client: new (options: { host: string; port: number; reconnect?: boolean; tls?: { serverFingerprint: string }; encryption?: { serverFingerprint: string } }) => PnClient;
   encryptPacket(packet: BenchPacket, publicKey: string, options: { backend: 'node' | 'forge' }): unknown;
   decryptPacket(sealed: unknown, privateKey: string, options: { backend: 'node' | 'forge' }): BenchPacket;
 }
@@ -75,13 +83,14 @@ export function loadPnetwork(): Promise<PnModule> {
   return loaded;
 }
 
-function createServer(hooks: ServerHooks, tls: boolean): BenchServer {
+function createServer(hooks: ServerHooks, security: Security): BenchServer {
   let server: PnServer | null = null;
   return {
     async start() {
       const { Server } = await loadPnetwork();
       const { key, publicKey } = benchTls();
-      const created = new Server({ host: HOST, port: 0, ...(tls ? { tls: { keys: { privateKey: key, publicKey } } } : {}) });
+      const keys = { privateKey: key, publicKey };
+      const created = new Server({ host: HOST, port: 0, ...(security === 'tls' ? { tls: { keys } } : security === 'channel' ? { encryption: { keys } } : {}) });
       server = created;
       for (const action of hooks.oneWay) {
         created.bindAction(action, (data) => {
@@ -103,9 +112,10 @@ function createServer(hooks: ServerHooks, tls: boolean): BenchServer {
   };
 }
 
-async function connect(port: number, options: ConnectOptions, tls: boolean): Promise<BenchConnection> {
+async function connect(port: number, options: ConnectOptions, security: Security): Promise<BenchConnection> {
   const { Client } = await loadPnetwork();
-  const client = new Client({ host: HOST, port, reconnect: false, ...(tls ? { tls: { serverFingerprint: benchTls().fingerprint } } : {}) });
+  const pin = { serverFingerprint: benchTls().fingerprint };
+  const client = new Client({ host: HOST, port, reconnect: false, ...(security === 'tls' ? { tls: pin } : security === 'channel' ? { encryption: pin } : {}) });
   for (const action of options.pushActions) {
     client.bindAction(action, (data) => {
       options.onPush(action, data);
@@ -146,13 +156,20 @@ async function connect(port: number, options: ConnectOptions, tls: boolean): Pro
 }
 
 /** pnetwork. */
-export const system: BenchSystem = { name: 'pnetwork', createServer: (hooks) => createServer(hooks, false), connect: (port, options) => connect(port, options, false) };
+export const system: BenchSystem = { name: 'pnetwork', createServer: (hooks) => createServer(hooks, 'plain'), connect: (port, options) => connect(port, options, 'plain') };
 
 /** pnetwork over TLS 1.3, pinning the bench key (the same key as the node:tls floor's). */
 export const tlsSystem: BenchSystem = {
   name: 'pnetwork-tls',
-  createServer: (hooks) => createServer(hooks, true),
-  connect: (port, options) => connect(port, options, true),
+  createServer: (hooks) => createServer(hooks, 'tls'),
+  connect: (port, options) => connect(port, options, 'tls'),
+};
+
+/** pnetwork over its secure channel, pinning the bench key (the same RSA-2048 key as the TLS systems'). */
+export const channelSystem: BenchSystem = {
+  name: 'pnetwork-channel',
+  createServer: (hooks) => createServer(hooks, 'channel'),
+  connect: (port, options) => connect(port, options, 'channel'),
 };
 
 /** The library's sealed-packet functions, for the in-process sealed-packet throughput case. */

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 export { CLI, describeError, type CLIOptions } from './cli.js';
-export type { ConsoleServer, ConsoleClient, ConsoleConnection, ConsoleEnvelope, ConsolePacket, ConsoleStats, ClientState } from './instance.js';
+export type { ConsoleServer, ConsoleClient, ConsoleConnection, ConsoleEnvelope, ConsolePacket, ConsoleStats, ClientState, SecurityMode } from './instance.js';
 export { CommandError, type Command, type CommandContext, type ArgCompletion } from './commands/command.js';
 export { serverCommands, findClient, type ServerCommandDeps } from './commands/server-commands.js';
 export { clientCommands, type ClientCommandDeps } from './commands/client-commands.js';

@@ -71,15 +71,20 @@ interface ConsoleInstance {
   address(): HostPort;
 }
 
+/** How a connection is protected, as `security` reports it. */
+export type SecurityMode = 'tls' | 'channel' | 'plain';
+
 /** The parts of a Server the console uses. */
 export interface ConsoleServer extends ConsoleInstance {
   /** True while listening; when absent, the console goes by `stats().startedAt`. */
   readonly listening?: boolean;
   /** Open connections, keyed by token. */
   readonly clients: ReadonlyMap<string, ConsoleConnection>;
-  /** True when serving TLS. */
+  /** True when serving TLS or the secure channel. */
   readonly encrypted?: boolean;
-  /** The server key's fingerprint when serving TLS. */
+  /** How connections are protected: `'tls'`, `'channel'` (the secure channel) or `'plain'`. */
+  readonly security?: SecurityMode;
+  /** The server key's fingerprint when serving TLS or the secure channel. */
   readonly fingerprint?: string | null;
   /** Sends to every client; resolves with the number of recipients. */
   broadcast(action: string, data: unknown): Promise<number>;
@@ -113,6 +118,10 @@ export interface ConsoleClient extends ConsoleInstance {
     readonly id?: string;
     /** True over TLS or the secure channel. */
     readonly encrypted?: boolean;
+    /** `'tls'`, `'channel'` (the secure channel) or `'plain'`. */
+    readonly security?: SecurityMode;
+    /** On the secure channel, the records sealed and opened so far. */
+    readonly channelRecords?: { readonly sent: number; readonly received: number } | null;
     /** The server key's fingerprint, when it proved one. */
     readonly peerFingerprint?: string | null;
   } | null;

@@ -19,7 +19,10 @@ export interface TestNetworkOptions {
    * the network runs on it. @defaultValue a new VirtualTimeScheduler
    */
   scheduler?: VirtualTimeScheduler;
-  /** Options for the server (its transport, scheduler and port are the network's). */
+  /**
+   * Options for the server (its transport, scheduler and port are the network's). With `tls`, TLS 1.3
+   * runs over the in-memory sockets, and `wire` then sees only TLS records, so it records no packets.
+   */
   server?: Omit<ServerOptions, 'scheduler' | 'transport' | 'port'>;
 }
 
@@ -156,8 +159,13 @@ export async function createTestPair<C extends ActionMap = AnyActions, S extends
   options: TestNetworkOptions & { client?: TestClientOptions } = {},
 ): Promise<TestPair<C, S>> {
   const network = await createTestNetwork<C, S>(options);
-  const client = await network.connect(options.client);
-  return { network, server: network.server, client };
+  try {
+    return { network, server: network.server, client: await network.connect(options.client) };
+  } catch (err) {
+    // A pair that cannot connect (a refused pin, say) leaves nothing running behind it.
+    await network.close();
+    throw err;
+  }
 }
 
 /** Waits for `promise` while the network settles; its rejection is handled from the start, then rethrown. */

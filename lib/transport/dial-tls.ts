@@ -19,6 +19,7 @@ import { fingerprint } from '../crypto/keys.js';
 import { PinMismatchError, TlsHandshakeError } from '../errors.js';
 import { pinnedCertificates, type PinnedCertificate, type PinnedCertificates } from './pinned-certificates.js';
 import { TLS_VERSION, type ResolvedClientTls } from './tls-options.js';
+import { netTransport, type Transport } from './transport.js';
 
 /** How long dialling may take, on which clock. */
 export interface DialDeadline {
@@ -38,6 +39,7 @@ export function dialTls(
   port: number,
   tls: ResolvedClientTls,
   deadline: DialDeadline,
+  plain: Transport,
   signal?: AbortSignal,
   known: PinnedCertificates = pinnedCertificates,
 ): Promise<TLSSocket> {
@@ -65,7 +67,7 @@ export function dialTls(
     if (signal?.aborted) return onAbort();
 
     const attempt = (stage: Stage, trusted: PinnedCertificate | undefined): void => {
-      const socket = tlsConnect(connectOptions(host, port, tls, trusted));
+      const socket = tlsConnect(connectOptions(host, port, tls, trusted, plain));
       current = socket;
       let handshook = false;
       let presented: X509Certificate | undefined;
@@ -131,15 +133,15 @@ type Stage = 'cached' | 'learn' | 'trusted';
  * may end in; undefined means Node's bundled CAs (or `tls.ca`). No `session` is ever passed, so no session
  * is resumed: Node skips `checkServerIdentity` on a resumed session, and the pin with it.
  */
-function connectOptions(host: string, port: number, tls: ResolvedClientTls, trusted: PinnedCertificate | undefined): ConnectionOptions {
+function connectOptions(host: string, port: number, tls: ResolvedClientTls, trusted: PinnedCertificate | undefined, plain: Transport): ConnectionOptions {
   const pin = tls.pin;
   // Without a client certificate, the context (which holds the CA store) is made once per remembered
   // certificate instead of once per connection.
   const context = trusted !== undefined && tls.key === undefined && tls.cert === undefined ? trusted.context() : undefined;
   return {
     ...(context !== undefined ? { secureContext: context } : {}),
-    host,
-    port,
+    // Over another transport (the in-memory one), TLS runs on the socket it opens.
+    ...(plain === netTransport ? { host, port } : { socket: plain.connect({ host, port }) }),
     servername: tls.servername ?? (isIpAddress(host) ? undefined : host),
     minVersion: TLS_VERSION,
     maxVersion: TLS_VERSION,

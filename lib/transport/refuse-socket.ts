@@ -13,7 +13,7 @@ import { errorPacket } from '../session/control-packets.js';
 /** Sends `error` as an error packet (no token: there is no handshake), ends the socket, destroys it after `closeTimeoutMs`. */
 export function refuseSocket(socket: Socket, error: PnetworkError, codec: Codec, closeTimeoutMs: number, scheduler: SchedulerLike): void {
   socket.on('error', ignore);
-  const packet = errorPacket(error.code, error.message, null);
+  const packet = errorPacket(error.code, error.message, null, undefined, scheduler.now());
   const frame = isTextCodec(codec) ? encodeTextFrame(codec.encodeText(packet)) : encodeFrame(codec.encode(packet));
   socket.end(frame);
   // Read and drop whatever the peer sends, so that its FIN is seen and the socket closes.

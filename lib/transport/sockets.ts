@@ -5,13 +5,14 @@
  * @module
  */
 import type { Server as NetServer, Socket } from 'node:net';
-import type { Transport } from './transport.js';
+import { netTransport, type Transport } from './transport.js';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { fingerprint } from '../crypto/keys.js';
 import { TlsHandshakeError, UnauthorizedClientError, type PnetworkError } from '../errors.js';
 import { dialTls, type DialDeadline } from './dial-tls.js';
 import { encodeFrame } from '../protocol/frame.js';
 import { TLS_VERSION, type ResolvedClientTls, type ResolvedServerTls } from './tls-options.js';
+import { SecureSocket, type ChannelRecordCounts } from './secure-socket.js';
 
 export type { DialDeadline } from './dial-tls.js';
 
@@ -59,6 +60,8 @@ export function createListener(tls: ResolvedServerTls | null, events: ListenerEv
     socket.destroy();
     events.onRefused(new TlsHandshakeError(`TLS handshake with a client failed: ${err.message}`, { cause: err }));
   });
+  // Another transport (the in-memory one) accepts the sockets; the TLS server, which never listens, wraps each.
+  if (plain !== netTransport) return plain.createServer((socket) => server.emit('connection', socket));
   return server;
 }
 
@@ -74,7 +77,7 @@ export function createListener(tls: ResolvedServerTls | null, events: ListenerEv
 export function dial(host: string, port: number, tls: ResolvedClientTls | null, deadline: DialDeadline, plain: Transport, signal?: AbortSignal): Promise<Socket> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   if (!tls) return Promise.resolve(plain.connect({ host, port }));
-  return dialTls(host, port, tls, deadline, signal);
+  return dialTls(host, port, tls, deadline, plain, signal);
 }
 
 // Read once, when the handshake completes: Node does not always keep the peer's certificate afterwards.
@@ -82,6 +85,7 @@ const peerKeys = new WeakMap<Socket, string | null>();
 
 /** The fingerprint of the key a TLS peer proved it holds, or null for a plain socket or no certificate. */
 export function peerFingerprint(socket: Socket): string | null {
+  if (socket instanceof SecureSocket) return socket.peerFingerprint;
   const known = peerKeys.get(socket);
   if (known !== undefined) return known;
   const tls = socket as Partial<TLSSocket>;
@@ -92,9 +96,20 @@ export function peerFingerprint(socket: Socket): string | null {
   return value;
 }
 
-/** True for a TLS socket. */
+/** True for a TLS socket or one speaking the secure channel. */
 export function isEncrypted(socket: Socket): boolean {
   return (socket as Partial<TLSSocket>).encrypted === true;
+}
+
+/** How a socket is protected: `'tls'`, `'channel'` (the secure channel) or `'plain'`. */
+export function securityOf(socket: Socket): 'tls' | 'channel' | 'plain' {
+  if (socket instanceof SecureSocket) return 'channel';
+  return isEncrypted(socket) ? 'tls' : 'plain';
+}
+
+/** Records sealed and opened on a secure-channel socket; null for any other. */
+export function channelRecords(socket: Socket): ChannelRecordCounts | null {
+  return socket instanceof SecureSocket ? socket.records : null;
 }
 
 /** Tells a refused client why in an error packet (the only thing it ever receives), then closes. */

@@ -109,8 +109,8 @@ function identity(keys: ServerTlsOptions['keys'], certificate: string | undefine
   return { key: keys.privateKey, cert };
 }
 
-/** A fingerprint as pnetwork prints it, or in curl's `sha256//…` form. */
-function checkFingerprint(value: unknown, where: string): string {
+/** @internal Checks a fingerprint as pnetwork prints it, or in curl's `sha256//…` form; returns the bare form. */
+export function checkFingerprint(value: unknown, where: string): string {
   if (typeof value === 'string' && value.startsWith('sha256//')) value = value.slice('sha256//'.length);
   if (typeof value !== 'string' || !FINGERPRINT.test(value)) {
     throw new RangeError(`${where} must be a base64 SHA-256 fingerprint (44 characters, as pnetwork keygen prints)`);

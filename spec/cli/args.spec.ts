@@ -100,7 +100,7 @@ describe('args', () => {
 
     it("shows a subcommand's options", () => {
       const text = usage(SUBCOMMANDS, 'serve');
-      expect(text).to.match(/^usage: pnetwork serve \[--host <host>\] \[--port <port>\] \[--no-console\] \[--no-echo\] \[--tls\] \[--keys <dir>\]$/m);
+      expect(text).to.match(/^usage: pnetwork serve \[--host <host>\] \[--port <port>\] \[--no-console\] \[--no-echo\] \[--tls\] \[--encrypt\] \[--keys <dir>\]$/m);
       expect(text).to.match(/-p, --port <port>\s+port to listen on/);
     });
   });

@@ -127,6 +127,38 @@ describe('pnetwork (bin)', () => {
     }
   });
 
+  it('serve --encrypt --keys and connect --pin speak the secure channel; status shows the mode, the server key and the records', async function () {
+    this.timeout(90_000);
+    const dir = join(await mkdtemp(join(tmpdir(), 'pnetwork-channel-')), 'keys');
+    try {
+      const keygen = run(['keygen', '--bits', '2048', '--out', dir], 'ignore');
+      expect(await keygen.exitCode()).to.equal(0);
+      const fp = /^fingerprint (\S+)$/m.exec(keygen.stdout)?.[1];
+      const server = run(['serve', '--port', '0', '--encrypt', '--keys', dir]);
+      const port = (await server.waitFor(/pnetwork server listening on 127\.0\.0\.1:(\d+)/))[1]!;
+      await server.waitFor(/^secure channel, key fingerprint \S+/m);
+      await server.waitFor(/server \(listening\)> $/);
+      const client = run(['connect', `127.0.0.1:${port}`, '--pin', fp!]);
+      await client.waitFor(/connected to 127\.0\.0\.1:\d+ over the secure channel/);
+      await client.waitFor(/client \(connected\)> $/);
+      const from = client.stdout.length;
+      client.type('status');
+      await client.waitFor(/^records\s+sent \d+ {2}received \d+$/m, from);
+      const status = client.stdout.slice(from);
+      expect(status).to.match(/^transport\s+secure channel \(encrypted, forward secret\)$/m);
+      expect(status.split('\n').some((line) => /^server key\s+\S+$/.test(line) && line.endsWith(fp!))).to.equal(true);
+      client.type('quit');
+      expect(await client.exitCode()).to.equal(0);
+      const serverFrom = server.stdout.length;
+      server.type('status');
+      await server.waitFor(/^transport\s+secure channel/m, serverFrom);
+      server.child.stdin!.end();
+      expect(await server.exitCode()).to.equal(0);
+    } finally {
+      await rm(join(dir, '..'), { recursive: true, force: true });
+    }
+  });
+
   it('connect --tls without --pin is a usage error', async () => {
     const client = run(['connect', '--tls'], 'ignore');
     expect(await client.exitCode()).to.equal(2);

@@ -5,7 +5,20 @@ import { childEnv } from './child-env.js';
 import { withDeadline } from './wait.js';
 
 /** A command to the probe server. */
-export type ProbeCommand = { type: 'status' } | { type: 'gc' } | { type: 'advance'; ms: number } | { type: 'broadcast'; count: number; bytes: number };
+export type ProbeCommand = { type: 'status' } | { type: 'gc' } | { type: 'advance'; ms: number } | ({ type: 'broadcast' } & BroadcastPlan);
+
+/** What a broadcast command sends: packets {n, pad} numbered 1…count. */
+export interface BroadcastPlan {
+  count: number;
+  /** Padding per packet, in bytes. */
+  bytes: number;
+  /** The action sent; `news` unless given. */
+  action?: string;
+  /** Sent to this room's members only instead of to every client. */
+  room?: string;
+  /** Sent all at once (nothing awaited in between) instead of each awaited before the next. */
+  together?: boolean;
+}
 
 /** A command with the id its reply will carry. */
 export type ProbeRequest = ProbeCommand & { id: number };
@@ -35,6 +48,12 @@ export interface ProbeReply {
   seqViolations: string[];
   /** After a broadcast command: how many clients each broadcast reached. */
   reached: number[];
+  /** Members per room. */
+  rooms: Record<string, number>;
+  /** Registered connections whose send backlog is over `maxSendBufferBytes` (`writable` false). */
+  unwritable: number;
+  /** Why registered clients left: how often each reason (its text up to the first colon) was given. */
+  disconnects: Record<string, number>;
 }
 
 const FIXTURE = new URL('../fixtures/probe-server.ts', import.meta.url).pathname;
@@ -98,6 +117,11 @@ export class ChildServer {
   /** Broadcasts `news` {n, pad} for n = 1…count, each awaited; `bytes` of padding each. */
   broadcast(count: number, bytes = 0, ms = 60_000): Promise<ProbeReply> {
     return this.call({ type: 'broadcast', count, bytes }, ms);
+  }
+
+  /** Broadcasts as `plan` says; resolves once every send has been handed over or has failed. */
+  broadcastPlan(plan: BroadcastPlan, ms = 60_000): Promise<ProbeReply> {
+    return this.call({ type: 'broadcast', ...plan }, ms);
   }
 
   /** Disconnects; the child stops its server and must exit on its own. Resolves with its exit code. */

@@ -1,10 +1,9 @@
 import { expect } from 'chai';
-import type { Subscription } from 'rxjs';
 import { Client, type ClientOptions } from '../../lib/client.js';
 import { AuthProviderError, ConnectionRefusedError, RemoteError, ReplyError, UnauthorizedError, type PnetworkError } from '../../lib/errors.js';
 import { Server, type ServerOptions } from '../../lib/server.js';
 import type { ServerConnection } from '../../lib/server-connection.js';
-import { RawClient } from '../helpers/raw-client.js';
+import type { RawClient } from '../helpers/raw-client.js';
 import { deferred, until, withDeadline } from '../helpers/wait.js';
 import { specScope } from '../helpers/spec-scope.js';
 
@@ -17,31 +16,19 @@ interface Credentials {
 }
 
 describe('integration: handshake auth and middleware', () => {
-  const { cleanups, subscriptions } = specScope(WAIT_MS);
+  const scope = specScope(WAIT_MS);
+  const { cleanups, collect } = scope;
 
-  async function startServer(options: ServerOptions = {}): Promise<Server<any, any, { user?: string }, Credentials>> { // eslint-disable-line @typescript-eslint/no-explicit-any
-    const server = new Server<any, any, { user?: string }, Credentials>({ port: 0, ...options }); // eslint-disable-line @typescript-eslint/no-explicit-any
-    cleanups.push(() => server.stop());
-    await server.start();
-    return server;
+  function startServer(options: ServerOptions = {}): Promise<Server<any, any, { user?: string }, Credentials>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return scope.started(new Server<any, any, { user?: string }, Credentials>({ port: 0, ...options })); // eslint-disable-line @typescript-eslint/no-explicit-any
   }
 
   function newClient(server: Server<any, any, any, any>, options: ClientOptions<Credentials> = {}): Client<any, any, Credentials> { // eslint-disable-line @typescript-eslint/no-explicit-any
-    const client = new Client<any, any, Credentials>({ port: server.address().port, reconnectDelayMs: 10, ...options }); // eslint-disable-line @typescript-eslint/no-explicit-any
-    cleanups.push(() => client.stop());
-    return client;
+    return scope.own(new Client<any, any, Credentials>({ port: server.address().port, reconnectDelayMs: 10, ...options })); // eslint-disable-line @typescript-eslint/no-explicit-any
   }
 
-  async function rawClient(server: Server<any, any, any, any>): Promise<RawClient> { // eslint-disable-line @typescript-eslint/no-explicit-any
-    const raw = await RawClient.connect(server.address().port);
-    cleanups.push(() => raw.destroy());
-    return raw;
-  }
-
-  function collect<T>(source: { subscribe(next: (value: T) => void): Subscription }): T[] {
-    const values: T[] = [];
-    subscriptions.push(source.subscribe((value) => values.push(value)));
-    return values;
+  function rawClient(server: Server<any, any, any, any>): Promise<RawClient> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return scope.rawClient(server.address().port);
   }
 
   /** Accepts ann/pw only; names the subject. */

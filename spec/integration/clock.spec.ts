@@ -2,6 +2,7 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { expect } from 'chai';
 import { Client, Server } from '../../lib/index.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { fixtureKeys } from '../helpers/keys.js';
 
 /** Real timers, but a clock that reads a fixed time: every `packet-created` must come from it. */
 function fixedClock(now: number): SchedulerLike {
@@ -44,6 +45,30 @@ describe('the injected scheduler is the only clock', () => {
       ['closing', SERVER_NOW],
     ]);
     expect(server.createPacket('x', null)['packet-created']).to.equal(SERVER_NOW);
+  });
+
+  it('stamps packet-created on refusals made before any pipeline: the connection limit and a plain client at an encrypted server', async () => {
+    const limited = new Server({ port: 0, scheduler: fixedClock(SERVER_NOW), heartbeatIntervalMs: 0, maxConnections: 1 });
+    const encrypted = new Server({ port: 0, scheduler: fixedClock(SERVER_NOW), encryption: { keys: fixtureKeys('alice') } });
+    await limited.start();
+    await encrypted.start();
+    try {
+      const first = await RawClient.connect(limited.address().port);
+      await first.handshake();
+      const refused = await RawClient.connect(limited.address().port);
+      await refused.closed;
+      const plain = await RawClient.connect(encrypted.address().port);
+      plain.send('handshake', { protocol: 1 });
+      await plain.closed;
+      await first.destroy();
+      expect([...refused.frames, ...plain.frames].map((frame) => [frame.action, (frame.data as { code: string }).code, frame['packet-created']])).to.deep.equal([
+        ['error', 'ERR_CONNECTION_LIMIT', SERVER_NOW],
+        ['error', 'ERR_CHANNEL_REQUIRED', SERVER_NOW],
+      ]);
+    } finally {
+      await limited.stop();
+      await encrypted.stop();
+    }
   });
 
   it('stamps packet-created on every packet the client builds, and times its connection by it', async () => {

@@ -1,37 +1,25 @@
 import { expect } from 'chai';
-import type { Subscription } from 'rxjs';
 import { Client } from '../../lib/client.js';
 import { Server } from '../../lib/server.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
-import { until, withDeadline } from '../helpers/wait.js';
+import { until } from '../helpers/wait.js';
 import { specScope } from '../helpers/spec-scope.js';
 
 const WAIT_MS = 5000;
 const BACKOFF_MS = 200;
 
 describe('integration: disconnect reasons end to end', () => {
-  const { cleanups, subscriptions } = specScope(WAIT_MS);
+  const scope = specScope(WAIT_MS);
+  const { cleanups, collect } = scope;
 
-  async function startServer(): Promise<Server> {
-    const server = new Server({ port: 0, heartbeatIntervalMs: 0 });
-    cleanups.push(() => server.stop());
-    await server.start();
-    return server;
+  function startServer(): Promise<Server> {
+    return scope.started(new Server({ port: 0, heartbeatIntervalMs: 0 }));
   }
 
   /** A client whose timers (backoff included) run on a virtual clock the spec moves. */
-  async function startClient(server: Server, clock: VirtualClock): Promise<Client> {
-    const client = new Client({ port: server.address().port, heartbeatIntervalMs: 0, reconnectDelayMs: BACKOFF_MS, random: () => 0, scheduler: clock });
-    cleanups.push(() => client.stop());
-    await withDeadline(client.start(), WAIT_MS, 'client.start()');
-    return client;
-  }
-
-  function collect<T>(source: { subscribe(next: (value: T) => void): Subscription }): T[] {
-    const values: T[] = [];
-    subscriptions.push(source.subscribe((value) => values.push(value)));
-    return values;
+  function startClient(server: Server, clock: VirtualClock): Promise<Client> {
+    return scope.started(new Client({ port: server.address().port, heartbeatIntervalMs: 0, reconnectDelayMs: BACKOFF_MS, random: () => 0, scheduler: clock }));
   }
 
   it('delivers the close reason to the client, which waits its normal backoff before reconnecting', async () => {

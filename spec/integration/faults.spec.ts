@@ -8,7 +8,7 @@ import { Client, Server, type Connection, type DisconnectEvent } from '../../lib
 import { Bystander, ECHO_ACTION } from '../helpers/bystander.js';
 import { childEnv } from '../helpers/child-env.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { seededRandom } from '../helpers/until.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
 import { nextValue, until, withDeadline } from '../helpers/wait.js';
 

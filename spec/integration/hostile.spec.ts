@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { PnetworkError, Server, type Connection } from '../../lib/index.js';
 import { Bystander, ECHO_ACTION } from '../helpers/bystander.js';
 import { RawClient, type WirePacket } from '../helpers/raw-client.js';
-import { seededRandom } from '../helpers/until.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
 import { deferred, until } from '../helpers/wait.js';
 import { DEFAULTS } from '../../lib/defaults.js';

@@ -5,28 +5,24 @@ import { Observable } from 'rxjs';
 import { Client } from '../../lib/client.js';
 import { DEFAULTS } from '../../lib/defaults.js';
 import { Server, type ServerOptions } from '../../lib/server.js';
-import { RawClient } from '../helpers/raw-client.js';
+import type { RawClient } from '../helpers/raw-client.js';
 import { until, withDeadline } from '../helpers/wait.js';
 import { specScope } from '../helpers/spec-scope.js';
 
 const WAIT_MS = 5000;
 
 describe('integration: inbound limits', () => {
-  const { cleanups, subscriptions } = specScope(WAIT_MS);
+  const scope = specScope(WAIT_MS);
+  const { cleanups } = scope;
 
   async function startServer(options: ServerOptions = {}): Promise<{ server: Server; errors: PnetworkError[] }> {
     const server = new Server({ port: 0, ...options });
-    const errors: PnetworkError[] = [];
-    subscriptions.push(server.error$.subscribe((error) => errors.push(error)));
-    cleanups.push(() => server.stop());
-    await server.start();
-    return { server, errors };
+    const errors = scope.collect(server.error$);
+    return { server: await scope.started(server), errors };
   }
 
-  async function rawClient(server: Server): Promise<RawClient> {
-    const raw = await RawClient.connect(server.address().port);
-    cleanups.push(() => raw.destroy());
-    return raw;
+  function rawClient(server: Server): Promise<RawClient> {
+    return scope.rawClient(server.address().port);
   }
 
   describe('incompleteFrameTimeoutMs', () => {

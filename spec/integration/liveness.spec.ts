@@ -13,9 +13,13 @@ import {
   type ReconnectAttempt,
 } from '../../lib/index.js';
 import { FreezeProxy } from '../helpers/freeze-proxy.js';
-import { seededRandom, until } from '../helpers/until.js';
+import { seededRandom } from '../helpers/seeded-random.js';
+import { until } from '../helpers/wait.js';
 import { childEnv } from '../helpers/child-env.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
+
+/** How long a condition may take to hold. */
+const UNTIL_MS = 10_000;
 
 describe('liveness (integration)', () => {
   const servers: Server[] = [];
@@ -57,7 +61,7 @@ describe('liveness (integration)', () => {
       server.error$.subscribe((e) => serverErrors.push(e));
       client.error$.subscribe((e) => clientErrors.push(e));
       await client.start();
-      await until(() => server.clients.size === 1, 'the server to register the client');
+      await until(() => server.clients.size === 1, UNTIL_MS, 'the server to register the client');
       const serverSaw = firstValueFrom(server.disconnect$);
       const clientSaw = firstValueFrom(client.disconnect$);
       proxy.freeze();
@@ -78,7 +82,7 @@ describe('liveness (integration)', () => {
       const server = await startServer(timing);
       const client = newClient({ port: server.address().port, ...timing });
       await client.start();
-      await until(() => server.clients.size === 1, 'the server to register the client');
+      await until(() => server.clients.size === 1, UNTIL_MS, 'the server to register the client');
       const onClient = client.connection!;
       const onServer = server.getClient(client.token!)!;
       const [clientBase, serverBase] = [onClient.stats.packetsIn, onServer.stats.packetsIn];
@@ -87,6 +91,7 @@ describe('liveness (integration)', () => {
         clock.advance(10);
         await until(
           () => onClient.stats.packetsIn >= clientBase + 2 * round && onServer.stats.packetsIn >= serverBase + 2 * round,
+          UNTIL_MS,
           `round ${round}: a ping and a pong arriving on each side`,
         );
       }
@@ -123,7 +128,7 @@ describe('liveness (integration)', () => {
       );
       await Promise.all(group.map((client) => client.start()));
       await first.stop();
-      await until(() => group.every((client) => client.state === 'reconnecting'), 'every client to notice');
+      await until(() => group.every((client) => client.state === 'reconnecting'), UNTIL_MS, 'every client to notice');
       // Queued while the server is away: five packets per client, not awaited yet.
       const sends = group.flatMap((client, i) => [1, 2, 3, 4, 5].map((seq) => client.sendPacket('seq', { client: i, seq })));
       expect(group.every((client) => client.queuedPackets === 5)).to.equal(true);
@@ -133,7 +138,7 @@ describe('liveness (integration)', () => {
         received.set(client, [...(received.get(client) ?? []), seq]);
       });
       await Promise.all(sends);
-      await until(() => [...received.values()].reduce((n, list) => n + list.length, 0) === 250, 'all 250 packets');
+      await until(() => [...received.values()].reduce((n, list) => n + list.length, 0) === 250, UNTIL_MS, 'all 250 packets');
       expect(received.size).to.equal(50);
       for (const list of received.values()) expect(list).to.deep.equal([1, 2, 3, 4, 5]);
       expect(second.clients.size).to.equal(50);
@@ -171,7 +176,7 @@ describe('liveness (integration)', () => {
       const client = newClient({ port, reconnectDelayMs: 10 });
       await client.start();
       const pending = client.request('slow', null).catch((e: unknown) => e);
-      await until(() => runs === 1, 'the handler to run');
+      await until(() => runs === 1, UNTIL_MS, 'the handler to run');
       await server.stop();
       const err = await pending;
       expect(err).to.be.instanceOf(ConnectionClosedError);
@@ -187,7 +192,7 @@ describe('liveness (integration)', () => {
       await firstValueFrom(client.state$.pipe(filter((s) => s === 'connected')));
       await client.sendPacket('marker', null);
       // Packets on one connection are handled in order: a re-sent request would have run before the marker.
-      await until(() => markers === 1, 'the marker to be handled');
+      await until(() => markers === 1, UNTIL_MS, 'the marker to be handled');
       expect(secondRuns).to.equal(0);
     });
 
@@ -196,7 +201,7 @@ describe('liveness (integration)', () => {
       const client = newClient({ port: server.address().port, reconnectDelayMs: 5_000, queuedPacketTtlMs: 30 });
       await client.start();
       await server.stop();
-      await until(() => client.state === 'reconnecting', 'reconnecting');
+      await until(() => client.state === 'reconnecting', UNTIL_MS, 'reconnecting');
       const err = await client.sendPacket('late', 1).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(PacketExpiredError);
       expect((err as PacketExpiredError).code).to.equal('ERR_PACKET_EXPIRED');
@@ -208,7 +213,7 @@ describe('liveness (integration)', () => {
       const client = newClient({ port: server.address().port, reconnectDelayMs: 5_000, maxQueuedPackets: 2 });
       await client.start();
       await server.stop();
-      await until(() => client.state === 'reconnecting', 'reconnecting');
+      await until(() => client.state === 'reconnecting', UNTIL_MS, 'reconnecting');
       const kept = [client.sendPacket('a', 1), client.sendPacket('b', 2)];
       const err = await client.sendPacket('c', 3).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(QueueFullError);
@@ -247,7 +252,7 @@ describe('liveness (integration)', () => {
       const client = newClient({ port, reconnectDelayMs: 5, maxFrameBytes: 300 });
       await client.start();
       await server.stop();
-      await until(() => client.state === 'reconnecting', 'reconnecting');
+      await until(() => client.state === 'reconnecting', UNTIL_MS, 'reconnecting');
       const tooBig = client.sendPacket('big', 'x'.repeat(400));
       const small = client.sendPacket('small', 1);
       const second = await startServer({ port });
@@ -257,9 +262,9 @@ describe('liveness (integration)', () => {
       });
       expect(await tooBig.catch((e: unknown) => e)).to.be.instanceOf(FrameTooLargeError);
       await small;
-      await until(() => got.length === 1, 'the small packet');
+      await until(() => got.length === 1, UNTIL_MS, 'the small packet');
       await client.sendPacket('small', 2);
-      await until(() => got.length === 2, 'a packet sent after the flush');
+      await until(() => got.length === 2, UNTIL_MS, 'a packet sent after the flush');
     });
 
     it('refuses a queued packet with a bad action name at once', async () => {
@@ -267,7 +272,7 @@ describe('liveness (integration)', () => {
       const client = newClient({ port: server.address().port, reconnectDelayMs: 5_000 });
       await client.start();
       await server.stop();
-      await until(() => client.state === 'reconnecting', 'reconnecting');
+      await until(() => client.state === 'reconnecting', UNTIL_MS, 'reconnecting');
       const err = await client.sendPacket('x'.repeat(300), 1).catch((e: unknown) => e);
       expect((err as PnetworkError).code).to.equal('ERR_PACKET_ACTION_TOO_LONG');
       expect(client.queuedPackets).to.equal(0);

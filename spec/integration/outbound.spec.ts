@@ -6,30 +6,22 @@ import { expect } from 'chai';
 import { toArray, lastValueFrom } from 'rxjs';
 import { Client, ConnectionClosedError, DEFAULTS, SendBufferFullError, Server, type ClientOptions, type PnetworkError, type ServerOptions } from '../../lib/index.js';
 import { childEnv } from '../helpers/child-env.js';
+import { specScope } from '../helpers/spec-scope.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
 import { until, withDeadline } from '../helpers/wait.js';
 
 const WAIT_MS = 10_000;
 
 describe('integration: outbound and client side', () => {
-  let cleanups: Array<() => Promise<unknown> | void> = [];
+  const scope = specScope(WAIT_MS);
+  const { cleanups } = scope;
 
-  afterEach(async () => {
-    for (const cleanup of cleanups.reverse()) await withDeadline(Promise.resolve(cleanup()), WAIT_MS, 'cleanup');
-    cleanups = [];
-  });
-
-  async function startServer(options: ServerOptions = {}): Promise<Server> {
-    const server = new Server({ port: 0, ...options });
-    cleanups.push(() => server.stop());
-    await server.start();
-    return server;
+  function startServer(options: ServerOptions = {}): Promise<Server> {
+    return scope.started(new Server({ port: 0, ...options }));
   }
 
   function newClient(server: Server, options: ClientOptions = {}): Client {
-    const client = new Client({ port: server.address().port, reconnectDelayMs: 5, reconnectDelayMaxMs: 20, ...options });
-    cleanups.push(() => client.stop());
-    return client;
+    return scope.own(new Client({ port: server.address().port, reconnectDelayMs: 5, reconnectDelayMaxMs: 20, ...options }));
   }
 
   /** Stops `server`, waits until `client` is reconnecting, and returns a starter for its successor on the same port. */

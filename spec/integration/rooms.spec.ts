@@ -3,7 +3,8 @@ import { Client } from '../../lib/client.js';
 import { ReservedActionError } from '../../lib/errors.js';
 import { Server } from '../../lib/server.js';
 import type { ServerConnection } from '../../lib/server-connection.js';
-import { until, withDeadline } from '../helpers/wait.js';
+import { specScope } from '../helpers/spec-scope.js';
+import { until } from '../helpers/wait.js';
 
 const WAIT_MS = 10_000;
 
@@ -17,14 +18,9 @@ interface ServerActions {
 
 describe('integration: rooms', function () {
   this.timeout(60_000);
-  let cleanups: Array<() => Promise<unknown> | void> = [];
+  const scope = specScope(WAIT_MS);
 
-  afterEach(async () => {
-    for (const cleanup of cleanups.reverse()) await withDeadline(Promise.resolve(cleanup()), WAIT_MS, 'cleanup');
-    cleanups = [];
-  });
-
-  async function startServer(): Promise<Server<ClientActions, ServerActions>> {
+  function startServer(): Promise<Server<ClientActions, ServerActions>> {
     const server = new Server<ClientActions, ServerActions>({ port: 0, heartbeatIntervalMs: 0 });
     server.bindAction('join', ({ rooms }, _packet, connection) => {
       for (const room of rooms) connection.join(room);
@@ -34,9 +30,7 @@ describe('integration: rooms', function () {
       connection.leave(room);
       return [...connection.rooms].sort();
     });
-    cleanups.push(() => server.stop());
-    await server.start();
-    return server;
+    return scope.started(server);
   }
 
   /** A connected client that records every `news` packet it receives. */
@@ -46,9 +40,7 @@ describe('integration: rooms', function () {
     client.bindAction('news', ({ room, n }) => {
       received.push(`${room}#${n}`);
     });
-    cleanups.push(() => client.stop());
-    await withDeadline(client.start(), WAIT_MS, 'client.start()');
-    return { client, received };
+    return { client: await scope.started(client), received };
   }
 
   function connectionOf(server: Server<ClientActions, ServerActions>, client: Client<ClientActions, ServerActions>): ServerConnection<ClientActions, ServerActions> {

@@ -1,18 +1,35 @@
 // Secrets never leak: a whole session (servers, clients, both consoles, refused and failing packets,
 // reconnections, a stop, key files that fail to load) is captured: console and process output, console
 // screens, every error on every error$ and every rejection (message, stack, causes), every disconnect
-// reason. No token may appear in any of it, nor any private key material.
+// reason. No token may appear in any of it, nor any private key material, nor any client's `auth`
+// credential (given as a value or by an async function; accepted or refused by the server's middleware),
+// not even where a logger prints a whole client or server object.
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { format } from 'node:util';
+import { format, inspect } from 'node:util';
 import { expect } from 'chai';
 import { Client, KEY_FILES, Server, createEncryptKeys, loadKeys, saveKeys } from '../../lib/index.js';
 import { ConsoleHarness } from '../cli/console-harness.js';
+import { fixtureKeys } from '../helpers/keys.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { until } from '../helpers/wait.js';
 
 const WAIT_MS = 20_000;
+
+/** The credentials of the session: what `auth` carries, as a value or from a function, good or refused. */
+const AUTH_VALUE = 'auth-value-pw-5b1f0c9e';
+const AUTH_FROM_FUNCTION = 'auth-function-pw-c47d2a18';
+const AUTH_REFUSED = 'auth-refused-pw-9e63b7d4';
+const AUTH_REFUSED_FROM_FUNCTION = 'auth-refused-function-pw-0a8e5f21';
+const AUTH_UNENCODABLE = 'auth-unencodable-pw-6d2c8b30';
+const AUTH_SECRETS = [AUTH_VALUE, AUTH_FROM_FUNCTION, AUTH_REFUSED, AUTH_REFUSED_FROM_FUNCTION, AUTH_UNENCODABLE];
+const ACCEPTED: Record<string, string> = { ann: AUTH_VALUE, bob: AUTH_FROM_FUNCTION };
+
+interface Credentials {
+  user: string;
+  password: string;
+}
 
 /** Everything written through console.* and process.stdout/stderr while it is installed. */
 class OutputCapture {
@@ -66,7 +83,7 @@ function pemBodyLines(pem: string): string[] {
 describe('no secret in logs, console output or error messages (integration)', function () {
   this.timeout(120_000);
 
-  it('a whole session shows no token and no private key material', async () => {
+  it('a whole session shows no token, no auth credential and no private key material', async () => {
     const capture = new OutputCapture();
     const texts: string[] = [];
     const tokens = new Set<string>();
@@ -85,8 +102,12 @@ describe('no secret in logs, console output or error messages (integration)', fu
     const cleanups: Array<() => Promise<unknown>> = [() => rm(dir, { recursive: true, force: true })];
     capture.install();
     try {
-      const server = new Server({ port: 0 });
+      const server = new Server<any, any, any, Credentials>({ port: 0 }); // eslint-disable-line @typescript-eslint/no-explicit-any
       cleanups.push(() => server.stop());
+      // Peers without a credential (the raw ones) pass; a credential must be one of the accepted.
+      server.use((_connection, auth) => {
+        if (auth !== undefined && ACCEPTED[auth.user] !== auth.password) throw new Error(`unknown user ${auth.user}`);
+      });
       server.bindAction('echo', (data: unknown) => data);
       server.bindAction('fail', () => {
         throw new Error('the handler failed');
@@ -98,7 +119,8 @@ describe('no secret in logs, console output or error messages (integration)', fu
       await server.start();
       const port = server.address().port;
 
-      const clients = [0, 1, 2].map(() => new Client({ port, reconnectDelayMs: 20 }));
+      const auths = [{ user: 'ann', password: AUTH_VALUE }, async () => Promise.resolve({ user: 'bob', password: AUTH_FROM_FUNCTION }), undefined];
+      const clients = auths.map((auth) => new Client<any, any, Credentials>({ port, reconnectDelayMs: 20, auth })); // eslint-disable-line @typescript-eslint/no-explicit-any
       for (const client of clients) {
         cleanups.push(() => client.stop());
         client.error$.subscribe((error) => texts.push(...renderings(error)));
@@ -107,6 +129,28 @@ describe('no secret in logs, console output or error messages (integration)', fu
         note(client.token);
       }
       const [a, b] = clients as [Client, Client, Client];
+      const refusedClients: Client[] = [];
+      // Refused credentials, as a value and from a function: start() rejects, and the refusal is reported.
+      for (const auth of [{ user: 'eve', password: AUTH_REFUSED }, async () => Promise.resolve({ user: 'ann', password: AUTH_REFUSED_FROM_FUNCTION })]) {
+        const refused = new Client<any, any, Credentials>({ port, reconnect: false, auth }); // eslint-disable-line @typescript-eslint/no-explicit-any
+        cleanups.push(() => refused.stop());
+        refused.error$.subscribe((error) => texts.push(...renderings(error)));
+        refused.disconnect$.subscribe((reason) => texts.push(reason));
+        await failing(refused.start());
+        refusedClients.push(refused);
+      }
+      // A credential the codec cannot encode fails before any socket opens.
+      const unencodable = new Client<any, any, any>({ port, reconnect: false, auth: { user: 'ann', password: AUTH_UNENCODABLE, n: 1n } }); // eslint-disable-line @typescript-eslint/no-explicit-any
+      cleanups.push(() => unencodable.stop());
+      unencodable.error$.subscribe((error) => texts.push(...renderings(error)));
+      await failing(unencodable.start());
+      // What a logger shows of the objects themselves (console.log(client) inspects it).
+      // A TLS server and a TLS client with a key of its own hold private keys; they must not show them either.
+      const tlsKeys = fixtureKeys('alice');
+      const tlsClientKeys = fixtureKeys('bob');
+      const tlsServer = new Server({ port: 0, tls: { keys: tlsKeys } });
+      const tlsClient = new Client({ port, tls: { serverFingerprint: tlsKeys.fingerprint, keys: tlsClientKeys } });
+      const inspected = [server, tlsServer, tlsClient, ...clients, ...refusedClients, unencodable].map((endpoint) => inspect(endpoint, { depth: 8 }));
       const serverConsole = new ConsoleHarness(server, 'secrets');
       const clientConsole = new ConsoleHarness(a, 'client');
       cleanups.push(() => clientConsole.cli.close(), () => serverConsole.cli.close());
@@ -190,14 +234,18 @@ describe('no secret in logs, console output or error messages (integration)', fu
       expect(clientConsole.text).to.contain('logged news');
       expect(texts.join('\n')).to.contain('ERR_TOKEN_MISMATCH');
       expect(texts.join('\n')).to.contain('ERR_KEY_FILE_PERMISSIONS');
+      expect(texts.join('\n')).to.contain('ERR_UNAUTHORIZED');
+      expect(texts.join('\n')).to.contain('ERR_PACKET_JSON');
       expect(tokens.size).to.be.at.least(5);
+      const shown = [everything, ...inspected].join('\n');
       for (const token of tokens) {
-        for (const part of tokenParts(token)) expect(everything.includes(part), `part "${part}" of a token was shown: …${everything.slice(Math.max(0, everything.indexOf(part) - 200), everything.indexOf(part) + 100)}…`).to.equal(false);
+        for (const part of tokenParts(token)) expect(shown.includes(part), `part "${part}" of a token was shown: …${shown.slice(Math.max(0, shown.indexOf(part) - 200), shown.indexOf(part) + 100)}…`).to.equal(false);
       }
-      for (const key of [keys, other]) {
-        for (const line of pemBodyLines(key.privateKey)) expect(everything.includes(line), 'private key material was shown').to.equal(false);
+      for (const secret of AUTH_SECRETS) expect(shown.includes(secret), `an auth credential was shown: …${shown.slice(Math.max(0, shown.indexOf(secret) - 200), shown.indexOf(secret) + 100)}…`).to.equal(false);
+      for (const key of [keys, other, tlsKeys, tlsClientKeys]) {
+        for (const line of pemBodyLines(key.privateKey)) expect(shown.includes(line), 'private key material was shown').to.equal(false);
       }
-      expect(everything).to.not.contain('PRIVATE KEY-----');
+      expect(shown).to.not.contain('PRIVATE KEY-----');
     } finally {
       capture.restore();
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);

@@ -19,7 +19,7 @@ import {
 import type { Packet } from '../../lib/protocol/packet.js';
 import { Server, type ServerOptions } from '../../lib/server.js';
 import type { ClientOptions } from '../../lib/client.js';
-import { RawClient } from '../helpers/raw-client.js';
+import type { RawClient } from '../helpers/raw-client.js';
 import { deferred, nextValue, until, withDeadline } from '../helpers/wait.js';
 import { specScope } from '../helpers/spec-scope.js';
 
@@ -27,32 +27,19 @@ const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 const WAIT_MS = 5000;
 
 describe('integration: Server and Client over TCP', () => {
-  const { cleanups, subscriptions } = specScope(WAIT_MS);
+  const scope = specScope(WAIT_MS);
+  const { collect } = scope;
 
-  async function startServer(options: ServerOptions = {}): Promise<Server> {
-    const server = new Server({ port: 0, ...options });
-    cleanups.push(() => server.stop());
-    await server.start();
-    return server;
+  function startServer(options: ServerOptions = {}): Promise<Server> {
+    return scope.started(new Server({ port: 0, ...options }));
   }
 
-  async function startClient(server: Server, options: ClientOptions = {}): Promise<Client> {
-    const client = new Client({ port: server.address().port, ...options });
-    cleanups.push(() => client.stop());
-    await withDeadline(client.start(), WAIT_MS, 'client.start()');
-    return client;
+  function startClient(server: Server, options: ClientOptions = {}): Promise<Client> {
+    return scope.started(new Client({ port: server.address().port, ...options }));
   }
 
-  async function rawClient(server: Server): Promise<RawClient> {
-    const raw = await RawClient.connect(server.address().port);
-    cleanups.push(() => raw.destroy());
-    return raw;
-  }
-
-  function collect<T>(source: Observable<T>): T[] {
-    const values: T[] = [];
-    subscriptions.push(source.subscribe((value) => values.push(value)));
-    return values;
+  function rawClient(server: Server): Promise<RawClient> {
+    return scope.rawClient(server.address().port);
   }
 
   describe('addresses', () => {

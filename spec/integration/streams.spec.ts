@@ -25,20 +25,15 @@ function countingGenerator(): { source: AsyncIterable<number>; produced: () => n
 
 describe('integration: streams over TCP', function () {
   this.timeout(30_000);
-  const { cleanups, subscriptions } = specScope(WAIT_MS);
+  const scope = specScope(WAIT_MS);
+  const { cleanups, subscriptions } = scope;
 
-  async function startServer(options: ServerOptions = {}): Promise<Server> {
-    const server = new Server({ port: 0, ...options });
-    cleanups.push(() => server.stop());
-    await server.start();
-    return server;
+  function startServer(options: ServerOptions = {}): Promise<Server> {
+    return scope.started(new Server({ port: 0, ...options }));
   }
 
-  async function startClient(server: Server, options: ClientOptions = {}): Promise<Client> {
-    const client = new Client({ port: server.address().port, reconnect: false, ...options });
-    cleanups.push(() => client.stop());
-    await withDeadline(client.start(), WAIT_MS, 'client.start()');
-    return client;
+  function startClient(server: Server, options: ClientOptions = {}): Promise<Client> {
+    return scope.started(new Client({ port: server.address().port, reconnect: false, ...options }));
   }
 
   function errorsOf(endpoint: { error$: Observable<PnetworkError> }): PnetworkError[] {

@@ -13,6 +13,7 @@ import { netTransport } from '../../lib/transport/transport.js';
 import { pinnedCertificates } from '../../lib/transport/pinned-certificates.js';
 import { resolveClientTls } from '../../lib/transport/tls-options.js';
 import { fixtureKeys } from '../helpers/keys.js';
+import { specScope } from '../helpers/spec-scope.js';
 import { until, withDeadline } from '../helpers/wait.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
 
@@ -98,31 +99,19 @@ const failureOf = (promise: Promise<unknown>): Promise<unknown> =>
   );
 
 describe('integration: TLS 1.3 transport', () => {
-  let cleanups: Array<() => Promise<unknown> | void>;
-  beforeEach(() => {
-    cleanups = [];
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.reverse()) await withDeadline(Promise.resolve(cleanup()), WAIT_MS, 'cleanup');
-  });
+  const scope = specScope(WAIT_MS);
+  const { cleanups } = scope;
 
   async function startServer(options: ServerOptions = {}): Promise<{ server: Server; port: number; errors: PnetworkError[] }> {
     const instance = new Server({ port: 0, tls: { keys: server }, ...options });
     instance.bindAction('echo', (data: unknown) => data);
-    const errors: PnetworkError[] = [];
-    const sub = instance.error$.subscribe((err) => errors.push(err));
-    await instance.start();
-    cleanups.push(async () => {
-      sub.unsubscribe();
-      await instance.stop();
-    });
+    const errors = scope.collect(instance.error$);
+    await scope.started(instance);
     return { server: instance, port: instance.address().port, errors };
   }
 
   function client(port: number, options: ClientOptions = {}): Client {
-    const instance = new Client({ port, reconnect: false, tls: { serverFingerprint: server.fingerprint }, ...options });
-    cleanups.push(() => instance.stop());
-    return instance;
+    return scope.own(new Client({ port, reconnect: false, tls: { serverFingerprint: server.fingerprint }, ...options }));
   }
 
   it('connects over TLS 1.3 with a pinned key, and round-trips a request', async () => {

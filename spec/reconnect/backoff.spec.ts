@@ -6,6 +6,7 @@ import type { TestScheduler } from 'rxjs/testing';
 import { DEFAULTS } from '../../lib/defaults.js';
 import { backoffDelay, retryWithBackoff, type BackoffConfig } from '../../lib/reconnect/backoff.js';
 import { testScheduler } from '../helpers/scheduler.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 const defaults: BackoffConfig = {
   initialDelayMs: DEFAULTS.reconnectDelayMs,
@@ -13,18 +14,6 @@ const defaults: BackoffConfig = {
   jitter: DEFAULTS.reconnectJitter,
   maxAttempts: DEFAULTS.reconnectAttempts,
 };
-
-/** Tiny seeded PRNG (mulberry32): uniform values in [0, 1), deterministic per seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('backoffDelay', () => {
   const schedule = (random: () => number, n = 9) =>
@@ -110,7 +99,7 @@ describe('backoffDelay', () => {
   });
 
   it('spreads the first retry of 50 clients across the jitter window (seeded uniform random)', () => {
-    const random = mulberry32(0x5eed);
+    const random = seededRandom(0x5eed);
     const delays = Array.from({ length: 50 }, () => backoffDelay(0, defaults, random));
     const window = defaults.initialDelayMs * defaults.jitter; // [250, 500]: 250 ms wide
     const mean = delays.reduce((sum, d) => sum + d, 0) / delays.length;
@@ -125,7 +114,7 @@ describe('backoffDelay', () => {
   });
 
   it('does not spread them without jitter (the spread check above can fail)', () => {
-    const random = mulberry32(0x5eed);
+    const random = seededRandom(0x5eed);
     const delays = Array.from({ length: 50 }, () => backoffDelay(0, { ...defaults, jitter: 0 }, random));
     expect(new Set(delays)).to.deep.equal(new Set([500]));
   });

@@ -11,7 +11,7 @@ import { formatPairs } from '../table.js';
 import { splitArgs } from '../words.js';
 import { usageError, type Command } from './command.js';
 import { helpCommand, logCommand, quitCommand } from './common.js';
-import { trafficPairs, transportLabel } from './traffic.js';
+import { recordsLabel, trafficPairs, transportLabel } from './traffic.js';
 
 /** What the client commands work with. */
 export interface ClientCommandDeps {
@@ -46,8 +46,9 @@ export function clientCommands(deps: ClientCommandDeps): Command[] {
           [
             ['state', client.state],
             ['server', `${host}:${port}`],
-            ['transport', transportLabel(client.connection?.encrypted)],
+            ['transport', transportLabel(client.connection?.encrypted, client.connection?.security)],
             ['server key', client.connection?.peerFingerprint ?? '-'],
+            ...(client.connection?.security === 'channel' ? [['records', recordsLabel(client.connection.channelRecords)] as [string, string]] : []),
             ['id', client.connection?.id ?? '-'],
             ['uptime', stats.startedAt === null ? '-' : formatDuration(time - stats.startedAt)],
             ...trafficPairs(meter, stats, time),

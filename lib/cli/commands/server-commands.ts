@@ -64,7 +64,7 @@ export function serverCommands(deps: ServerCommandDeps): Command[] {
           [
             ['state', deps.state()],
             ['address', `${host}:${port}`],
-            ['transport', transportLabel(server.encrypted)],
+            ['transport', transportLabel(server.encrypted, server.security)],
             ['key', server.fingerprint ?? '-'],
             ['uptime', stats.startedAt === null ? '-' : formatDuration(time - stats.startedAt)],
             ['clients', String(stats.clients)],

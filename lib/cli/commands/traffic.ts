@@ -2,6 +2,7 @@
  * Status lines about traffic, shared by the server and client `status` commands.
  * @module
  */
+import type { SecurityMode } from '../instance.js';
 import { formatBytes, formatRate } from '../format.js';
 import type { RateMeter, TrafficTotals } from '../rates.js';
 
@@ -20,8 +21,19 @@ export function trafficPairs(meter: RateMeter, totals: TrafficTotals, now: numbe
   ];
 }
 
-/** How the status line names a transport: TLS, or plain TCP, which it says is clear text. */
-export function transportLabel(encrypted: boolean | undefined): string {
+/**
+ * How the status line names a transport: TLS, the secure channel, or plain TCP, which it says is clear
+ * text. `security` wins over `encrypted` when both are known (an older instance reports only the flag).
+ */
+export function transportLabel(encrypted: boolean | undefined, security?: SecurityMode): string {
+  if (security === 'channel') return 'secure channel (encrypted, forward secret)';
+  if (security === 'tls') return 'TLS 1.3 (encrypted)';
+  if (security === 'plain') return 'plain TCP (clear text)';
   if (encrypted === undefined) return '-';
   return encrypted ? 'TLS 1.3 (encrypted)' : 'plain TCP (clear text)';
+}
+
+/** The secure channel's record counts for the status line, or '-' off the channel. */
+export function recordsLabel(records: { readonly sent: number; readonly received: number } | null | undefined): string {
+  return records ? `sent ${records.sent}  received ${records.received}` : '-';
 }

@@ -13,17 +13,28 @@ export const connect: Subcommand = {
   positionalsUsage: '[host:port]',
   maxPositionals: 1,
   options: {
-    tls: { type: 'boolean', description: 'connect with TLS 1.3; needs --pin (without it, packets and tokens travel in clear text)' },
-    pin: { type: 'string', valueName: '<fingerprint>', description: "the server key's fingerprint, as keygen and serve print it; implies --tls" },
+    tls: { type: 'boolean', description: 'connect with TLS 1.3 (to serve --tls); needs --pin' },
+    pin: { type: 'string', valueName: '<fingerprint>', description: "the server key's fingerprint, as keygen and serve print it; without --tls, the secure channel (to serve --encrypt)" },
+    'known-hosts': { type: 'string', valueName: '<file>', description: 'the secure channel, trusting the key a server first presents and refusing a changed one (like ssh)' },
   },
   async run({ positionals, values }: ParsedArgs, io: BinIo): Promise<number> {
     const [target] = positionals;
     const { host, port } = target === undefined ? { host: DEFAULTS.host, port: DEFAULTS.port } : parseHostPort(target, DEFAULTS);
     const pin = typeof values.pin === 'string' ? values.pin : undefined;
+    const knownHosts = typeof values['known-hosts'] === 'string' ? values['known-hosts'] : undefined;
     if (values.tls === true && pin === undefined) throw new UsageError('--tls needs --pin <fingerprint> (the one pnetwork keygen printed)', 'connect');
-    const client = new Client({ host, port, ...(pin !== undefined ? { tls: { serverFingerprint: pin } } : {}) });
+    if (values.tls === true && knownHosts !== undefined) throw new UsageError('--known-hosts is for the secure channel, not --tls', 'connect');
+    const tls = values.tls === true;
+    const channel = !tls && (pin !== undefined || knownHosts !== undefined);
+    const client = new Client({
+      host,
+      port,
+      ...(tls ? { tls: { serverFingerprint: pin } } : {}),
+      ...(channel ? { encryption: { ...(pin !== undefined ? { serverFingerprint: pin } : {}), ...(knownHosts !== undefined ? { knownHosts } : {}) } } : {}),
+    });
     await client.start();
-    io.stdout.write(`connected to ${host}:${port}${pin !== undefined ? ' over TLS 1.3, server key pinned' : ' over plain TCP (clear text)'}\n`);
+    const how = tls ? ' over TLS 1.3, server key pinned' : channel ? ` over the secure channel, server key ${client.connection?.peerFingerprint ?? '?'}` : ' over plain TCP (clear text)';
+    io.stdout.write(`connected to ${host}:${port}${how}\n`);
     return runConsole(client, io);
   },
 };

@@ -24,22 +24,28 @@ export function recordNonce(iv: Uint8Array, counter: number): Buffer {
 
 /** One direction's key state: traffic secret, key, IV and the count of records under this key. */
 class DirectionState {
-  protected secret: Buffer;
-  protected keys: TrafficKeys;
+  // # fields, so that printing a sealer or opener (util.inspect) shows no key material.
+  #secret: Buffer;
+  #keys: TrafficKeys;
   /** Records sealed or opened under the current key; the next record's nonce counter. */
   protected counter = 0;
   /** Records sealed or opened on this connection, key updates included. */
   records = 0;
 
   constructor(secret: Uint8Array) {
-    this.secret = Buffer.from(secret);
-    this.keys = trafficKeys(this.secret);
+    this.#secret = Buffer.from(secret);
+    this.#keys = trafficKeys(this.#secret);
+  }
+
+  /** This direction's current key and IV. */
+  protected get keys(): TrafficKeys {
+    return this.#keys;
   }
 
   /** Moves to the next traffic secret; the counter starts again at 0. */
   protected update(): void {
-    this.secret = nextSecret(this.secret);
-    this.keys = trafficKeys(this.secret);
+    this.#secret = nextSecret(this.#secret);
+    this.#keys = trafficKeys(this.#secret);
     this.counter = 0;
   }
 }
