@@ -422,8 +422,20 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private openConnection(handshake: Packet): Promise<Connection<S, C>> {
     const { host, port, handshakeTimeoutMs, scheduler } = this.options;
     // Over TLS the socket is handed over only once the server's key is checked: nothing is written before.
-    return dial(host, port, this.#tls, { timeoutMs: handshakeTimeoutMs, scheduler }, this.options.transport)
-      .then((socket) => this.secure(socket))
+    // stop() during the dial (a TLS handshake) gives it up: the signal destroys the socket and rejects.
+    const dialling = new AbortController();
+    const dialAttempt: Attempt = { connection: null, closed: Promise.resolve(), abort: (reason) => dialling.abort(new ConnectionClosedError(reason)) };
+    this.attemptInFlight = dialAttempt;
+    return dial(host, port, this.#tls, { timeoutMs: handshakeTimeoutMs, scheduler }, this.options.transport, dialling.signal)
+      .finally(() => {
+        if (this.attemptInFlight === dialAttempt) this.attemptInFlight = null;
+      })
+      .then((socket) => {
+        if (!dialling.signal.aborted) return this.secure(socket);
+        // stop() came while a plain socket was being handed over.
+        socket.destroy();
+        throw dialling.signal.reason;
+      })
       .then((socket: Socket) => new Promise((resolve, reject) => {
       let failure: PnetworkError | null = null;
       let ready = false;

@@ -61,8 +61,10 @@ export const DEFAULTS = Object.freeze({
   maxConnectionsPerAddress: Number.POSITIVE_INFINITY,
   /** RSA modulus size `createEncryptKeys()` and `pnetwork keygen` use, in bits. */
   encryptKeyBits: 3072,
-  /** Days a self-signed certificate made by pnetwork stays valid (peers pin its key, not its dates). */
+  /** Days a self-signed certificate made by pnetwork stays valid (a client that pins its key refuses it once expired). */
   certificateValidityDays: 3650,
+  /** Server certificates a process remembers for pinned TLS connections, one per pinned key (oldest dropped first). */
+  maxPinnedCertificates: 64,
   /** The Redis `redisAdapter` connects to. */
   redisUrl: 'redis://127.0.0.1:6379',
   /** Longest wait between the Redis adapter's reconnection attempts, in ms. */

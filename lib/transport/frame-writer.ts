@@ -34,8 +34,10 @@ export interface FrameWriterListener {
 
 /** Payloads framed and written together, sharing one Promise. */
 interface Batch {
-  readonly payloads: Array<string | Uint8Array>;
-  readonly lengths: number[];
+  payloads: Array<string | Uint8Array>;
+  lengths: number[];
+  /** The frames in one buffer, once framed; the payloads are then dropped. */
+  framed: Buffer | null;
   bytes: number;
   readonly done: Promise<void>;
   resolve: () => void;
@@ -134,7 +136,14 @@ export class FrameWriter {
     let batch = this.batches.length === 0 ? undefined : this.batches[this.batches.length - 1];
     if (batch === undefined || batch.bytes + size > FLUSH_BYTES) {
       // A full batch goes out now while the socket takes it, instead of piling up until the end of the tick.
-      if (batch !== undefined && !this.isBlocked) this.flush();
+      // While the socket is full, it is framed now instead: its payloads (strings on the JavaScript heap)
+      // die young, and a long wait for 'drain' holds one off-heap buffer per batch, which the garbage
+      // collector never copies. (A profile of 4 KiB one-way sends over TLS, where every write blocks
+      // until 'drain', showed 40% of the time in GC with the strings kept until the drain.)
+      if (batch !== undefined) {
+        if (this.isBlocked) pack(batch);
+        else this.flush();
+      }
       batch = newBatch();
       this.batches.push(batch);
     }
@@ -182,7 +191,7 @@ export class FrameWriter {
     while (!this.isBlocked && this.closedWith === null && this.batches.length > 0) {
       const batch = this.batches.shift()!;
       this.pendingBytes -= batch.bytes;
-      if (!this.socket.write(frameBatch(batch))) this.isBlocked = true;
+      if (!this.socket.write(batch.framed ?? frameBatch(batch))) this.isBlocked = true;
       batch.resolve();
     }
     if (this.ending && this.batches.length === 0 && !this.isBlocked && this.closedWith === null) this.socket.end();
@@ -264,6 +273,14 @@ function wakeStallCheck(this: SchedulerAction<FrameWriter>, writer?: FrameWriter
   if (delay !== null) this.schedule(writer, delay);
 }
 
+/** Frames the batch into one buffer now and lets go of its payloads. */
+function pack(batch: Batch): void {
+  if (batch.framed !== null) return;
+  batch.framed = frameBatch(batch);
+  batch.payloads = [];
+  batch.lengths = [];
+}
+
 /** One buffer holding every frame of the batch. */
 function frameBatch(batch: Batch): Buffer {
   const buffer = Buffer.allocUnsafe(batch.bytes);
@@ -289,5 +306,5 @@ function newBatch(): Batch {
   });
   // Callers may drop the promise; a rejection they never see must not become an unhandled one.
   done.catch(() => undefined);
-  return { payloads: [], lengths: [], bytes: 0, done, resolve, reject };
+  return { payloads: [], lengths: [], framed: null, bytes: 0, done, resolve, reject };
 }

@@ -6,22 +6,15 @@
  */
 import type { Server as NetServer, Socket } from 'node:net';
 import { netTransport, type Transport } from './transport.js';
-import { connect as tlsConnect, createServer as createTlsServer, type PeerCertificate, type TLSSocket } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
-import type { SchedulerLike } from 'rxjs';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { fingerprint } from '../crypto/keys.js';
-import { PinMismatchError, TlsHandshakeError, UnauthorizedClientError, type PnetworkError } from '../errors.js';
+import { TlsHandshakeError, UnauthorizedClientError, type PnetworkError } from '../errors.js';
+import { dialTls, type DialDeadline } from './dial-tls.js';
 import { encodeFrame } from '../protocol/frame.js';
-import type { ResolvedClientTls, ResolvedServerTls } from './tls-options.js';
+import { TLS_VERSION, type ResolvedClientTls, type ResolvedServerTls } from './tls-options.js';
 import { SecureSocket, type ChannelRecordCounts } from './secure-socket.js';
 
-const TLS_VERSION = 'TLSv1.3';
-
-/** How long dialling may take, on which clock. */
-export interface DialDeadline {
-  readonly timeoutMs: number;
-  readonly scheduler: SchedulerLike;
-}
+export type { DialDeadline } from './dial-tls.js';
 
 /** What a listener tells its owner. */
 export interface ListenerEvents {
@@ -75,60 +68,16 @@ export function createListener(tls: ResolvedServerTls | null, events: ListenerEv
 /**
  * Dials `host:port`. Plain TCP resolves at once with a socket that is still connecting (connection errors
  * arrive on it). TLS resolves once the handshake is done and the server proved it holds the pinned key,
- * or carries a certificate the given CAs vouch for; nothing has been written on it by then.
+ * or carries a certificate the given CAs vouch for; nothing has been written on it by then (see
+ * {@link dialTls}). `signal` gives a dial up that has not resolved yet; it then rejects with the
+ * signal's reason.
  * @throws PinMismatchError when the server's key is not the pinned one
  * @throws TlsHandshakeError when the TLS handshake fails for another reason
  */
-export function dial(host: string, port: number, tls: ResolvedClientTls | null, deadline: DialDeadline, plain: Transport): Promise<Socket> {
+export function dial(host: string, port: number, tls: ResolvedClientTls | null, deadline: DialDeadline, plain: Transport, signal?: AbortSignal): Promise<Socket> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
   if (!tls) return Promise.resolve(plain.connect({ host, port }));
-  return new Promise((resolve, reject) => {
-    const pin = tls.pin;
-    // Pinned and without CAs, the certificate cannot chain to anything (it is self-signed), so Node's chain
-    // check is replaced by the pin check below, which runs on every connection before it is handed over.
-    // Node would skip a pin checked in checkServerIdentity in that case; here it cannot be skipped.
-    const chainChecked = tls.ca !== undefined || pin === null;
-    const socket: TLSSocket = tlsConnect({
-      // Over another transport (the in-memory one), TLS runs on the socket it opens.
-      ...(plain === netTransport ? { host, port } : { socket: plain.connect({ host, port }) }),
-      servername: tls.servername ?? (isIpAddress(host) ? undefined : host),
-      minVersion: TLS_VERSION,
-      maxVersion: TLS_VERSION,
-      ca: tls.ca,
-      key: tls.key,
-      cert: tls.cert,
-      rejectUnauthorized: chainChecked,
-      // With a chain check, the pin (if any) replaces the host name check.
-      ...(pin !== null ? { checkServerIdentity: (_host: string, cert: PeerCertificate) => pinError(pin, cert) } : {}),
-    });
-    // No session is ever stored or offered: every connection gets a full handshake and a checked certificate.
-    let settled = false;
-    // A server that accepts the connection but never finishes the TLS handshake must not hold it for ever.
-    const timer = deadline.scheduler.schedule(() => fail(new TlsHandshakeError(`no TLS handshake with ${host}:${port} within ${deadline.timeoutMs} ms`)), deadline.timeoutMs);
-    const fail = (error: PnetworkError): void => {
-      if (settled) return;
-      settled = true;
-      timer.unsubscribe();
-      socket.destroy();
-      reject(error);
-    };
-    socket.once('secureConnect', () => {
-      if (settled) return;
-      const presented = peerFingerprint(socket);
-      if (pin !== null) {
-        if (presented !== pin) return fail(new PinMismatchError(pin, presented ?? 'none'));
-      }
-      if (socket.getProtocol() !== TLS_VERSION) return fail(new TlsHandshakeError(`server negotiated ${String(socket.getProtocol())}`));
-      settled = true;
-      timer.unsubscribe();
-      socket.off('error', onError);
-      resolve(socket);
-    });
-    const onError = (err: Error): void => {
-      fail(err instanceof PinMismatchError ? err : new TlsHandshakeError(`TLS connection to ${host}:${port} failed: ${err.message}`, { cause: err }));
-    };
-    socket.on('error', onError);
-    socket.once('close', () => fail(new TlsHandshakeError(`TLS connection to ${host}:${port} closed during the handshake`)));
-  });
+  return dialTls(host, port, tls, deadline, plain, signal);
 }
 
 // Read once, when the handshake completes: Node does not always keep the peer's certificate afterwards.
@@ -163,12 +112,6 @@ export function channelRecords(socket: Socket): ChannelRecordCounts | null {
   return socket instanceof SecureSocket ? socket.records : null;
 }
 
-/** checkServerIdentity's answer for a pin: an error unless the certificate's key is the pinned one. */
-function pinError(pin: string, cert: PeerCertificate): Error | undefined {
-  const presented = cert.raw ? fingerprint(new X509Certificate(cert.raw).publicKey) : 'none';
-  return presented === pin ? undefined : new PinMismatchError(pin, presented);
-}
-
 /** Tells a refused client why in an error packet (the only thing it ever receives), then closes. */
 function refuseClient(socket: TLSSocket, presented: string | null, closeTimeoutMs: number): void {
   const packet = {
@@ -181,8 +124,4 @@ function refuseClient(socket: TLSSocket, presented: string | null, closeTimeoutM
   socket.end(encodeFrame(Buffer.from(JSON.stringify(packet), 'utf8')));
   // A client that never reads must not hold the socket open.
   socket.setTimeout(closeTimeoutMs, () => socket.destroy());
-}
-
-function isIpAddress(host: string): boolean {
-  return /^[\d.]+$/.test(host) || host.includes(':');
 }

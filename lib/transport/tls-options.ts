@@ -63,6 +63,9 @@ export interface ResolvedClientTls {
   readonly servername: string | undefined;
 }
 
+/** The only TLS version pnetwork speaks, on both sides. */
+export const TLS_VERSION = 'TLSv1.3';
+
 const FINGERPRINT = /^[A-Za-z0-9+/]{43}=$/;
 
 /**
