@@ -201,7 +201,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       const netServer = createListener(
         this.#tls,
         { onSocket: (socket) => this.accept(socket), onRefused: (error) => this.router.report(error) },
-        this.options.closeTimeoutMs,
+        { closeTimeoutMs: this.options.closeTimeoutMs, codec: this.options.codec, scheduler: this.options.scheduler },
         this.options.transport,
       );
       const onError = (err: Error): void => {

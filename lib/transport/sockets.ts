@@ -10,9 +10,11 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { fingerprint } from '../crypto/keys.js';
 import { TlsHandshakeError, UnauthorizedClientError, type PnetworkError } from '../errors.js';
 import { dialTls, type DialDeadline } from './dial-tls.js';
-import { encodeFrame } from '../protocol/frame.js';
 import { TLS_VERSION, type ResolvedClientTls, type ResolvedServerTls } from './tls-options.js';
 import { SecureSocket, type ChannelRecordCounts } from './secure-socket.js';
+import type { SchedulerLike } from 'rxjs';
+import type { Codec } from '../protocol/codec.js';
+import { refuseSocket } from './refuse-socket.js';
 
 export type { DialDeadline } from './dial-tls.js';
 
@@ -24,11 +26,19 @@ export interface ListenerEvents {
   onRefused(error: PnetworkError): void;
 }
 
+/** How a listener turns a client away: the codec of its error packet, and the clock for its stamp and close timer. */
+export interface RefusalSettings {
+  /** How long a refused client may keep its socket, in ms. */
+  readonly closeTimeoutMs: number;
+  readonly codec: Codec;
+  readonly scheduler: SchedulerLike;
+}
+
 /**
  * A listening server: TLS 1.3 over node:tls with `tls`, otherwise whatever `plain` makes (node:net by default). Call `listen` on it as on any net.Server.
- * `closeTimeoutMs` bounds how long a refused client may keep its socket.
+ * A refused client gets an error packet and is closed as `refusal` says.
  */
-export function createListener(tls: ResolvedServerTls | null, events: ListenerEvents, closeTimeoutMs: number, plain: Transport): NetServer {
+export function createListener(tls: ResolvedServerTls | null, events: ListenerEvents, refusal: RefusalSettings, plain: Transport): NetServer {
   if (!tls) return plain.createServer((socket) => events.onSocket(socket));
   const authorized = tls.authorizedKeys;
   const server = createTlsServer(
@@ -48,8 +58,10 @@ export function createListener(tls: ResolvedServerTls | null, events: ListenerEv
       const presented = peerFingerprint(socket);
       if (authorized !== null) {
         if (presented === null || !authorized.has(presented)) {
-          refuseClient(socket, presented, closeTimeoutMs);
-          events.onRefused(new UnauthorizedClientError(presented === null ? 'client presented no certificate' : `client key ${presented} is not authorized`));
+          const error = new UnauthorizedClientError(presented === null ? 'client presented no certificate' : `client key ${presented} is not authorized`);
+          // The error packet is the only thing the refused client ever receives.
+          refuseSocket(socket, error, refusal.codec, refusal.closeTimeoutMs, refusal.scheduler);
+          events.onRefused(error);
           return;
         }
       }
@@ -112,16 +124,3 @@ export function channelRecords(socket: Socket): ChannelRecordCounts | null {
   return socket instanceof SecureSocket ? socket.records : null;
 }
 
-/** Tells a refused client why in an error packet (the only thing it ever receives), then closes. */
-function refuseClient(socket: TLSSocket, presented: string | null, closeTimeoutMs: number): void {
-  const packet = {
-    action: 'error',
-    data: { code: 'ERR_TLS_CLIENT_UNAUTHORIZED', message: presented === null ? 'a client certificate is required' : 'this client key is not authorized' },
-    'packet-created': Date.now(),
-    token: null,
-  };
-  socket.on('error', () => undefined);
-  socket.end(encodeFrame(Buffer.from(JSON.stringify(packet), 'utf8')));
-  // A client that never reads must not hold the socket open.
-  socket.setTimeout(closeTimeoutMs, () => socket.destroy());
-}

@@ -3,6 +3,8 @@ import { expect } from 'chai';
 import { Client, Server } from '../../lib/index.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { fixtureKeys } from '../helpers/keys.js';
+import { connect as tlsConnect } from 'node:tls';
+import { selfSignedCertificate } from '../../lib/crypto/certificate.js';
 
 /** Real timers, but a clock that reads a fixed time: every `packet-created` must come from it. */
 function fixedClock(now: number): SchedulerLike {
@@ -47,11 +49,15 @@ describe('the injected scheduler is the only clock', () => {
     expect(server.createPacket('x', null)['packet-created']).to.equal(SERVER_NOW);
   });
 
-  it('stamps packet-created on refusals made before any pipeline: the connection limit and a plain client at an encrypted server', async () => {
+  it('stamps packet-created on refusals made before any pipeline: the connection limit, a plain client at an encrypted server, a TLS client without a certificate', async () => {
     const limited = new Server({ port: 0, scheduler: fixedClock(SERVER_NOW), heartbeatIntervalMs: 0, maxConnections: 1 });
     const encrypted = new Server({ port: 0, scheduler: fixedClock(SERVER_NOW), encryption: { keys: fixtureKeys('alice') } });
+    const tlsKeys = fixtureKeys('bob');
+    const tlsCert = selfSignedCertificate(tlsKeys);
+    const tlsOnly = new Server({ port: 0, scheduler: fixedClock(SERVER_NOW), tls: { keys: { ...tlsKeys, certificate: tlsCert }, authorizedKeys: [fixtureKeys('alice').fingerprint] } });
     await limited.start();
     await encrypted.start();
+    await tlsOnly.start();
     try {
       const first = await RawClient.connect(limited.address().port);
       await first.handshake();
@@ -61,13 +67,24 @@ describe('the injected scheduler is the only clock', () => {
       plain.send('handshake', { protocol: 1 });
       await plain.closed;
       await first.destroy();
-      expect([...refused.frames, ...plain.frames].map((frame) => [frame.action, (frame.data as { code: string }).code, frame['packet-created']])).to.deep.equal([
-        ['error', 'ERR_CONNECTION_LIMIT', SERVER_NOW],
-        ['error', 'ERR_CHANNEL_REQUIRED', SERVER_NOW],
+      // A TLS client without a certificate at a server that asks for one.
+      const bytes = await new Promise<Buffer>((resolve, reject) => {
+        const socket = tlsConnect({ host: '127.0.0.1', port: tlsOnly.address().port, ca: [tlsCert], checkServerIdentity: () => undefined });
+        const chunks: Buffer[] = [];
+        socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(Buffer.concat(chunks)));
+      });
+      const tlsRefusal = JSON.parse(bytes.subarray(4, 4 + bytes.readUInt32BE(0)).toString('utf8')) as { data: { code: string }; 'packet-created': number };
+      expect([...refused.frames, ...plain.frames, tlsRefusal].map((frame) => [(frame.data as { code: string }).code, frame['packet-created']])).to.deep.equal([
+        ['ERR_CONNECTION_LIMIT', SERVER_NOW],
+        ['ERR_CHANNEL_REQUIRED', SERVER_NOW],
+        ['ERR_TLS_CLIENT_UNAUTHORIZED', SERVER_NOW],
       ]);
     } finally {
       await limited.stop();
       await encrypted.stop();
+      await tlsOnly.stop();
     }
   });
 
