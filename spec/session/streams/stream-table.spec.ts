@@ -55,6 +55,17 @@ describe('session/streams/StreamTable (virtual time, a link with 1 frame latency
       expect(sentOf(pair.server, 'stream-next', 1)).to.have.length(4 + 3 * 4);
     });
 
+    it('hands each credit grant to the socket at once, without waiting for the end of the tick', () => {
+      const pair = streamPair(scheduler, pairSettings(scheduler, { maxStreamBufferedValues: 16 }));
+      scheduler.run(({ cold }) => {
+        pair.handlers.set('feed', () => cold('(abcdefghij|)'));
+        record(scheduler, open(pair, 'feed', null, { prefetch: 4 }));
+      });
+      const grants = pair.client.sent.flatMap((packet, index) => (packet.action === 'stream-credit' ? [index + 1] : []));
+      expect(grants).to.have.length.greaterThan(0);
+      expect(pair.client.flushes).to.deep.equal(grants);
+    });
+
     it('holds values beyond the credit in the buffer and fails with ERR_STREAM_OVERFLOW on both sides past maxStreamBufferedValues', () => {
       const pair = streamPair(scheduler, pairSettings(scheduler, { maxStreamBufferedValues: 4 }));
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
