@@ -185,6 +185,7 @@ export class OutboundStream implements TurnTaker {
       this.failWith(refused, { code: (refused as { code?: string }).code ?? 'ERR_PACKET_JSON', message: refused.message }, 'failed');
       return;
     }
+    this.owner.sender.wrote();
     if (this.completing && this.head === this.queue.length) this.sendCompletion();
     else if (this.iterator) this.pull();
   }
