@@ -389,6 +389,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
             return err as Error;
           }
         },
+        flush: () => this.writer.flush(),
         report: (error) => this.hooks.onError(this, error),
       };
       this.streamTable = new StreamTable(wire, this.settings, this.settings.evenStreamIds === true);

@@ -2,7 +2,6 @@
  * Codecs turn packets into payload bytes and back. JSON over UTF-8 is the default.
  * @module
  */
-import { isUtf8 } from 'node:buffer';
 import { DEFAULTS } from '../defaults.js';
 import { PacketError } from '../errors.js';
 import { validatePacket, type Packet, type PacketLimits } from './packet.js';
@@ -30,6 +29,12 @@ export interface TextCodec extends Codec {
 }
 
 /**
+ * Checks and decodes UTF-8 in one pass (rather than a check and then a decode). A leading BOM is kept,
+ * so it is refused as JSON as before instead of being dropped.
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
  * Creates the JSON codec: UTF-8 JSON text, strictly validated on decode.
  * `__proto__` and `constructor` keys in data stay plain own properties (JSON.parse never invokes setters).
  */
@@ -53,8 +58,12 @@ export function jsonCodec(limits: Partial<PacketLimits> = {}): TextCodec {
     encodeText,
     encode: (packet) => Buffer.from(encodeText(packet), 'utf8'),
     decode(bytes) {
-      if (!isUtf8(bytes)) throw new PacketError('ERR_PACKET_UTF8', 'payload is not valid UTF-8');
-      const text = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('utf8');
+      let text: string;
+      try {
+        text = UTF8.decode(bytes);
+      } catch {
+        throw new PacketError('ERR_PACKET_UTF8', 'payload is not valid UTF-8');
+      }
       let value: unknown;
       try {
         value = JSON.parse(text);

@@ -14,6 +14,8 @@ export interface PairSide {
   readonly wire: StreamWire & { blocked: boolean; drain(): void };
   /** Every packet this side sent, in order. */
   readonly sent: Packet[];
+  /** For each flush this side asked for, how many packets it had sent by then. */
+  readonly flushes: number[];
   /** Everything this side reported. */
   readonly reported: PnetworkError[];
 }
@@ -58,6 +60,7 @@ export function streamPair(scheduler: SchedulerLike, settings: StreamSettings, l
   };
   const side = (peer: () => PairSide, even: boolean): PairSide => {
     const sent: Packet[] = [];
+    const flushes: number[] = [];
     const reported: PnetworkError[] = [];
     const waiters: Array<() => void> = [];
     const wire = {
@@ -75,11 +78,12 @@ export function streamPair(scheduler: SchedulerLike, settings: StreamSettings, l
         else scheduler.schedule(() => deliver(peer(), copy), latency);
         return null;
       },
+      flush: () => void flushes.push(sent.length),
       report: (error: PnetworkError) => void reported.push(error),
     };
     const table = new StreamTable(wire, settings, even);
     table.peerSupportsStreams = true;
-    return { table, wire, sent, reported };
+    return { table, wire, sent, flushes, reported };
   };
   const client = side(() => sides.server!, false);
   const server = side(() => sides.client!, true);

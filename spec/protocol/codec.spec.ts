@@ -132,6 +132,11 @@ describe('protocol/codec', () => {
         expectPacketError(() => jsonCodec().decode(bytes.subarray(0, cut)), 'ERR_PACKET_UTF8');
       });
 
+      it('throws ERR_PACKET_JSON for a packet behind a UTF-8 byte order mark (the mark is not dropped)', () => {
+        const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(utf8(packetJson()))]);
+        expectPacketError(() => jsonCodec().decode(bytes), 'ERR_PACKET_JSON');
+      });
+
       it('throws ERR_PACKET_JSON for bytes that are not JSON, keeping the cause', () => {
         for (const text of ['', '{', '{"action":}', 'undefined', "{'action':'a'}", packetJson() + 'x']) {
           const err = expectPacketError(() => jsonCodec().decode(utf8(text)), 'ERR_PACKET_JSON');

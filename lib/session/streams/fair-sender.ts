@@ -15,9 +15,17 @@ export interface TurnTaker {
   sendOne(): void;
 }
 
+/**
+ * Stream values after which what has been written goes to the socket at once, not at the end of the
+ * tick: the peer starts reading a burst (a refill of 192 with the default window) while the rest of it
+ * is still being produced, so the two sides work at the same time instead of in turn.
+ */
+export const VALUES_PER_FLUSH = 96;
+
 /** Round-robin over the streams that wait, paced by the socket's 'drain'. */
 export class FairSender {
   private ring: TurnTaker[] = [];
+  private sinceFlush = 0;
   private head = 0;
   private pumping = false;
   private waitingForDrain = false;
@@ -27,6 +35,13 @@ export class FairSender {
   /** True when a value may go out at once: no stream waits and the socket takes writes. */
   get idle(): boolean {
     return this.head === this.ring.length && !this.wire.blocked;
+  }
+
+  /** A stream wrote a value: every {@link VALUES_PER_FLUSH} values go to the socket without waiting for the end of the tick. */
+  wrote(): void {
+    if (++this.sinceFlush < VALUES_PER_FLUSH) return;
+    this.sinceFlush = 0;
+    this.wire.flush();
   }
 
   /** Puts a stream in line (once) and sends what the socket takes now. */

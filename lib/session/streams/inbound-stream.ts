@@ -82,7 +82,8 @@ export class InboundStream {
       return;
     }
     this.seenValue = true;
-    this.lastActivity = this.owner.scheduler.now();
+    // Only a timeout reads the clock back: a stream without one does not read it per value.
+    if (this.timer !== null) this.lastActivity = this.owner.scheduler.now();
     this.subscriber?.next(value);
     if (this.finished) return;
     const grant = this.credit.consumed();

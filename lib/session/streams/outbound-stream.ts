@@ -185,6 +185,7 @@ export class OutboundStream implements TurnTaker {
       this.failWith(refused, { code: (refused as { code?: string }).code ?? 'ERR_PACKET_JSON', message: refused.message }, 'failed');
       return;
     }
+    this.owner.sender.wrote();
     if (this.completing && this.head === this.queue.length) this.sendCompletion();
     else if (this.iterator) this.pull();
   }
@@ -243,20 +244,22 @@ export class OutboundStream implements TurnTaker {
       this.fail(err);
       return;
     }
-    Promise.resolve(step).then(
-      (result) => {
-        this.pulling = false;
-        if (this.done) return;
-        if (result.done) this.complete();
-        else this.push(result.value);
-        this.pull();
-      },
-      (err: unknown) => {
-        this.pulling = false;
-        this.fail(err);
-      },
-    );
+    Promise.resolve(step).then(this.onStep, this.onStepFailed);
   }
+
+  /** The iterator's next item arrived (made once per stream: a pull is made for every value). */
+  private readonly onStep = (result: IteratorResult<unknown>): void => {
+    this.pulling = false;
+    if (this.done) return;
+    if (result.done) this.complete();
+    else this.push(result.value);
+    this.pull();
+  };
+
+  private readonly onStepFailed = (err: unknown): void => {
+    this.pulling = false;
+    this.fail(err);
+  };
 
   /** Ends the producer and drops whatever still waits. */
   private stop(): void {

@@ -219,7 +219,7 @@ export class StreamTable implements OutboundOwner, InboundOwner {
 
   /** @internal InboundOwner: send a grant. */
   grantCredit(stream: InboundStream, n: number): void {
-    this.wire.trySend(streamPacket(STREAM_ACTIONS.credit, stream.id, n, this.wire.token));
+    if (this.wire.trySend(streamPacket(STREAM_ACTIONS.credit, stream.id, n, this.wire.token)) === null) this.wire.flush();
   }
 
   /** @internal InboundOwner: the receiving half failed locally. A timeout cancels; anything else is an error on the wire. */

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { NEVER, Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { ConnectionClosedError, RemoteError, StreamLimitError, StreamOverflowError, StreamTimeoutError, StreamCreditError } from '../../../lib/errors.js';
+import { VALUES_PER_FLUSH } from '../../../lib/session/streams/fair-sender.js';
 import { demandStreamOf, streamOf } from '../../../lib/session/streams/requester.js';
 import { testScheduler } from '../../helpers/scheduler.js';
 import { pairSettings, sentOf, streamPair, type StreamPair } from '../../helpers/stream-pair.js';
@@ -53,6 +54,28 @@ describe('session/streams/StreamTable (virtual time, a link with 1 frame latency
       expect(sentOf(pair.client, 'stream-credit', 1).map((packet) => packet.data)).to.deep.equal([3, 3, 3, 3, 3]);
       // Four grants of 3 reached the server before it completed (the fifth crossed the completion).
       expect(sentOf(pair.server, 'stream-next', 1)).to.have.length(4 + 3 * 4);
+    });
+
+    it('hands each credit grant to the socket at once, without waiting for the end of the tick', () => {
+      const pair = streamPair(scheduler, pairSettings(scheduler, { maxStreamBufferedValues: 16 }));
+      scheduler.run(({ cold }) => {
+        pair.handlers.set('feed', () => cold('(abcdefghij|)'));
+        record(scheduler, open(pair, 'feed', null, { prefetch: 4 }));
+      });
+      const grants = pair.client.sent.flatMap((packet, index) => (packet.action === 'stream-credit' ? [index + 1] : []));
+      expect(grants).to.have.length.greaterThan(0);
+      expect(pair.client.flushes).to.deep.equal(grants);
+    });
+
+    it('hands the values to the socket every VALUES_PER_FLUSH values, so the requester reads a burst while the rest is produced', () => {
+      const pair = streamPair(scheduler, pairSettings(scheduler, { maxStreamBufferedValues: 256 }));
+      const count = 2 * VALUES_PER_FLUSH + 8;
+      scheduler.run(({ cold }) => {
+        pair.handlers.set('feed', () => cold(`(${'a'.repeat(count)}|)`));
+        record(scheduler, open(pair, 'feed', null, { prefetch: 256 }));
+      });
+      expect(sentOf(pair.server, 'stream-next', 1)).to.have.length(count);
+      expect(pair.server.flushes).to.deep.equal([VALUES_PER_FLUSH, 2 * VALUES_PER_FLUSH]);
     });
 
     it('holds values beyond the credit in the buffer and fails with ERR_STREAM_OVERFLOW on both sides past maxStreamBufferedValues', () => {
