@@ -4,6 +4,7 @@ import { connect, createServer as createNetServer, type Server as NetServer, typ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import { lastValueFrom, toArray } from 'rxjs';
 import { randomBytes } from 'node:crypto';
 import { ClientKeyExchange } from '../../lib/crypto/channel/exchange.js';
 import { encodeFrame } from '../../lib/protocol/frame.js';
@@ -97,6 +98,19 @@ describe('integration: the secure channel', () => {
       expect(printed).to.not.match(/RecordSealer|RecordOpener|sealer|opener|transcript|TrafficKeys/);
       expect(printed).to.not.include('PRIVATE KEY');
     }
+  });
+
+  it('carries a stream of 3,000 values in order, with credit, over the channel', async () => {
+    const { server, port } = await startServer();
+    // An AsyncIterable is pulled only as credit allows.
+    server.bindAction('count', async function* (n: number) {
+      for (let i = 0; i < n; i++) yield i;
+    });
+    const c = client(port);
+    await c.start();
+    const values = await withDeadline(lastValueFrom(c.stream('count', 3_000).pipe(toArray())), WAIT_MS, 'the stream');
+    expect(values).to.deep.equal(Array.from({ length: 3_000 }, (_, i) => i));
+    expect(c.connection!.channelRecords!.received).to.be.greaterThan(1);
   });
 
   it('never shows the token or a payload on the wire', async () => {
