@@ -118,6 +118,9 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   private readonly writer: FrameWriter;
   private readonly subscription: Subscription;
   private closeReason: string | null = null;
+  /** The promise of the last send and what sendPacket returned for it (see sendPacket). */
+  private lastSent: Promise<void> | null = null;
+  private lastWatched: Promise<void> | null = null;
   private peerRetry = true;
   private ending = false;
   private finished = false;
@@ -272,7 +275,16 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
         ? { action: actionOrPacket, data: data ?? null, 'packet-created': this.now(), token: this.token }
         : { action: actionOrPacket.action, data: actionOrPacket.data ?? null, 'packet-created': actionOrPacket['packet-created'], token: this.token };
     const refused = refuseAction(packet.action, this.settings.maxActionLength);
-    return reportIfUnhandled(refused ? Promise.reject(refused) : this.send(packet), this);
+    if (refused) return reportIfUnhandled(Promise.reject(refused), this);
+    const sent = this.send(packet);
+    // Packets framed in one batch share the batch's promise, and so one watched promise: a burst of
+    // sends costs one reporter per batch instead of one per packet. They fail together (the close), so
+    // one caller who handles it has heard the failure for all of them.
+    if (sent !== this.lastSent) {
+      this.lastSent = sent;
+      this.lastWatched = reportIfUnhandled(sent, this);
+    }
+    return this.lastWatched!;
   }
 
   /** @internal A send failed and nobody handled its promise: the owner reports it. */
