@@ -113,6 +113,27 @@ describe('integration: the secure channel', () => {
     expect(c.connection!.channelRecords!.received).to.be.greaterThan(1);
   });
 
+  it('reconnects over a fresh key exchange after the server restarts, and sends what was queued meanwhile', async () => {
+    const { server, port } = await startServer();
+    const c = client(port, { reconnect: true, reconnectDelayMs: 10, reconnectDelayMaxMs: 20 });
+    await c.start();
+    const firstToken = c.token;
+    const firstRecords = c.connection!.channelRecords!.sent;
+    await server.stop();
+    await until(() => c.state === 'reconnecting', WAIT_MS, 'the client to notice');
+    const queued = c.sendPacket('echo', 'queued while away');
+    // The same key on the same port: what a restarted server process looks like to its clients.
+    const { handled } = await startServer({ port });
+    await until(() => c.state === 'connected', WAIT_MS, 'the client to reconnect');
+    await withDeadline(queued, WAIT_MS, 'the queued packet');
+    expect(await c.request('echo', 'after')).to.equal('after');
+    expect(c.token).to.not.equal(firstToken);
+    expect(c.connection!.security).to.equal('channel');
+    // A new session counts its records from zero again.
+    expect(c.connection!.channelRecords!.sent).to.be.lessThan(firstRecords + 10);
+    expect(handled).to.include('queued while away');
+  });
+
   it('never shows the token or a payload on the wire', async () => {
     const { port } = await startServer();
     const { proxy: mitm, port: proxyPort } = await proxy(port);
