@@ -501,7 +501,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     if (verdict === 'accept') return true;
     const error = new RateLimitedError(packet.action, this.settings.maxPacketsPerSecond, verdict === 'flood');
     if (!this.isClosed) {
-      this.send(errorPacket(error.code, error.message, this.token, refusedPacketId(packet))).catch(() => undefined);
+      this.send(errorPacket(error.code, error.message, this.token, refusedPacketId(packet), this.now())).catch(() => undefined);
       this.hooks.onError(this, error);
       if (error.flood) void this.close(error.message);
     }

@@ -69,22 +69,22 @@ export function handleControlPacket(packet: Packet, context: ControlContext): bo
 }
 
 /** A `ping`; its data comes back unchanged in the `pong`. */
-export function pingPacket(token: string | null, now: number = Date.now()): Packet {
+export function pingPacket(token: string | null, now: number): Packet {
   return { action: 'ping', data: null, 'packet-created': now, token };
 }
 
 /** The `pong` answering a ping that carried `data`. */
-export function pongPacket(data: unknown, token: string | null, now: number = Date.now()): Packet {
+export function pongPacket(data: unknown, token: string | null, now: number): Packet {
   return { action: 'pong', data, 'packet-created': now, token };
 }
 
 /** The `closing` packet a side sends before it ends its socket; `retry: false` asks the peer not to reconnect. */
-export function closingPacket(reason: string, token: string | null, now: number = Date.now(), retry = true): Packet {
+export function closingPacket(reason: string, token: string | null, now: number, retry = true): Packet {
   return { action: 'closing', data: retry ? { reason } : { reason, retry: false }, 'packet-created': now, token };
 }
 
 /** A `reply` to request `id`. */
-export function replyPacket(id: number, data: unknown, token: string | null, now: number = Date.now()): Packet {
+export function replyPacket(id: number, data: unknown, token: string | null, now: number): Packet {
   return { action: 'reply', data, 'packet-created': now, token, id };
 }
 
@@ -92,7 +92,7 @@ export function replyPacket(id: number, data: unknown, token: string | null, now
  * An `error` packet; with `id` it answers that request, without it it reports on the connection. Every
  * builder here stamps `packet-created` with `now`: the connection passes its scheduler's clock.
  */
-export function errorPacket(code: string, message: string, token: string | null, id?: number, now: number = Date.now()): Packet {
+export function errorPacket(code: string, message: string, token: string | null, id: number | undefined, now: number): Packet {
   const packet: Packet = { action: 'error', data: { code, message }, 'packet-created': now, token };
   if (id !== undefined) packet.id = id;
   return packet;
@@ -102,7 +102,7 @@ export function errorPacket(code: string, message: string, token: string | null,
  * The `error` packet sent before closing because of `error`. It carries `retry: false` when the error
  * says the peer should not try again (a handshake refused by the server's middleware).
  */
-export function fatalErrorPacket(error: PnetworkError, token: string | null, now: number = Date.now()): Packet {
+export function fatalErrorPacket(error: PnetworkError, token: string | null, now: number): Packet {
   const packet = errorPacket(error.code, error.message, token, undefined, now);
   if ((error as { retry?: unknown }).retry === false) (packet.data as { retry?: boolean }).retry = false;
   return packet;

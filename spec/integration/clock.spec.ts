@@ -49,6 +49,22 @@ describe('the injected scheduler is the only clock', () => {
     expect(server.createPacket('x', null)['packet-created']).to.equal(SERVER_NOW);
   });
 
+  it('stamps packet-created on a rate-limit refusal', async () => {
+    const limited = new Server({ port: 0, scheduler: fixedClock(SERVER_NOW), heartbeatIntervalMs: 0, maxPacketsPerSecond: 1 });
+    limited.bindAction('note', () => undefined);
+    await limited.start();
+    try {
+      const raw = await RawClient.connect(limited.address().port);
+      await raw.handshake();
+      for (let i = 0; i < 3; i++) raw.send('note', i, { token: raw.token });
+      const refusal = await raw.waitFor((frame) => frame.action === 'error', 'the rate-limit refusal');
+      expect([(refusal.data as { code: string }).code, refusal['packet-created']]).to.deep.equal(['ERR_RATE_LIMITED', SERVER_NOW]);
+      await raw.destroy();
+    } finally {
+      await limited.stop();
+    }
+  });
+
   it('stamps packet-created on refusals made before any pipeline: the connection limit, a plain client at an encrypted server, a TLS client without a certificate', async () => {
     const limited = new Server({ port: 0, scheduler: fixedClock(SERVER_NOW), heartbeatIntervalMs: 0, maxConnections: 1 });
     const encrypted = new Server({ port: 0, scheduler: fixedClock(SERVER_NOW), encryption: { keys: fixtureKeys('alice') } });

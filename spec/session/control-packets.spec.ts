@@ -120,11 +120,11 @@ describe('session/control-packets', () => {
   });
 
   it('builds the control packets it sends', () => {
-    expect(pingPacket('t')).to.include({ action: 'ping', data: null, token: 't' });
-    expect(closingPacket('why', null)).to.deep.include({ action: 'closing', data: { reason: 'why' }, token: null });
-    expect(replyPacket(4, 'r', 't')).to.deep.include({ action: 'reply', data: 'r', id: 4 });
-    expect(errorPacket('ERR_X', 'm', 't', 9)).to.deep.include({ action: 'error', data: { code: 'ERR_X', message: 'm' }, id: 9 });
-    expect(errorPacket('ERR_X', 'm', 't')).not.to.have.property('id');
+    expect(pingPacket('t', 7)).to.include({ action: 'ping', data: null, token: 't', 'packet-created': 7 });
+    expect(closingPacket('why', null, 7)).to.deep.include({ action: 'closing', data: { reason: 'why' }, token: null, 'packet-created': 7 });
+    expect(replyPacket(4, 'r', 't', 7)).to.deep.include({ action: 'reply', data: 'r', id: 4, 'packet-created': 7 });
+    expect(errorPacket('ERR_X', 'm', 't', 9, 7)).to.deep.include({ action: 'error', data: { code: 'ERR_X', message: 'm' }, id: 9, 'packet-created': 7 });
+    expect(errorPacket('ERR_X', 'm', 't', undefined, 7)).not.to.have.property('id');
   });
 
   it('echoes the id of a refused request, never that of a refused reply or error', () => {
