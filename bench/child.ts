@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { loadSystem, type SystemName } from './systems/index.js';
 import type { BenchConnection, BenchServer, BenchSystem } from './systems/types.js';
-import { connectMany, runConnect, runOneWay, runPipelined, runRtt, runSealed, serverHooks, verify, type CaseParams } from './scenarios.js';
+import { connectMany, runConnect, runOneWay, runPipelined, runRtt, runSealed, runStreams, serverHooks, verify, type CaseParams } from './scenarios.js';
 import { benchTls } from './systems/bench-keys.js';
 import { sealedPackets } from './systems/pnetwork.js';
 
@@ -115,6 +115,8 @@ function clientCommands(): Record<string, Handler> {
           return runRtt(connection, p);
         case 'pipelined':
           return runPipelined(connection, p);
+        case 'streams':
+          return runStreams(connection, p);
         default:
           throw new Error(`run does not handle ${p.kind}`);
       }

@@ -10,7 +10,7 @@ import type { SystemName } from './systems/index.js';
 import { makePacket, type BenchConnection, type BenchPacket, type BenchSystem, type ServerHooks } from './systems/types.js';
 import { percentile, round } from './stats.js';
 
-export type Kind = 'oneway' | 'rtt' | 'pipelined' | 'idle' | 'broadcast' | 'connect' | 'sealed';
+export type Kind = 'oneway' | 'rtt' | 'pipelined' | 'idle' | 'broadcast' | 'connect' | 'sealed' | 'streams';
 
 /** Everything a case needs; unused fields are 0. */
 export interface CaseParams {
@@ -33,6 +33,8 @@ export interface CaseParams {
   clients: number;
   /** Packets broadcast (broadcast). */
   packets: number;
+  /** Streams open at once on the one connection (streams). */
+  streams: number;
 }
 
 export interface MetricDef {
@@ -76,6 +78,7 @@ const base: CaseParams = {
   inflight: 1,
   clients: 1,
   packets: 0,
+  streams: 0,
 };
 
 const MSG_RATE: MetricDef = { key: 'msgPerSec', label: 'msg/s', unit: 'msg/s', better: 'higher' };
@@ -83,8 +86,10 @@ const MSG_RATE: MetricDef = { key: 'msgPerSec', label: 'msg/s', unit: 'msg/s', b
 /** The scenarios, sized for a full or a quick run; `idleCap` caps connection counts (file descriptors). */
 export function scenarios(quick: boolean, idleCap: number): ScenarioDef[] {
   const q = <T>(full: T, small: T): T => (quick ? small : full);
-  const idleCounts = (quick ? [100] : [1000, 5000]).map((n) => Math.min(n, idleCap));
-  const broadcastClients = Math.min(q(1000, 50), idleCap);
+  // Capping by file descriptors can make two counts equal: keep each count once.
+  const capped = (counts: number[]): number[] => [...new Set(counts.map((n) => Math.min(n, idleCap)))];
+  const idleCounts = capped(q([1000, 5000, 10_000], [50, 100]));
+  const broadcastCounts = capped(q([100, 1000, 5000], [20, 50]));
   const timed = { budgetMs: q(1500, 300), warmupMs: q(400, 100) };
   return [
     {
@@ -179,17 +184,35 @@ export function scenarios(quick: boolean, idleCap: number): ScenarioDef[] {
     {
       id: 'broadcast',
       title: 'Broadcast',
-      measures: 'The server broadcasts packets (100 B data) to every connected client; deliveries per second until every client has every packet.',
-      cases: [
-        {
-          id: 'broadcast',
-          scenario: 'broadcast',
-          title: `broadcast to ${broadcastClients.toLocaleString('en-US')} clients`,
-          params: { ...base, kind: 'broadcast', size: 100, clients: broadcastClients, packets: q(50, 5) },
-          metrics: [{ key: 'deliveriesPerSec', label: 'deliveries/s', unit: '1/s', better: 'higher' }],
-          primary: 'deliveriesPerSec',
-        },
-      ],
+      measures:
+        'The server broadcasts packets (100 B data) to every connected client; deliveries per second until every client has every packet, in all and per client.',
+      cases: broadcastCounts.map((clients) => ({
+        id: `broadcast-${clients}`,
+        scenario: 'broadcast',
+        title: `broadcast to ${clients.toLocaleString('en-US')} clients`,
+        params: { ...base, kind: 'broadcast' as const, size: 100, clients, packets: q(50, 5) },
+        metrics: [
+          { key: 'deliveriesPerSec', label: 'deliveries/s', unit: '1/s', better: 'higher' as const },
+          { key: 'perClientPerSec', label: 'per client', unit: '1/s', better: 'higher' as const },
+        ],
+        primary: 'deliveriesPerSec',
+      })),
+    },
+    {
+      id: 'streams',
+      title: 'Concurrent streams',
+      measures:
+        'One connection opens 1 to 1,000 streams at once (each `{ seq, body }` values with a 100 B body, credit as the defaults grant it) and reads them all; values per second in all, every stream checked for count and order.',
+      cases: q([1, 10, 100, 1000], [1, 10, 100]).map((streams) => ({
+        id: `streams-${streams}`,
+        scenario: 'streams',
+        title: `${streams.toLocaleString('en-US')} concurrent stream${streams === 1 ? '' : 's'}`,
+        params: { ...base, ...timed, kind: 'streams' as const, size: 100, streams, count: q(200_000, 2_000), warmup: q(10_000, 200) },
+        metrics: [{ key: 'valuesPerSec', label: 'values/s', unit: 'values/s', better: 'higher' as const }],
+        primary: 'valuesPerSec',
+        only: ['pnetwork' as const],
+        baseline: 'pnetwork' as const,
+      })),
     },
     {
       id: 'encryption',
@@ -275,6 +298,12 @@ export function serverHooks(params: CaseParams): ServerHooks & { unexpected: () 
   return {
     oneWay: actionNames(params),
     requests: ['done', 'echo'],
+    streams: ['feed'],
+    *onStream(_action, data) {
+      const { count: values } = data as { count: number };
+      const body = 'f'.repeat(params.size);
+      for (let seq = 0; seq < values; seq++) yield { seq, body };
+    },
     onMessage(_action, data) {
       const body = data as Body;
       count++;
@@ -392,6 +421,45 @@ export async function runPipelined(connection: BenchConnection, params: CasePara
   const seconds = (performance.now() - start) / 1000;
   verify(done === started && done > 0, `${done} replies to ${started} requests`);
   return { reqPerSec: round(done / seconds, 6), elapsedMs: round(seconds * 1000, 6), count: done };
+}
+
+/**
+ * Reads `streams` streams at once on one connection, `values` values in all (split evenly); checks
+ * every stream's count and order. Rejects once `limitMs` has passed, so the wait is bounded in time.
+ */
+async function readStreams(connection: BenchConnection, streams: number, values: number, limitMs: number): Promise<number> {
+  const open = connection.stream?.bind(connection);
+  verify(open !== undefined, 'this system has no streams');
+  const each = Math.max(1, Math.floor(values / streams));
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`streams not done within ${limitMs} ms`)), limitMs);
+  });
+  const one = async (): Promise<void> => {
+    let next = 0;
+    let wrong: string | null = null;
+    await open('feed', { count: each }, (value) => {
+      if ((value as Body).seq !== next++) wrong ??= `value ${(value as Body).seq} arrived as number ${next - 1}`;
+    });
+    verify(wrong === null, wrong ?? '');
+    verify(next === each, `a stream ended after ${next} of ${each} values`);
+  };
+  try {
+    await Promise.race([Promise.all(Array.from({ length: streams }, one)), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+  return each * streams;
+}
+
+/** Concurrent streams: warm up, then time `streams` streams read at once, `count` values in all. */
+export async function runStreams(connection: BenchConnection, params: CaseParams): Promise<Record<string, number>> {
+  // Values are fixed per run (a stream is checked whole), so the time budget bounds the wait instead.
+  await readStreams(connection, params.streams, params.warmup, Math.max(10_000, params.warmupMs * 20));
+  const start = performance.now();
+  const values = await readStreams(connection, params.streams, params.count, Math.max(20_000, params.budgetMs * 20));
+  const seconds = (performance.now() - start) / 1000;
+  return { valuesPerSec: round(values / seconds, 6), elapsedMs: round(seconds * 1000, 6), count: values };
 }
 
 /** Opens `count` connections, at most `parallel` at a time; resolves when all completed their handshake. */

@@ -4,19 +4,20 @@
  */
 import type { BenchSystem } from './types.js';
 
-/** Names in the order runs take turns: the floor first. */
-export const SYSTEM_NAMES = ['net', 'ws', 'socketio', 'pnetwork', 'tls', 'pnetwork-tls', 'pnetwork-channel'] as const;
+/** Names in the order runs take turns: the floors first. */
+export const SYSTEM_NAMES = ['net-lean', 'net', 'ws', 'socketio', 'pnetwork', 'tls', 'pnetwork-tls', 'pnetwork-channel'] as const;
 export type SystemName = (typeof SYSTEM_NAMES)[number];
 
 /** The systems a case runs when it names none: the TLS pair runs only where a case asks for it. */
-export const BASE_SYSTEMS: readonly SystemName[] = ['net', 'ws', 'socketio', 'pnetwork'];
+export const BASE_SYSTEMS: readonly SystemName[] = ['net-lean', 'net', 'ws', 'socketio', 'pnetwork'];
 
 /** True for the systems built from dist/ (they are skipped when it is missing). */
 export const isPnetwork = (name: SystemName): boolean => name === 'pnetwork' || name === 'pnetwork-tls' || name === 'pnetwork-channel';
 
 /** Human labels for reports. */
 export const SYSTEM_LABELS: Record<SystemName, string> = {
-  net: 'node:net floor',
+  'net-lean': 'node:net floor, cheapest',
+  net: 'node:net floor, same envelope',
   ws: 'ws',
   socketio: 'socket.io (websocket)',
   pnetwork: 'pnetwork',
@@ -32,6 +33,8 @@ export function isSystemName(name: string): name is SystemName {
 /** Loads one system's module. */
 export async function loadSystem(name: SystemName): Promise<BenchSystem> {
   switch (name) {
+    case 'net-lean':
+      return (await import('./net-lean.js')).system;
     case 'net':
       return (await import('./net-floor.js')).system;
     case 'ws':

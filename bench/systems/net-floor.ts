@@ -1,13 +1,14 @@
 /**
- * The node:net floor: what a careful hand-written protocol costs. Each frame is a 4-byte big-endian
- * length followed by UTF-8 JSON of a packet; writes made in one tick are coalesced into one
- * socket.write on process.nextTick (or sooner, once 64 KiB are pending).
+ * The same-envelope node:net floor: what a careful hand-written protocol costs when it carries the
+ * envelope pnetwork carries (`token` and `packet-created` in every packet). Framing (net-framing.ts):
+ * a 4-byte big-endian length, then UTF-8 JSON of the packet; writes made in one tick are coalesced.
  * @module
  */
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { benchTls } from './bench-keys.js';
+import { Writer, encodeFrame, frameReader } from './net-framing.js';
 import {
   HOST,
   PendingRequests,
@@ -21,72 +22,13 @@ import {
   type ServerHooks,
 } from './types.js';
 
-const FLUSH_BYTES = 64 * 1024;
-const MAX_FRAME = 1024 * 1024;
-
 function encode(packet: BenchPacket): Buffer {
-  const text = JSON.stringify(packet);
-  const length = Buffer.byteLength(text, 'utf8');
-  const frame = Buffer.allocUnsafe(4 + length);
-  frame.writeUInt32BE(length, 0);
-  frame.write(text, 4, 'utf8');
-  return frame;
+  return encodeFrame(JSON.stringify(packet));
 }
 
-/** Coalesces the frames written during one tick into one socket.write. */
-class Writer {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private scheduled = false;
-  private readonly flushNow = (): void => this.flush();
-
-  constructor(private readonly socket: net.Socket) {}
-
-  /** Queues a frame; returns false when the socket asks the writer to wait for 'drain'. */
-  write(frame: Buffer): boolean {
-    this.pending.push(frame);
-    this.pendingBytes += frame.length;
-    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      process.nextTick(this.flushNow);
-    }
-    return !this.socket.writableNeedDrain;
-  }
-
-  flush(): void {
-    this.scheduled = false;
-    if (this.pending.length === 0 || this.socket.destroyed) return;
-    const chunk = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.socket.write(chunk);
-  }
-}
-
-/** Splits a byte stream into frames and parses each as a packet. */
-function frameReader(onPacket: (packet: BenchPacket) => void, onError: (error: Error) => void): (chunk: Buffer) => void {
-  let held: Buffer | null = null;
-  return (chunk) => {
-    let buffer = held === null ? chunk : Buffer.concat([held, chunk]);
-    held = null;
-    let offset = 0;
-    while (buffer.length - offset >= 4) {
-      const length = buffer.readUInt32BE(offset);
-      if (length > MAX_FRAME) {
-        onError(new Error(`frame of ${length} bytes exceeds ${MAX_FRAME}`));
-        return;
-      }
-      if (buffer.length - offset - 4 < length) break;
-      const text = buffer.toString('utf8', offset + 4, offset + 4 + length);
-      offset += 4 + length;
-      onPacket(JSON.parse(text) as BenchPacket);
-    }
-    if (offset < buffer.length) {
-      buffer = buffer.subarray(offset);
-      held = Buffer.from(buffer);
-    }
-  };
+/** The shared frame reader, parsing each frame as a packet. */
+function packetReader(onPacket: (packet: BenchPacket) => void, onError: (error: Error) => void): (chunk: Buffer) => void {
+  return frameReader((text) => onPacket(JSON.parse(text) as BenchPacket), onError);
 }
 
 interface FloorConnection {
@@ -116,7 +58,7 @@ function createServer(transport: FloorTransport, hooks: ServerHooks): BenchServe
     socket.on('error', () => socket.destroy());
     socket.on(
       'data',
-      frameReader(
+      packetReader(
         (packet) => {
           const route = table.get(packet.action);
           if (route === undefined) return hooks.onUnexpected(`unknown action ${packet.action}`);
@@ -191,7 +133,7 @@ function connect(transport: FloorTransport, port: number, options: ConnectOption
     };
     socket.on(
       'data',
-      frameReader(
+      packetReader(
         (packet) => {
           if (packet.action === 'hello' && token === null) {
             token = packet.token;

@@ -38,6 +38,7 @@ interface PnClient {
   sendPacket(action: string, data: unknown): Promise<void>;
   request(action: string, data: unknown): Promise<unknown>;
   bindAction(action: string, handler: (data: unknown, packet: unknown, connection: unknown) => unknown): { unsubscribe(): void };
+  stream(action: string, data: unknown): { subscribe(observer: { next(value: unknown): void; error(error: unknown): void; complete(): void }): unknown };
 }
 
 interface BenchKeys {
@@ -98,6 +99,14 @@ function createServer(hooks: ServerHooks, security: Security): BenchServer {
         });
       }
       for (const action of hooks.requests) created.bindAction(action, (data) => hooks.onRequest(action, data));
+      const onStream = hooks.onStream?.bind(hooks);
+      if (onStream !== undefined) {
+        for (const action of hooks.streams ?? []) {
+          created.bindAction(action, async function* (data) {
+            yield* onStream(action, data);
+          });
+        }
+      }
       await created.start();
       return created.address().port;
     },
@@ -149,6 +158,10 @@ async function connect(port: number, options: ConnectOptions, security: Security
       });
     },
     request: (action, data) => client.request(action, data),
+    stream: (action, data, onValue) =>
+      new Promise<void>((resolve, reject) => {
+        client.stream(action, data).subscribe({ next: onValue, error: reject, complete: resolve });
+      }),
     close: () => {
       client.stop().catch(() => undefined);
     },

@@ -25,6 +25,10 @@ export interface ServerHooks {
   onRequest(action: string, data: unknown): unknown;
   /** Called when something arrives that the server cannot route (counted as a verification error). */
   onUnexpected(what: string): void;
+  /** Actions answered with a stream of values (systems with streams only). */
+  readonly streams?: readonly string[];
+  /** Stream handler: the values to send, in order. */
+  onStream?(action: string, data: unknown): Iterable<unknown>;
 }
 
 /** A running benchmark server. */
@@ -58,6 +62,11 @@ export interface BenchConnection {
   request(action: string, data: unknown): Promise<unknown>;
   /** Closes the connection (best effort). */
   close(): void;
+  /**
+   * Opens a stream (systems with streams only): calls `onValue` for each value and resolves when the
+   * stream completes, or rejects with its error.
+   */
+  stream?(action: string, data: unknown, onValue: (value: unknown) => void): Promise<void>;
 }
 
 /** A system under test: both halves. */
