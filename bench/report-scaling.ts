@@ -144,7 +144,7 @@ export function renderScalingMarkdown(results: Results, svgName: string, format:
   out.push('Medians from the cases above, side by side; the last column is the value at the largest count over the value at the smallest.', '');
   for (const plot of plots) {
     out.push(`### ${plot.curve.title}`, '');
-    const header = ['System', ...plot.xs.map((x) => `${x.toLocaleString('en-US')} ${plot.curve.xLabel}`), 'largest ÷ smallest'];
+    const header = [`System, by ${plot.curve.xLabel}`, ...plot.xs.map((x) => x.toLocaleString('en-US')), 'largest ÷ smallest'];
     out.push(`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
     for (const s of plot.series) {
       const at = (x: number): string => {

@@ -203,8 +203,7 @@ interface Pair {
 
 /**
  * Quick runs reuse one server child and one client child per system (spawning tsx children dominates
- * a quick run); full runs start fresh children for every run. Idle-connection runs always get fresh
- * children, so memory readings start clean.
+ * a quick run); full runs start fresh children for every run, so idle-connection memory readings start clean.
  */
 const reuseChildren = quick;
 const pairs = new Map<SystemName, Pair>();
@@ -284,9 +283,10 @@ function runWorkload(def: CaseDef, system: SystemName): Promise<Outcome> {
 /**
  * Idle connections: one run per system covers every idle case, connecting up to each case's count in
  * turn and reading server memory (after gc) at each stage, against the reading before any client.
+ * Full runs give it fresh children (clean memory); quick runs, whose numbers mean nothing, reuse them.
  */
 function runIdle(defs: CaseDef[], system: SystemName): Promise<Outcome[]> {
-  return withChildren(system, false, async (pair) => {
+  return withChildren(system, true, async (pair) => {
     const { server, client } = pair;
     const stages = [...defs].sort((x, y) => x.params.clients - y.params.clients);
     const last = stages[stages.length - 1]!;
