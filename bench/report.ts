@@ -234,7 +234,8 @@ export function renderSvg(results: Results): string {
   const groups: { label: string; bars: { system: SystemName; value: number | null }[] }[] = [];
   for (const result of allCases(results)) {
     if (result.only) continue;
-    for (const metric of result.metrics) {
+    // Per client is deliveries over clients: its ratio is the deliveries' ratio again.
+    for (const metric of result.metrics.filter((m) => m.key !== 'perClientPerSec')) {
       groups.push({
         label: `${result.title}: ${metric.label} (${metric.better} is better)`,
         bars: systems.map((system) => ({ system, value: ratio(result, system, metric.key, chartFloor) })),
