@@ -1,5 +1,7 @@
-// A man in the middle on loopback: forwards each frame (4-byte length + payload) between a client and
-// a server, records every byte, and lets a spec change, drop, replay or reorder frames on the way.
+// A man in the middle on loopback: forwards the bytes between a client and a server and records them
+// all. Given a tamper, it forwards frame by frame (4-byte length + payload) instead, so that a spec can
+// change, drop, replay or reorder frames on the way; without one it passes any bytes on as they come
+// (TLS records included).
 import { createServer, connect, type Server as NetServer, type Socket } from 'node:net';
 
 /** Which way a frame travels. */
@@ -32,17 +34,20 @@ export class FrameProxy {
   /** Every byte each way, as received (before tampering). */
   readonly toServer: Buffer[] = [];
   readonly toClient: Buffer[] = [];
+  /** TCP connections accepted so far. */
+  connections = 0;
   private readonly sockets = new Set<Socket>();
   private readonly listener: NetServer;
   /** The latest connection's socket for each direction: where a frame sent that way is written. */
   private readonly latest: Partial<Record<Direction, Socket>> = {};
 
-  /** @param tamper sees every frame (the default forwards it unchanged) */
+  /** @param tamper sees every frame; without it, bytes pass unchanged and unparsed */
   constructor(
     target: number,
-    private readonly tamper: FrameTamper = (_direction, _index, frame) => [frame],
+    private readonly tamper: FrameTamper | null = null,
   ) {
     this.listener = createServer((inbound) => {
+      this.connections++;
       const outbound = connect({ host: '127.0.0.1', port: target });
       for (const socket of [inbound, outbound]) {
         this.sockets.add(socket);
@@ -57,11 +62,13 @@ export class FrameProxy {
   }
 
   private forward(from: Socket, to: Socket, direction: Direction): void {
+    const tamper = this.tamper;
     const cutter = new FrameCutter();
     let index = 0;
     from.on('data', (chunk: Buffer) => {
       this[direction].push(chunk);
-      for (const frame of cutter.push(chunk)) for (const out of this.tamper(direction, index++, Buffer.from(frame))) to.write(out);
+      if (tamper === null) to.write(chunk);
+      else for (const frame of cutter.push(chunk)) for (const out of tamper(direction, index++, Buffer.from(frame))) to.write(out);
     });
     from.on('end', () => to.end());
     from.on('close', () => to.destroy());

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { createServer as createNetServer, connect as netConnect, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { asyncScheduler } from 'rxjs';
 import forge from 'node-forge';
@@ -12,6 +12,7 @@ import { dial } from '../../lib/transport/sockets.js';
 import { netTransport } from '../../lib/transport/transport.js';
 import { pinnedCertificates } from '../../lib/transport/pinned-certificates.js';
 import { resolveClientTls } from '../../lib/transport/tls-options.js';
+import { FrameProxy } from '../helpers/frame-proxy.js';
 import { fixtureKeys } from '../helpers/keys.js';
 import { specScope } from '../helpers/spec-scope.js';
 import { until, withDeadline } from '../helpers/wait.js';
@@ -20,44 +21,6 @@ import { VirtualClock } from '../helpers/virtual-clock.js';
 const WAIT_MS = 10_000;
 const server = fixtureKeys('alice');
 const other = fixtureKeys('bob');
-
-/** A TCP proxy on loopback that forwards both ways and records every byte. */
-class RecordingProxy {
-  readonly toServer: Buffer[] = [];
-  readonly toClient: Buffer[] = [];
-  /** TCP connections accepted so far. */
-  connections = 0;
-  private readonly sockets = new Set<Socket>();
-  private readonly listener: NetServer;
-
-  constructor(target: number) {
-    this.listener = createNetServer((inbound) => {
-      this.connections++;
-      const outbound = netConnect({ host: '127.0.0.1', port: target });
-      for (const socket of [inbound, outbound]) {
-        this.sockets.add(socket);
-        socket.on('error', () => undefined);
-        socket.on('close', () => this.sockets.delete(socket));
-      }
-      inbound.on('data', (chunk: Buffer) => this.toServer.push(chunk));
-      outbound.on('data', (chunk: Buffer) => this.toClient.push(chunk));
-      inbound.pipe(outbound).pipe(inbound);
-    });
-  }
-
-  listen(): Promise<number> {
-    return new Promise((resolve) => this.listener.listen(0, '127.0.0.1', () => resolve((this.listener.address() as { port: number }).port)));
-  }
-
-  capture(): string {
-    return Buffer.concat([...this.toServer, ...this.toClient]).toString('latin1');
-  }
-
-  close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    return new Promise((resolve) => this.listener.close(() => resolve()));
-  }
-}
 
 /** A CA certificate and a server certificate for 127.0.0.1 it issued, made with forge. */
 function caIssued(): { caCert: string; serverCert: string } {
@@ -172,7 +135,7 @@ describe('integration: TLS 1.3 transport', () => {
 
   it('aborts on a wrong pin with only TLS handshake records on the wire (a recording proxy)', async () => {
     const { port } = await startServer();
-    const proxy = new RecordingProxy(port);
+    const proxy = new FrameProxy(port);
     const proxyPort = await proxy.listen();
     cleanups.push(() => proxy.close());
     const victim = client(proxyPort, { tls: { serverFingerprint: other.fingerprint } });
@@ -191,7 +154,7 @@ describe('integration: TLS 1.3 transport', () => {
       const instance = new Server({ port: 0, ...(tls ? { tls: { keys: server } } : {}) });
       instance.bindAction('echo', (data: unknown) => data);
       await instance.start();
-      const proxy = new RecordingProxy(instance.address().port);
+      const proxy = new FrameProxy(instance.address().port);
       const proxyPort = await proxy.listen();
       const connected = new Client({ port: proxyPort, reconnect: false, ...(tls ? { tls: { serverFingerprint: server.fingerprint } } : {}) });
       await connected.start();
@@ -225,7 +188,7 @@ describe('integration: TLS 1.3 transport', () => {
       pinnedCertificates.forget(server.fingerprint);
       const certificate = selfSignedCertificate(server);
       const { port } = await startServer({ tls: { keys: server, certificate } });
-      const proxy = new RecordingProxy(port);
+      const proxy = new FrameProxy(port);
       const proxyPort = await proxy.listen();
       cleanups.push(() => proxy.close());
       const first = client(proxyPort);
@@ -246,7 +209,7 @@ describe('integration: TLS 1.3 transport', () => {
       await client(old.port).start();
       expect(sameCertificate(pinnedCertificates.get(server.fingerprint), before)).to.equal(true);
       const renewed = await startServer({ tls: { keys: server, certificate: after } });
-      const proxy = new RecordingProxy(renewed.port);
+      const proxy = new FrameProxy(renewed.port);
       const proxyPort = await proxy.listen();
       cleanups.push(() => proxy.close());
       const connected = client(proxyPort);
@@ -262,7 +225,7 @@ describe('integration: TLS 1.3 transport', () => {
       await client(bobServer.port, { tls: { serverFingerprint: other.fingerprint } }).start();
       expect(pinnedCertificates.get(other.fingerprint)).to.not.equal(undefined);
       const { port } = await startServer();
-      const proxy = new RecordingProxy(port);
+      const proxy = new FrameProxy(port);
       const proxyPort = await proxy.listen();
       cleanups.push(() => proxy.close());
       const err = await failureOf(client(proxyPort, { tls: { serverFingerprint: other.fingerprint } }).start());
