@@ -128,10 +128,11 @@ export function targets(results: Results): TargetLine[] {
   };
   // Ratios to the cheapest floor: what is left above it is the envelope plus our own code.
   const cheapest = 'the cheapest floor';
-  const r = (id: string, key: string): number | null => {
+  const ratioOf = (system: SystemName, id: string, key: string, baseline?: SystemName): number | null => {
     const found = findCase(results, id);
-    return found ? ratio(found, 'pnetwork', key, CHEAPEST_FLOOR) : null;
+    return found ? ratio(found, system, key, baseline) : null;
   };
+  const r = (id: string, key: string): number | null => ratioOf('pnetwork', id, key, CHEAPEST_FLOOR);
   check('one-way 100 B throughput', r('oneway-100', 'msgPerSec'), 0.75, true, cheapest);
   check('one-way 4 KiB throughput', r('oneway-4k', 'msgPerSec'), 0.85, true, cheapest);
   check('round trip p50 latency', r('rtt', 'p50Us'), 1.1, false, cheapest);
@@ -147,17 +148,11 @@ export function targets(results: Results): TargetLine[] {
       : null;
   check('dispatch with 1,000 actions', dispatch, 0.9, true, 'pnetwork with 1 action');
   check('broadcast to 1,000 clients: deliveries', r('broadcast-1000', 'deliveriesPerSec'), 0.9, true, cheapest);
-  const tlsRatio = (id: string, key: string): number | null => {
-    const found = findCase(results, id);
-    return found ? ratio(found, 'pnetwork-tls', key) : null;
-  };
+  const tlsRatio = (id: string, key: string): number | null => ratioOf('pnetwork-tls', id, key);
   check('TLS one-way 100 B throughput', tlsRatio('tls-oneway-100', 'msgPerSec'), 0.7, true, 'the node:tls floor');
   check('TLS one-way 4 KiB throughput', tlsRatio('tls-oneway-4k', 'msgPerSec'), 0.7, true, 'the node:tls floor');
   check('TLS connect time', tlsRatio('tls-connect', 'connectUs'), 1.2, false, 'a bare node:tls 1.3 connect');
-  const channelRatio = (id: string, key: string): number | null => {
-    const found = findCase(results, id);
-    return found ? ratio(found, 'pnetwork-channel', key) : null;
-  };
+  const channelRatio = (id: string, key: string): number | null => ratioOf('pnetwork-channel', id, key);
   check('secure channel one-way 100 B throughput', channelRatio('tls-oneway-100', 'msgPerSec'), 0.7, true, 'the node:tls floor');
   check('secure channel one-way 4 KiB throughput', channelRatio('tls-oneway-4k', 'msgPerSec'), 0.7, true, 'the node:tls floor');
   check('secure channel connect time', channelRatio('tls-connect', 'connectUs'), 1, false, 'a bare node:tls 1.3 connect');
