@@ -8,10 +8,10 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { benchTls } from './bench-keys.js';
+import { floorClient } from './floor-client.js';
 import { Writer, encodeFrame, frameReader } from './net-framing.js';
 import {
   HOST,
-  PendingRequests,
   makePacket,
   routes,
   type BenchConnection,
@@ -99,57 +99,15 @@ function createServer(transport: FloorTransport, hooks: ServerHooks): BenchServe
 }
 
 function connect(transport: FloorTransport, port: number, options: ConnectOptions): Promise<BenchConnection> {
-  return new Promise((resolve, reject) => {
-    const socket = transport.dial(port);
-    const writer = new Writer(socket);
-    const pending = new PendingRequests();
-    const pushes = new Set(options.pushActions);
-    let token: string | null = null;
-    let drain: Promise<void> | null = null;
-    const fail = (error: Error): void => {
-      pending.failAll(error);
-      reject(error);
-    };
-    socket.on('error', fail);
-    socket.on('close', () => fail(new Error('connection closed')));
-    const connection: BenchConnection = {
-      send(action, data) {
-        if (writer.write(encode(makePacket(action, data, token)))) return undefined;
-        writer.flush();
-        drain ??= new Promise<void>((done) =>
-          socket.once('drain', () => {
-            drain = null;
-            done();
-          }),
-        );
-        return drain;
-      },
-      request(action, data) {
-        const { id, reply } = pending.open();
-        writer.write(encode(makePacket(action, data, token, id)));
-        return reply;
-      },
-      close: () => socket.destroy(),
-    };
-    socket.on(
-      'data',
-      packetReader(
-        (packet) => {
-          if (packet.action === 'hello' && token === null) {
-            token = packet.token;
-            resolve(connection);
-          } else if (packet.action === 'reply') {
-            if (!pending.settle(packet.id, packet.data)) fail(new Error(`reply to unknown request ${String(packet.id)}`));
-          } else if (pushes.has(packet.action)) {
-            options.onPush(packet.action, packet.data);
-          } else fail(new Error(`unexpected packet ${packet.action}`));
-        },
-        (error) => {
-          fail(error);
-          socket.destroy();
-        },
-      ),
-    );
+  // The token arrives with the server's hello; every packet after it carries it.
+  let token: string | null = null;
+  return floorClient<BenchPacket>(transport.dial(port), options, {
+    encode: (action, data, id) => encode(makePacket(action, data, token, id)),
+    greet: (packet) => {
+      if (packet.action !== 'hello') return false;
+      token = packet.token;
+      return true;
+    },
   });
 }
 

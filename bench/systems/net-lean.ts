@@ -8,10 +8,10 @@
  * @module
  */
 import net from 'node:net';
+import { floorClient } from './floor-client.js';
 import { Writer, encodeFrame, frameReader } from './net-framing.js';
 import {
   HOST,
-  PendingRequests,
   routes,
   type BenchConnection,
   type BenchServer,
@@ -84,58 +84,7 @@ function createServer(hooks: ServerHooks): BenchServer {
 }
 
 function connect(port: number, options: ConnectOptions): Promise<BenchConnection> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: HOST, port, noDelay: true });
-    const writer = new Writer(socket);
-    const pending = new PendingRequests();
-    const pushes = new Set(options.pushActions);
-    let greeted = false;
-    let drain: Promise<void> | null = null;
-    const fail = (error: Error): void => {
-      pending.failAll(error);
-      reject(error);
-    };
-    socket.on('error', fail);
-    socket.on('close', () => fail(new Error('connection closed')));
-    const connection: BenchConnection = {
-      send(action, data) {
-        if (writer.write(encode(action, data))) return undefined;
-        writer.flush();
-        drain ??= new Promise<void>((done) =>
-          socket.once('drain', () => {
-            drain = null;
-            done();
-          }),
-        );
-        return drain;
-      },
-      request(action, data) {
-        const { id, reply } = pending.open();
-        writer.write(encode(action, data, id));
-        return reply;
-      },
-      close: () => socket.destroy(),
-    };
-    socket.on(
-      'data',
-      messageReader(
-        (message) => {
-          if (message.action === 'hello' && !greeted) {
-            greeted = true;
-            resolve(connection);
-          } else if (message.action === 'reply') {
-            if (!pending.settle(message.id, message.data)) fail(new Error(`reply to unknown request ${String(message.id)}`));
-          } else if (pushes.has(message.action)) {
-            options.onPush(message.action, message.data);
-          } else fail(new Error(`unexpected message ${message.action}`));
-        },
-        (error) => {
-          fail(error);
-          socket.destroy();
-        },
-      ),
-    );
-  });
+  return floorClient<LeanMessage>(net.connect({ host: HOST, port, noDelay: true }), options, { encode, greet: (message) => message.action === 'hello' });
 }
 
 /** The cheapest node:net floor. */
