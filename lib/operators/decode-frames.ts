@@ -1,7 +1,7 @@
-import { Observable, Subscriber, asyncScheduler, type OperatorFunction, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
+import { Observable, Subscriber, asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { DEFAULTS } from '../defaults.js';
-import { FrameTimeoutError } from '../errors.js';
 import { FrameDecoder } from '../protocol/frame.js';
+import { FrameStallWatch } from './frame-stall-watch.js';
 
 /** Options for {@link decodeFrames}. */
 export interface DecodeFramesConfig {
@@ -51,11 +51,7 @@ export function decodeFrames(config: DecodeFramesConfig = {}): OperatorFunction<
 /** Pushes chunks through one decoder into one subscriber; a class, so a connection holds no closures for it. */
 class FrameSplitter {
   private readonly emit: (payload: Uint8Array) => void;
-  private readonly timeoutMs: number;
-  private readonly scheduler: SchedulerLike;
-  /** When bytes of the unfinished frame last arrived, on the scheduler's clock. */
-  private lastProgress = 0;
-  private timer: Subscription | null = null;
+  private readonly stall: FrameStallWatch;
 
   constructor(
     private readonly decoder: FrameDecoder,
@@ -63,8 +59,7 @@ class FrameSplitter {
     config: Pick<DecodeFramesConfig, 'incompleteFrameTimeoutMs' | 'scheduler'>,
   ) {
     this.emit = (payload) => subscriber.next(payload);
-    this.timeoutMs = config.incompleteFrameTimeoutMs ?? Number.POSITIVE_INFINITY;
-    this.scheduler = config.scheduler ?? asyncScheduler;
+    this.stall = new FrameStallWatch(decoder, config.incompleteFrameTimeoutMs ?? Number.POSITIVE_INFINITY, config.scheduler ?? asyncScheduler, (error) => subscriber.error(error));
   }
 
   next(chunk: Uint8Array): void {
@@ -74,31 +69,7 @@ class FrameSplitter {
       this.subscriber.error(err);
       return;
     }
-    if (this.decoder.buffered > 0 && this.timeoutMs !== Number.POSITIVE_INFINITY) this.watch();
-  }
-
-  /**
-   * Notes progress on an unfinished frame. One timer at a time, not one per chunk: when it fires it
-   * waits again for whatever is left of the timeout since the last bytes arrived.
-   */
-  private watch(): void {
-    this.lastProgress = this.scheduler.now();
-    if (this.timer === null) this.timer = this.scheduler.schedule(checkStall, this.timeoutMs, this);
-  }
-
-  /** @internal The timer fired: a frame still unfinished and silent for the timeout fails the stream. */
-  checkStall(action: SchedulerAction<FrameSplitter>): void {
-    if (this.decoder.buffered === 0) {
-      this.timer = null;
-      return;
-    }
-    const idle = this.scheduler.now() - this.lastProgress;
-    if (idle < this.timeoutMs) {
-      action.schedule(this, this.timeoutMs - idle);
-      return;
-    }
-    this.timer = null;
-    this.subscriber.error(new FrameTimeoutError(this.timeoutMs, this.decoder.buffered));
+    this.stall.afterChunk();
   }
 
   error(err: unknown): void {
@@ -117,13 +88,7 @@ class FrameSplitter {
 
   /** Teardown: releases any partial frame and stops the timer. */
   unsubscribe(): void {
-    this.timer?.unsubscribe();
-    this.timer = null;
+    this.stall.stop();
     this.decoder.release();
   }
-}
-
-/** The timer's callback: a module function, so a connection holds no closure for it. */
-function checkStall(this: SchedulerAction<FrameSplitter>, splitter?: FrameSplitter): void {
-  splitter!.checkStall(this);
 }

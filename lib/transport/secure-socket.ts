@@ -7,13 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
-import type { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
-import { ClientKeyRefusedError, ChannelProtocolError, ChannelRequiredError, ConnectionClosedError, FrameTimeoutError, HandshakeTimeoutError, PnetworkError, remoteErrorFrom } from '../errors.js';
+import type { SchedulerLike, Subscription } from 'rxjs';
+import { ClientKeyRefusedError, ChannelProtocolError, ChannelRequiredError, ConnectionClosedError, HandshakeTimeoutError, PnetworkError, remoteErrorFrom } from '../errors.js';
 import { CONTENT_CLIENT_AUTH, CONTENT_DATA, CONTENT_KEY_UPDATE, MAX_EXCHANGE_MESSAGE_BYTES, MAX_RECORD_BYTES } from '../crypto/channel/constants.js';
 import { answerClientHello, ClientKeyExchange, verifyClientAuth, type ChannelIdentity } from '../crypto/channel/exchange.js';
 import { looksLikeExchangeMessage } from '../crypto/channel/messages.js';
 import type { RecordOpener, RecordSealer } from '../crypto/channel/records.js';
 import { encodeFrame, FrameDecoder } from '../protocol/frame.js';
+import { FrameStallWatch } from '../operators/frame-stall-watch.js';
 import { errorPacket } from '../session/control-packets.js';
 
 /** How long the key exchange may take, on which clock, and how long a refused peer may linger. */
@@ -76,6 +77,9 @@ export class SecureSocket extends Duplex {
   private innerPaused = false;
   private innerEnded = false;
   private lingering = false;
+  /** A write waiting for the socket below to drain. */
+  private pendingWrite: ((error?: Error | null) => void) | null = null;
+  private readonly recordStall: FrameStallWatch;
   #clientExchange: ClientKeyExchange | null = null;
 
   private constructor(
@@ -88,6 +92,7 @@ export class SecureSocket extends Duplex {
     // Whoever made it awaits `ready`; a failure nobody awaits must still not surface as unhandled.
     this.ready.catch(ignore);
     this.timer = deadline.scheduler.schedule(() => this.fail(new HandshakeTimeoutError(deadline.timeoutMs)), deadline.timeoutMs);
+    this.recordStall = new FrameStallWatch(this.decoder, deadline.incompleteFrameTimeoutMs, deadline.scheduler, (error) => this.fail(error));
     // The exchange writes small messages back to back (client auth, then the handshake); none of them
     // should wait for Nagle's algorithm. The connection above sets the same once it exists.
     inner.setNoDelay(true);
@@ -160,8 +165,6 @@ export class SecureSocket extends Duplex {
     else this.pendingWrite = callback;
   }
 
-  private pendingWrite: ((error?: Error | null) => void) | null = null;
-
   override _final(callback: (error?: Error | null) => void): void {
     if (!this.inner.destroyed) this.inner.end();
     callback();
@@ -176,8 +179,7 @@ export class SecureSocket extends Duplex {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.stopTimer();
-    this.recordTimer?.unsubscribe();
-    this.recordTimer = null;
+    this.recordStall.stop();
     this.inner.off('data', this.onData);
     this.inner.off('drain', this.onInnerDrain);
     // A refused peer is given its error packet and a moment to read it; anything else goes now.
@@ -200,31 +202,8 @@ export class SecureSocket extends Duplex {
       return;
     }
     // A record that starts and stalls holds bytes the connection above never sees: time it here.
-    if (this.phase === 'open' && this.decoder.buffered > 0 && this.deadline.incompleteFrameTimeoutMs !== Number.POSITIVE_INFINITY) this.watchRecord();
+    if (this.phase === 'open') this.recordStall.afterChunk();
   };
-
-  /** Notes progress on an unfinished record; one timer at a time, which waits again for what is left. */
-  private watchRecord(): void {
-    this.recordProgressAt = this.deadline.scheduler.now();
-    this.recordTimer ??= this.deadline.scheduler.schedule(checkRecordStall, this.deadline.incompleteFrameTimeoutMs, this);
-  }
-
-  private recordProgressAt = 0;
-  private recordTimer: Subscription | null = null;
-
-  /** @internal The record timer fired: returns the delay to wait again, or null when it is done. */
-  checkRecordStall(): number | null {
-    const { incompleteFrameTimeoutMs, scheduler } = this.deadline;
-    if (this.phase !== 'open' || this.decoder.buffered === 0) {
-      this.recordTimer = null;
-      return null;
-    }
-    const idle = scheduler.now() - this.recordProgressAt;
-    if (idle < incompleteFrameTimeoutMs) return incompleteFrameTimeoutMs - idle;
-    this.recordTimer = null;
-    this.fail(new FrameTimeoutError(incompleteFrameTimeoutMs, this.decoder.buffered));
-    return null;
-  }
 
   /** One frame from the socket below: a key-exchange message, then records. Throws what ends the channel. */
   private readonly onFrame = (payload: Uint8Array): void => {
@@ -384,12 +363,6 @@ function plainAnswer(payload: Uint8Array): PnetworkError {
     // Not JSON: nothing more to say about it.
   }
   return new ChannelProtocolError('the server did not answer the key exchange: it answered in plain text, so it is not using the secure channel');
-}
-
-/** The record timer's scheduled work, shared by every secure socket. */
-function checkRecordStall(this: SchedulerAction<SecureSocket>, socket?: SecureSocket): void {
-  const delay = socket!.checkRecordStall();
-  if (delay !== null) this.schedule(socket, delay);
 }
 
 function ignore(): void {}
