@@ -28,7 +28,7 @@ import { refuseDelay } from './timing.js';
 import { createListener } from './transport/sockets.js';
 import { resolveServerTls, type ResolvedServerTls, type ServerTlsOptions } from './transport/tls-options.js';
 import { resolveServerEncryption, type ResolvedServerEncryption, type ServerEncryptionOptions } from './crypto/channel/channel-options.js';
-import { SecureSocket } from './transport/secure-socket.js';
+import { SecureSocket, type ServerChannelConfig } from './transport/secure-socket.js';
 
 /** How many connections a server holds at once. */
 export interface ConnectionLimitOptions {
@@ -83,7 +83,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 > {
   // # fields, so that a logger printing this object (util.inspect) does not show its keys.
   readonly #tls: ResolvedServerTls | null;
-  readonly #encryption: ResolvedServerEncryption | null;
+  readonly #encryption: (ResolvedServerEncryption & ServerChannelConfig) | null;
   /** Sockets still in the secure channel's key exchange: counted against the limits, given up by stop(). */
   private readonly exchanging = new Set<SecureSocket>();
   private readonly options: ResolvedCommonOptions;
@@ -126,7 +126,9 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     // The server numbers the streams it opens 2, 4, 6…, the client 1, 3, 5…
     this.options = { ...resolveCommonOptions(options), evenStreamIds: true };
     this.#tls = resolveServerTls(options.tls);
-    this.#encryption = resolveServerEncryption(options.encryption);
+    const encryption = resolveServerEncryption(options.encryption);
+    // The channel refuses a client with an error packet in the server's own codec.
+    this.#encryption = encryption && { ...encryption, codec: this.options.codec };
     if (this.#tls && this.#encryption) throw new RangeError('choose one of tls and encryption: the secure channel needs no TLS below it');
     this.maxConnections = countOrInfinity('maxConnections', options.maxConnections ?? DEFAULTS.maxConnections);
     this.maxPerAddress = countOrInfinity('maxConnectionsPerAddress', options.maxConnectionsPerAddress ?? DEFAULTS.maxConnectionsPerAddress);
@@ -366,7 +368,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   }
 
   /** Runs the secure channel's key exchange, then the connection over it; a failed exchange is reported. */
-  private exchangeKeys(socket: Socket, encryption: ResolvedServerEncryption): void {
+  private exchangeKeys(socket: Socket, encryption: ServerChannelConfig): void {
     const { handshakeTimeoutMs, closeTimeoutMs, incompleteFrameTimeoutMs, scheduler } = this.options;
     const address = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     const secure = SecureSocket.accept(socket, encryption, { timeoutMs: handshakeTimeoutMs, closeTimeoutMs, incompleteFrameTimeoutMs, scheduler });

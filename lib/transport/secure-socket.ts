@@ -15,7 +15,8 @@ import { looksLikeExchangeMessage } from '../crypto/channel/messages.js';
 import type { RecordOpener, RecordSealer } from '../crypto/channel/records.js';
 import { encodeFrame, FrameDecoder } from '../protocol/frame.js';
 import { FrameStallWatch } from '../operators/frame-stall-watch.js';
-import { errorPacket } from '../session/control-packets.js';
+import type { Codec } from '../protocol/codec.js';
+import { refuseSocket } from './refuse-socket.js';
 
 /** How long the key exchange may take, on which clock, and how long a refused peer may linger. */
 export interface ChannelDeadline {
@@ -40,6 +41,8 @@ export interface ServerChannelConfig {
   readonly identity: ChannelIdentity;
   /** Fingerprints of the client keys allowed in; null lets every client in, with or without a key. */
   readonly authorizedKeys: ReadonlySet<string> | null;
+  /** The server's codec, for the error packet a refused client is sent. */
+  readonly codec: Codec;
   readonly rekeyAfterRecords: number;
 }
 
@@ -291,11 +294,8 @@ export class SecureSocket extends Duplex {
     this.lingering = true;
     this.stopTimer();
     this.inner.off('data', this.onData);
-    const frame = encodeFrame(Buffer.from(JSON.stringify(errorPacket(error.code, error.message, null, undefined, this.deadline.scheduler.now())), 'utf8'));
-    this.inner.end(sealer ? sealer.seal(frame) : frame);
-    this.inner.resume();
-    const linger = this.deadline.scheduler.schedule(() => this.inner.destroy(), this.deadline.closeTimeoutMs);
-    this.inner.once('close', () => linger.unsubscribe());
+    const { codec } = (this.role as { server: ServerChannelConfig }).server;
+    refuseSocket(this.inner, error, codec, this.deadline.closeTimeoutMs, this.deadline.scheduler, sealer ? (frame) => sealer.seal(frame) : undefined);
     this.reject(error);
     this.destroy();
   }

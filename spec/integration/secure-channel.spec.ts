@@ -20,6 +20,7 @@ import {
   type PnetworkError,
 } from '../../lib/errors.js';
 import { Server, type ServerOptions } from '../../lib/server.js';
+import { JSON_CODEC, type Codec } from '../../lib/protocol/codec.js';
 import { FrameProxy, type FrameTamper } from '../helpers/frame-proxy.js';
 import { fixtureKeys } from '../helpers/keys.js';
 import { specScope } from '../helpers/spec-scope.js';
@@ -279,6 +280,22 @@ describe('integration: the secure channel', () => {
     expect([...server.clients.values()][0]!.peerFingerprint).to.equal(clientKeys.fingerprint);
     const refusals = errors.filter((e): e is ClientKeyRefusedError => e instanceof ClientKeyRefusedError);
     expect(refusals.map((e) => e.fingerprint)).to.deep.equal([null, serverKeys.fingerprint]);
+  });
+
+  it('refuses a client key in the server\'s own codec, so a client with the same custom codec reads why', async () => {
+    // A binary codec: JSON with its bytes reversed, unreadable as JSON.
+    const reversed: Codec = {
+      name: 'reversed-json',
+      encode: (packet) => Buffer.from(JSON_CODEC.encode(packet)).reverse(),
+      decode: (bytes) => JSON_CODEC.decode(Buffer.from(bytes).reverse()),
+    };
+    const { port } = await startServer({ codec: reversed, encryption: { keys: serverKeys, authorizedKeys: [clientKeys.fingerprint] } });
+    const refused = await outcome(client(port, { codec: reversed }).start());
+    expect(refused).to.be.instanceOf(RemoteError);
+    expect((refused as RemoteError).remoteCode).to.equal('ERR_CLIENT_KEY_REFUSED');
+    const known = client(port, { codec: reversed, encryption: { serverFingerprint: serverKeys.fingerprint, keys: clientKeys } });
+    await known.start();
+    expect(await known.request('echo', 'in')).to.equal('in');
   });
 
   it('trusts on first use with known_hosts, and refuses a changed key naming the file', async () => {
