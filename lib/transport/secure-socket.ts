@@ -239,8 +239,8 @@ export class SecureSocket extends Duplex {
 
   private receiveClientHello(payload: Uint8Array, config: ServerChannelConfig): void {
     if (!looksLikeExchangeMessage(payload)) {
-      if (payload[0] === 0x7b) {
-        // A client without encryption sent its plain JSON handshake: tell it why, in the only words it reads.
+      if (decodesAsPacket(payload, config.codec)) {
+        // A client without encryption sent its plain handshake: tell it why, in the only words it reads.
         this.refuse(new ChannelRequiredError(), null);
         return;
       }
@@ -363,6 +363,16 @@ function plainAnswer(payload: Uint8Array): PnetworkError {
     // Not JSON: nothing more to say about it.
   }
   return new ChannelProtocolError('the server did not answer the key exchange: it answered in plain text, so it is not using the secure channel');
+}
+
+/** True when a first frame is a packet in the server's codec: a client that speaks pnetwork without the channel. */
+function decodesAsPacket(payload: Uint8Array, codec: Codec): boolean {
+  try {
+    codec.decode(payload);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function ignore(): void {}

@@ -282,7 +282,7 @@ describe('integration: the secure channel', () => {
     expect(refusals.map((e) => e.fingerprint)).to.deep.equal([null, serverKeys.fingerprint]);
   });
 
-  it('refuses a client key in the server\'s own codec, so a client with the same custom codec reads why', async () => {
+  it('answers in the server\'s own codec, so a client with the same custom codec reads a refused key or a missing channel', async () => {
     // A binary codec: JSON with its bytes reversed, unreadable as JSON.
     const reversed: Codec = {
       name: 'reversed-json',
@@ -293,6 +293,10 @@ describe('integration: the secure channel', () => {
     const refused = await outcome(client(port, { codec: reversed }).start());
     expect(refused).to.be.instanceOf(RemoteError);
     expect((refused as RemoteError).remoteCode).to.equal('ERR_CLIENT_KEY_REFUSED');
+    // A plain client with that codec is told that encryption is required, in that codec too.
+    const plain = new Client({ port, reconnect: false, codec: reversed });
+    scope.cleanups.push(() => plain.stop());
+    expect(((await outcome(plain.start())) as RemoteError).remoteCode).to.equal('ERR_CHANNEL_REQUIRED');
     const known = client(port, { codec: reversed, encryption: { serverFingerprint: serverKeys.fingerprint, keys: clientKeys } });
     await known.start();
     expect(await known.request('echo', 'in')).to.equal('in');
