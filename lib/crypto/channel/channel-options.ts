@@ -21,7 +21,7 @@ export interface ServerEncryptionOptions {
   authorizedKeys?: readonly string[];
 }
 
-/** A client's secure-channel settings: `serverFingerprint`, `knownHosts`, or both. */
+/** A client's secure-channel settings: `serverFingerprint`, `knownHosts`, or both (then the key must pass both). */
 export interface ClientEncryptionOptions {
   /**
    * The server key's fingerprint (base64 SHA-256 of its SPKI, as `pnetwork keygen` prints), or several:
@@ -80,7 +80,7 @@ export function resolveClientEncryption(options: ClientEncryptionOptions | undef
   }
   const identity = options.keys === undefined ? null : identityOf(options.keys, 'encryption.keys');
   const trust = (host: string, presented: string): void => {
-    // A pinned key is enough; known_hosts then only learns it. Without a pin, known_hosts decides.
+    // With both, both must hold: the key is one of the pins, and known_hosts holds it (or learns it now).
     if (pins.length > 0 && !pins.includes(presented)) throw new ServerKeyMismatchError(presented, pins);
     if (knownHosts !== undefined) checkKnownHost(knownHosts, host, presented);
   };
