@@ -4,6 +4,8 @@
  *   npm run bench                      full run (3 rounds), rewrites docs/benchmarks.md and .svg
  *   npm run bench -- --quick           smoke run (1 round, tiny counts) → bench/results/quick-latest.json
  *   npm run bench -- --rounds 5 --only rtt --systems net,pnetwork
+ *   BENCH_CPU_PROF=/tmp/prof npx tsx bench/run.ts --only broadcast --systems pnetwork --rounds 1
+ *                                      also writes a CPU profile of every child into that folder
  *
  * Each run starts a server child and a client child (node --import tsx bench/child.ts), over
  * 127.0.0.1 with an OS-chosen port, under a hard deadline. A run that fails verification makes the
@@ -109,7 +111,11 @@ if (systems.some(isPnetwork)) {
 // Child processes
 
 const live = new Set<ChildProcess>();
+/** Where each child's CPU profile goes (BENCH_CPU_PROF); none when unset. */
+const PROFILE_DIR = process.env.BENCH_CPU_PROF ?? '';
 const killAll = (): void => {
+  // Profiled children are left to exit on their own (their IPC channel closes), writing their profiles.
+  if (PROFILE_DIR) return;
   for (const child of live) child.kill('SIGKILL');
 };
 process.on('exit', killAll);
@@ -136,7 +142,7 @@ class Child {
   readonly ready: Promise<void>;
 
   constructor(readonly role: 'server' | 'client') {
-    const execArgv = ['--import', 'tsx', ...(role === 'server' ? ['--expose-gc'] : [])];
+    const execArgv = ['--import', 'tsx', ...(role === 'server' ? ['--expose-gc'] : []), ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [])];
     this.process = fork(CHILD, [role], { cwd: ROOT, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     live.add(this.process);
     let markReady: () => void = () => undefined;
@@ -178,7 +184,12 @@ class Child {
   }
 
   kill(): void {
-    if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill('SIGKILL');
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
+    if (!PROFILE_DIR || !this.process.connected) return void this.process.kill('SIGKILL');
+    // A profiled child writes its profile as it exits: it exits on its own when the channel closes.
+    const child = this.process;
+    child.disconnect();
+    setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
   }
 }
 

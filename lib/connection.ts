@@ -11,6 +11,7 @@ import { Subject, type Observable, type OperatorFunction, type SchedulerLike, ty
 import { ConnectionClosedError, PacketError, PnetworkError, RateLimitedError, RemoteError, type HeartbeatTimeoutError, type SendBufferFullError } from './errors.js';
 import { isTextCodec, type Codec } from './protocol/codec.js';
 import { refuseAction, type Packet } from './protocol/packet.js';
+import { tokenTail, type SharedPacket } from './protocol/shared-packet.js';
 import { reportIfUnhandled } from './unhandled-failure.js';
 import { refuseDelay } from './timing.js';
 import { decodeFrames } from './operators/decode-frames.js';
@@ -101,6 +102,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   readonly id = randomBytes(8).toString('hex');
   // A # field, so that a logger printing the connection (util.inspect) does not show the token.
   #secret = '';
+  /** The end of every broadcast copy to this connection: its token as JSON (see SharedPacket). */
+  #tokenTail: Buffer | null = null;
   private peerKey: { value: string | null } | null = null;
   /** When the connection was accepted or opened, in ms since the epoch. */
   readonly connectedAt: number;
@@ -285,6 +288,25 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
       this.lastWatched = reportIfUnhandled(sent, this);
     }
     return this.lastWatched!;
+  }
+
+  /**
+   * @internal Writes this connection's copy of a broadcast: the error it was refused with, or null
+   * once accepted (then {@link Connection.lastWritten} settles when it is handed to the socket).
+   */
+  writeShared(shared: SharedPacket): Error | null {
+    if (this.isClosed) return new ConnectionClosedError(this.closeReason ?? 'connection closed');
+    if (shared.head !== null) return this.writer.tryWriteSpliced(shared.head, (this.#tokenTail ??= tokenTail(this.token)));
+    try {
+      return this.writer.tryWrite(shared.encodeFor(this.token));
+    } catch (err) {
+      return err as Error;
+    }
+  }
+
+  /** @internal Settles when the last write accepted here is handed to the socket (rejects if it never is). */
+  get lastWritten(): Promise<void> {
+    return this.writer.lastWritten;
   }
 
   /** @internal A send failed and nobody handled its promise: the owner reports it. */
@@ -473,6 +495,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
       this.onPacket(event.packet);
     } else if (event.type === 'handshake') {
       this.#secret = event.token;
+      this.#tokenTail = null;
       this.peerStreams = event.data.streams === true;
       if (this.streamTable) this.streamTable.peerSupportsStreams = this.peerStreams;
       this.learnAddress(); // the socket is connected now: keep its address for after it closes

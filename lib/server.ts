@@ -14,6 +14,8 @@ import { runMiddleware, type Middleware } from './middleware/run-middleware.js';
 import { InMemoryRooms } from './rooms/in-memory-rooms.js';
 import { checkRoomName, type RoomRegistry } from './rooms/room-registry.js';
 import { RoomTarget, type RoomDelivery } from './rooms/room-target.js';
+import { fanOut } from './rooms/fan-out.js';
+import { SharedPacket } from './protocol/shared-packet.js';
 import { ServerConnection, type AnyData } from './server-connection.js';
 import { countOrInfinity, resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
 import { createPacket, type Packet } from './protocol/packet.js';
@@ -138,7 +140,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     const maxActionLength = this.options.maxActionLength;
     this.delivery = {
       registry: this.rooms,
-      send: (connection, action, data) => connection.sendPacket(action as ActionName<S>, data as DataOf<S, ActionName<S>>),
+      prepare: (action, data) => this.sharedPacket(action, data),
+      fanOut,
       refuse: (action) => refuseAction(action, maxActionLength),
       publish: (action, data, rooms, except) => this.cluster.broadcast(action, data, rooms, except),
     };
@@ -289,21 +292,30 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
    * own token only. Resolves with the number of clients **of this server** the packet was handed to.
    * With an adapter, and no `filter` (a function cannot travel), every other node of the cluster
    * delivers it to its own clients too; the call then rejects with PublishError when the other nodes
-   * could not be told (reported on error$ as well).
+   * could not be told (reported on error$ as well). The packet is encoded once for every recipient.
+   * @throws (rejects) ReservedActionError, or PacketError / FrameTooLargeError when the packet cannot be
+   * encoded or is larger than `maxFrameBytes` (then it is sent to no one)
    */
   async broadcast<A extends ActionName<S>>(action: A, data: DataOf<S, A>, filter?: (connection: ServerConnection<C, S, Data, Auth>) => boolean): Promise<number> {
     const refused = refuseAction(action, this.options.maxActionLength);
     if (refused) throw refused;
+    const shared = this.sharedPacket(action, data);
     // Handled now and awaited below: it may fail while the local sends are still being written.
     const remote = filter ? null : this.cluster.broadcast(action, data, null, []);
     remote?.catch(() => undefined);
-    const sends: Array<Promise<void>> = [];
-    for (const connection of this.#registered.values()) {
-      if (!filter || filter(connection)) sends.push(connection.sendPacket(action, data));
-    }
-    const results = await Promise.allSettled(sends);
+    const recipients = filter ? [...this.#registered.values()].filter(filter) : this.#registered.values();
+    const handed = await fanOut(recipients, shared);
     await remote;
-    return results.filter((result) => result.status === 'fulfilled').length;
+    return handed;
+  }
+
+  /**
+   * One packet for many of this server's clients, checked and encoded once.
+   * @throws PacketError when it cannot be encoded; FrameTooLargeError when it is larger than maxFrameBytes
+   */
+  private sharedPacket(action: string, data: unknown): SharedPacket {
+    const { codec, scheduler, maxFrameBytes } = this.options;
+    return new SharedPacket(codec, action, data, scheduler.now(), maxFrameBytes);
   }
 
   /**
@@ -492,10 +504,16 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     deliver: (action, data, rooms, except) => {
       // From another node: to this node's members of `rooms` (every client when null), minus `except`.
       const members = rooms === null ? this.#registered.values() : this.rooms.select(rooms, except);
-      for (const connection of members) {
-        if (rooms === null && except.some((room) => connection.rooms.has(room))) continue;
-        void connection.sendPacket(action as ActionName<S>, data as DataOf<S, ActionName<S>>);
+      const recipients = rooms === null && except.length > 0 ? [...members].filter((connection) => !except.some((room) => connection.rooms.has(room))) : members;
+      let shared: SharedPacket;
+      try {
+        shared = this.sharedPacket(action, data);
+      } catch (err) {
+        // Sent by another node, so no caller here hears it: the node's error$ does.
+        if (err instanceof PnetworkError) this.router.report(err);
+        return;
       }
+      void fanOut(recipients, shared);
     },
     report: (error) => this.router.report(error),
   };

@@ -53,7 +53,7 @@ export function jsonCodec(limits: Partial<PacketLimits> = {}): TextCodec {
     if (text === undefined) throw new PacketError('ERR_PACKET_JSON', 'packet cannot be serialised as JSON');
     return text;
   };
-  return {
+  const codec: TextCodec = {
     name: 'json',
     encodeText,
     encode: (packet) => Buffer.from(encodeText(packet), 'utf8'),
@@ -73,6 +73,20 @@ export function jsonCodec(limits: Partial<PacketLimits> = {}): TextCodec {
       return validatePacket(value, rules);
     },
   };
+  // Only this object: a copy made with spread may replace encodeText, and must then encode every copy itself.
+  TOKEN_SPLICING.add(codec);
+  return codec;
+}
+
+/** The codecs whose text is `JSON.stringify(packet)`, so that one packet's text can end with any token. */
+const TOKEN_SPLICING = new WeakSet<Codec>();
+
+/**
+ * @internal True when `codec` writes packets as `JSON.stringify` does, fields in order: a packet for
+ * many recipients can then be encoded once up to its token, and each recipient's token appended.
+ */
+export function splicesToken(codec: Codec): codec is TextCodec {
+  return TOKEN_SPLICING.has(codec);
 }
 
 /** The default codec, with the default limits. */

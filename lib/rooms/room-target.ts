@@ -4,13 +4,19 @@
  */
 import type { ActionMap, ActionName, AnyActions, DataOf } from '../types.js';
 import { checkRoomName, type RoomRegistry } from './room-registry.js';
+import type { SharedPacket } from '../protocol/shared-packet.js';
 
-/** How a target reaches members: the registry, one send, and the check a packet must pass first. */
+/** How a target reaches members: the registry, the packet encoded once, its fan-out, and the checks a packet must pass first. */
 export interface RoomDelivery<M> {
   /** Where the members are looked up. */
   readonly registry: RoomRegistry<M>;
-  /** Sends one packet to one member; resolves once it is handed to the socket. */
-  send(member: M, action: string, data: unknown): Promise<void>;
+  /**
+   * The packet for every member, checked and encoded once.
+   * @throws PacketError or FrameTooLargeError when no member could be sent it
+   */
+  prepare(action: string, data: unknown): SharedPacket;
+  /** Writes the packet to each member; resolves with how many it was handed to. */
+  fanOut(members: Iterable<M>, shared: SharedPacket): Promise<number>;
   /** Why `action` cannot be sent at all (a reserved name, say), or null when it can. */
   refuse(action: string): Error | null;
   /**
@@ -69,16 +75,15 @@ export class RoomTarget<M, Out extends ActionMap = AnyActions> {
   async broadcast<A extends ActionName<Out>>(action: A, data: DataOf<Out, A>): Promise<number> {
     const refused = this.delivery.refuse(action);
     if (refused) throw refused;
+    const shared = this.delivery.prepare(action, data);
     // The publish's outcome is taken at once: a failure must not sit unhandled while local sends are written.
     const remote = this.delivery.publish?.(action, data, this.rooms, this.excluded).then(
       () => null,
       (err: unknown) => ({ err }),
     );
-    const sends: Array<Promise<void>> = [];
-    for (const member of this.delivery.registry.select(this.rooms, this.excluded)) sends.push(this.delivery.send(member, action, data));
-    const results = await Promise.allSettled(sends);
+    const handed = await this.delivery.fanOut(this.delivery.registry.select(this.rooms, this.excluded), shared);
     const failed = await remote;
     if (failed) throw failed.err;
-    return results.filter((result) => result.status === 'fulfilled').length;
+    return handed;
   }
 }

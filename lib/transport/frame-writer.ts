@@ -14,6 +14,9 @@ import type { TrafficStats } from '../types.js';
 /** A batch this large is handed to the socket at once rather than at the end of the tick. */
 const FLUSH_BYTES = 64 * 1024;
 
+/** In a batch's `lengths`: this payload continues the frame before it (a spliced payload's tail). */
+const CONTINUED = -1;
+
 /** The limits a writer works with; a connection passes its own settings. */
 export interface FrameWriterLimits {
   /** Largest payload allowed, in bytes. */
@@ -128,9 +131,25 @@ export class FrameWriter {
    * to know whether each was accepted: the error it was refused with, or null.
    */
   tryWrite(payload: string | Uint8Array): Error | null {
+    return this.accept(payload, typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length, null);
+  }
+
+  /**
+   * Like {@link FrameWriter.tryWrite} for a payload in two parts, `head` then `tail`, framed as one: a
+   * broadcast's shared bytes and one recipient's own end, with no copy made to join them.
+   */
+  tryWriteSpliced(head: Uint8Array, tail: Uint8Array): Error | null {
+    return this.accept(head, head.length + tail.length, tail);
+  }
+
+  /** The promise of the batch that took the last accepted write: settles when it is handed to the socket. */
+  get lastWritten(): Promise<void> {
+    return this.batches[this.batches.length - 1]!.done;
+  }
+
+  private accept(payload: string | Uint8Array, length: number, tail: Uint8Array | null): Error | null {
     if (this.closedWith) return this.closedWith;
     if (this.ending) return new ConnectionClosedError('connection is closing');
-    const length = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
     if (length > this.limits.maxFrameBytes) return new FrameTooLargeError(length, this.limits.maxFrameBytes);
     const size = FRAME_HEADER_BYTES + length;
     let batch = this.batches.length === 0 ? undefined : this.batches[this.batches.length - 1];
@@ -149,6 +168,10 @@ export class FrameWriter {
     }
     batch.payloads.push(payload);
     batch.lengths.push(length);
+    if (tail !== null) {
+      batch.payloads.push(tail);
+      batch.lengths.push(CONTINUED);
+    }
     batch.bytes += size;
     this.pendingBytes += size;
     this.counters.packetsOut++;
@@ -288,11 +311,17 @@ function frameBatch(batch: Batch): Buffer {
   for (let i = 0; i < batch.payloads.length; i++) {
     const payload = batch.payloads[i]!;
     const length = batch.lengths[i]!;
-    buffer.writeUInt32BE(length, offset);
-    offset += FRAME_HEADER_BYTES;
-    if (typeof payload === 'string') buffer.write(payload, offset, length, 'utf8');
-    else buffer.set(payload, offset);
-    offset += length;
+    // A spliced payload's tail continues the frame before it: no header of its own.
+    if (length !== CONTINUED) {
+      buffer.writeUInt32BE(length, offset);
+      offset += FRAME_HEADER_BYTES;
+    }
+    if (typeof payload === 'string') {
+      offset += buffer.write(payload, offset, length, 'utf8');
+    } else {
+      buffer.set(payload, offset);
+      offset += payload.length;
+    }
   }
   return buffer;
 }

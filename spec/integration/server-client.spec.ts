@@ -8,6 +8,7 @@ import {
   ConnectionClosedError,
   FrameTooLargeError,
   HandlerError,
+  PacketError,
   HandshakeError,
   RemoteError,
   ReplyError,
@@ -17,6 +18,7 @@ import {
   type PnetworkError,
 } from '../../lib/errors.js';
 import type { Packet } from '../../lib/protocol/packet.js';
+import { jsonCodec } from '../../lib/protocol/codec.js';
 import { Server, type ServerOptions } from '../../lib/server.js';
 import type { ClientOptions } from '../../lib/client.js';
 import type { RawClient } from '../helpers/raw-client.js';
@@ -317,6 +319,31 @@ describe('integration: Server and Client over TCP', () => {
       a.bindAction('ping-me', () => 'ok');
       expect(await server.getClient(a.token!)!.request('ping-me', null)).to.equal('ok');
       expect(aCalls).to.equal(0);
+    });
+
+    it('rejects a broadcast it cannot send to anyone (data that is not JSON, a frame too large) instead of resolving 0', async () => {
+      const server = await startServer({ maxFrameBytes: 4096 });
+      const client = await startClient(server);
+      const unencodable = await server.broadcast('news', { n: 1n } as never).catch((err: unknown) => err);
+      expect(unencodable).to.be.instanceOf(PacketError).with.property('code', 'ERR_PACKET_JSON');
+      const tooLarge = await server.broadcast('news', 'x'.repeat(5000)).catch((err: unknown) => err);
+      expect(tooLarge).to.be.instanceOf(FrameTooLargeError);
+      const roomTooLarge = await server.to('lobby').broadcast('news', 'x'.repeat(5000)).catch((err: unknown) => err);
+      expect(roomTooLarge, 'a room with no members still refuses what no member could receive').to.be.instanceOf(FrameTooLargeError);
+      // What could be sent still is, after the refusals.
+      const got = nextValue(client.action$('news'), WAIT_MS, 'news after the refusals');
+      expect(await server.broadcast('news', 'ok')).to.equal(1);
+      expect((await got).packet.data).to.equal('ok');
+    });
+
+    it('broadcasts to a server with a custom codec in that codec, each client with its own token', async () => {
+      const codec = { ...jsonCodec(), name: 'custom' };
+      const server = await startServer({ codec });
+      const clients = await Promise.all([startClient(server, { codec }), startClient(server, { codec })]);
+      const received = clients.map((client) => nextValue(client.action$('news'), WAIT_MS, 'broadcast news'));
+      expect(await server.broadcast('news', { n: 2 })).to.equal(2);
+      const packets = await Promise.all(received);
+      packets.forEach((envelope, i) => expect(envelope.packet).to.include({ token: clients[i]!.token, action: 'news' }));
     });
 
     it('refuses a spoofed token with ERR_TOKEN_MISMATCH, reports it, and never dispatches it', async () => {

@@ -5,6 +5,8 @@ import { InMemoryRooms } from '../../lib/rooms/in-memory-rooms.js';
 import { checkRoomName } from '../../lib/rooms/room-registry.js';
 import { RoomTarget, type RoomDelivery } from '../../lib/rooms/room-target.js';
 import { refuseAction } from '../../lib/protocol/packet.js';
+import { JSON_CODEC } from '../../lib/protocol/codec.js';
+import { SharedPacket } from '../../lib/protocol/shared-packet.js';
 
 const sorted = (members: Iterable<string>): string[] => [...members].sort();
 
@@ -92,10 +94,15 @@ describe('rooms/RoomTarget', () => {
     const sent: string[] = [];
     const delivery: RoomDelivery<string> = {
       registry: rooms,
-      send: (member, action, data) => {
-        if (member === 'closing') return Promise.reject(new Error('closed'));
-        sent.push(`${member} ${action} ${JSON.stringify(data)}`);
-        return Promise.resolve();
+      prepare: (action, data) => new SharedPacket(JSON_CODEC, action, data, 0, 1024),
+      fanOut: (members, shared) => {
+        let reached = 0;
+        for (const member of members) {
+          if (member === 'closing') continue;
+          sent.push(`${member} ${shared.action} ${JSON.stringify(shared.data)}`);
+          reached++;
+        }
+        return Promise.resolve(reached);
       },
       refuse: (action) => refuseAction(action, 256),
     };

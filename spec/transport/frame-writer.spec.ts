@@ -68,6 +68,38 @@ describe('transport/FrameWriter', () => {
     expect(counters).to.deep.equal({ packetsOut: 3, bytesOut: 4 * 3 + 1 + 2 + 4 });
   });
 
+  it('frames a spliced payload (head and tail) as one frame, between whole ones, in order and in the counters', async () => {
+    const w = writer();
+    const head = Buffer.from('{"shared":');
+    expect(w.tryWrite('a')).to.equal(null);
+    expect(w.tryWriteSpliced(head, Buffer.from('1}'))).to.equal(null);
+    expect(w.tryWriteSpliced(head, Buffer.from('"two"}'))).to.equal(null);
+    expect(w.tryWrite(Buffer.from('z'))).to.equal(null);
+    await w.lastWritten;
+    expect(socket.writes).to.have.length(1);
+    expect(socket.payloads()).to.deep.equal(['a', '{"shared":1}', '{"shared":"two"}', 'z']);
+    expect(counters).to.deep.equal({ packetsOut: 4, bytesOut: 4 * 4 + 1 + 12 + 16 + 1 });
+  });
+
+  it('refuses a spliced payload whose two parts together exceed maxFrameBytes', () => {
+    const w = writer(1024, 5);
+    expect(w.tryWriteSpliced(Buffer.from('abc'), Buffer.from('de'))).to.equal(null);
+    expect(w.tryWriteSpliced(Buffer.from('abc'), Buffer.from('def'))).to.be.instanceOf(FrameTooLargeError);
+  });
+
+  it('keeps a spliced payload whole when the socket is full and its batch is framed early', async () => {
+    const w = writer(1 << 20);
+    socket.full = true;
+    w.write('first').catch(() => undefined);
+    await tick();
+    const head = Buffer.from('h'.repeat(1000));
+    for (let i = 0; i < 100; i++) expect(w.tryWriteSpliced(head, Buffer.from(String(i)))).to.equal(null);
+    const written = w.lastWritten;
+    socket.drain();
+    await written;
+    expect(socket.payloads()).to.deep.equal(['first', ...Array.from({ length: 100 }, (_, i) => `${'h'.repeat(1000)}${i}`)]);
+  });
+
   it('writes a large burst out in pieces of about 64 KiB instead of holding it to the end of the tick', async () => {
     const w = writer(1 << 20);
     const body = 'x'.repeat(1000);
