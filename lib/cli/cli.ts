@@ -4,7 +4,7 @@
  * @module
  */
 import { clearLine, createInterface, cursorTo, type Interface } from 'node:readline';
-import { interval, map, Subscription, type Observable } from 'rxjs';
+import { asyncScheduler, interval, map, Subscription, type Observable, type SchedulerLike } from 'rxjs';
 import { clientCommands } from './commands/client-commands.js';
 import type { Command, CommandContext } from './commands/command.js';
 import { CommandError } from './commands/command.js';
@@ -38,6 +38,11 @@ export interface CLIOptions {
   log?: PacketLogOptions;
   /** How often traffic counters are sampled for the rates in `status`, in ms. @defaultValue 1000 */
   sampleIntervalMs?: number;
+  /**
+   * The console's clock: rate samples, uptimes and the log's times. A test passes a virtual one.
+   * @defaultValue asyncScheduler (wall-clock time)
+   */
+  scheduler?: SchedulerLike;
 }
 
 /** Most action names remembered for completion beyond the bound ones. */
@@ -68,6 +73,7 @@ export class CLI {
   private readonly seenActions = new Set<string>();
   private readonly subscriptions = new Subscription();
   private readonly context: CommandContext;
+  private readonly clock: SchedulerLike;
   private rl: Interface | null = null;
   private done: Promise<void> | null = null;
   private queue: Promise<void> = Promise.resolve();
@@ -92,6 +98,7 @@ export class CLI {
     private readonly options: CLIOptions = {},
   ) {
     const client = isConsoleClient(instance);
+    this.clock = options.scheduler ?? asyncScheduler;
     this.displayName = displayName ?? (client ? 'client' : 'server');
     this.input = options.input ?? process.stdin;
     this.output = options.output ?? process.stdout;
@@ -109,7 +116,7 @@ export class CLI {
       style: this.style,
       commands: this.commands,
       quit: () => this.quit(),
-      now: () => Date.now(),
+      now: () => this.clock.now(),
       onInterrupt: (cancel) => {
         this.interrupt = cancel;
         return () => {
@@ -248,7 +255,7 @@ export class CLI {
     const client = isConsoleClient(this.instance);
     return this.instance.packets$.pipe(
       map(({ packet, connection }) => ({
-        time: Date.now(),
+        time: this.clock.now(),
         // A peer chooses its action names and address text: terminal controls in them are replaced.
         from: client ? 'server' : `${clientLabel(connection)} ${printable(connection.remoteAddress)}`,
         action: printable(packet.action, 256),
@@ -259,9 +266,9 @@ export class CLI {
 
   /** Subscriptions that live as long as the console: rate samples, seen actions, client state. */
   private watch(): void {
-    const sample = (): void => this.meter.sample(this.instance.stats(), Date.now());
+    const sample = (): void => this.meter.sample(this.instance.stats(), this.clock.now());
     sample();
-    this.subscriptions.add(interval(this.options.sampleIntervalMs ?? 1000).subscribe(sample));
+    this.subscriptions.add(interval(this.options.sampleIntervalMs ?? 1000, this.clock).subscribe(sample));
     this.subscriptions.add(this.instance.packets$.subscribe(({ packet }) => this.remember(packet.action)));
     if (isConsoleClient(this.instance)) {
       const lost = this.instance.disconnect$;

@@ -5,6 +5,7 @@ import { Server } from '../../lib/server.js';
 import type { ConsoleClient, ConsoleServer } from '../../lib/cli/instance.js';
 import { until, withDeadline } from '../helpers/wait.js';
 import { ConsoleHarness, WAIT_MS } from './console-harness.js';
+import { VirtualClock } from '../helpers/virtual-clock.js';
 
 // The console only needs this much of Server and Client; the real classes must fit it.
 const _serverFits: (server: Server) => ConsoleServer = (server) => server;
@@ -111,16 +112,19 @@ describe('CLI (server console)', () => {
       expect(out).to.match(/^bytes\/s\s+in \d+/m);
     });
 
-    it('computes rates from the change in server.stats()', async () => {
+    it('computes rates from the change in server.stats(), on the clock it is given', async () => {
       const client = await connectClient();
-      const h = new ConsoleHarness(server, undefined, { sampleIntervalMs: 60_000 });
+      const clock = new VirtualClock();
+      const h = new ConsoleHarness(server, undefined, { sampleIntervalMs: 60_000, scheduler: clock });
       harness = h;
       await h.ready();
       for (let i = 0; i < 5; i++) await client.sendPacket('echo', i);
       await until(() => server.stats().packetsIn >= 5, WAIT_MS, 'five packets');
+      expect(/^packets\/s\s+in (\d+\.\d)/m.exec(await h.run('status'))?.[1], 'no time has passed on its clock').to.equal('0.0');
+      clock.advance(2000);
       const out = await h.run('status');
       const rate = /^packets\/s\s+in (\d+\.\d)/m.exec(out);
-      expect(Number(rate?.[1])).to.be.greaterThan(0);
+      expect(Number(rate?.[1]), 'five packets (and more: the handshake) over two seconds').to.be.at.least(2.5);
       const total = /^total\s+in (\d+) packets/m.exec(out);
       expect(Number(total?.[1])).to.be.at.least(5);
     });
