@@ -5,7 +5,8 @@
  * `sendStallTimeoutMs` while more than `maxSendBufferBytes` wait is reported as stalled.
  * @module
  */
-import type { Socket } from 'node:net';
+import { Socket as NetSocket, type Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { Subject, type Observable, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConnectionClosedError, FrameTooLargeError, SendBufferFullError } from '../errors.js';
 import { FRAME_HEADER_BYTES } from '../protocol/frame.js';
@@ -13,6 +14,22 @@ import type { TrafficStats } from '../types.js';
 
 /** A batch this large is handed to the socket at once rather than at the end of the tick. */
 const FLUSH_BYTES = 64 * 1024;
+
+/**
+ * The buffer batches are framed into before a socket that copies them takes them (see writeBatch):
+ * one for every writer, since each uses it only during its own synchronous write.
+ */
+let scratch: Buffer | null = null;
+
+/**
+ * True when what `socket.write` is given is no longer needed once the socket holds no bytes: a TCP
+ * socket (the kernel has copied it) or a socket that says so (the secure channel seals a copy). Not an
+ * in-memory socket, which hands the very buffer to its peer.
+ */
+function copiesWrites(socket: Socket): boolean {
+  if (socket instanceof NetSocket) return !(socket instanceof TLSSocket);
+  return (socket as { readonly copiesWrites?: boolean }).copiesWrites === true;
+}
 
 /** In a batch's `lengths`: this payload continues the frame before it (a spliced payload's tail). */
 const CONTINUED = -1;
@@ -66,6 +83,8 @@ export class FrameWriter {
   private seenDrains = 0;
   private seenSocketBytes = 0;
   private lastProgressAt = 0;
+  /** Whether batches may be framed into the shared scratch buffer (see writeBatch). */
+  private readonly copiesWrites: boolean;
 
   /**
    * @param socket the socket to write to
@@ -80,6 +99,7 @@ export class FrameWriter {
     private readonly listener: FrameWriterListener,
   ) {
     socket.on('drain', this.onDrain);
+    this.copiesWrites = copiesWrites(socket);
   }
 
   /** Bytes accepted and not yet sent: waiting here, plus what the socket itself still holds. */
@@ -214,11 +234,26 @@ export class FrameWriter {
     while (!this.isBlocked && this.closedWith === null && this.batches.length > 0) {
       const batch = this.batches.shift()!;
       this.pendingBytes -= batch.bytes;
-      if (!this.socket.write(batch.framed ?? frameBatch(batch))) this.isBlocked = true;
+      if (!this.writeBatch(batch)) this.isBlocked = true;
       batch.resolve();
     }
     if (this.ending && this.batches.length === 0 && !this.isBlocked && this.closedWith === null) this.socket.end();
     this.checkBacklog();
+  }
+
+  /**
+   * Hands one batch to the socket. Framed into the shared scratch buffer when the socket copies what it
+   * is given: writing into a buffer whose memory was just used is several times faster than into a
+   * fresh one (measured with 4 KiB payloads: 60 ms against 180-220 ms for 800 MB), and a batch of
+   * small frames is mostly that write.
+   */
+  private writeBatch(batch: Batch): boolean {
+    if (batch.framed !== null || !this.copiesWrites || batch.bytes > FLUSH_BYTES) return this.socket.write(batch.framed ?? frameBatch(batch));
+    const buffer = (scratch ??= Buffer.allocUnsafeSlow(FLUSH_BYTES));
+    const taken = this.socket.write(frameBatch(batch, buffer));
+    // The socket queued the bytes instead of passing them on at once: the buffer is its now.
+    if (this.socket.writableLength !== 0) scratch = null;
+    return taken;
   }
 
   /** @internal The stall check's wake-up: returns the delay to the next one, or null when it stops. */
@@ -304,9 +339,9 @@ function pack(batch: Batch): void {
   batch.lengths = [];
 }
 
-/** One buffer holding every frame of the batch. */
-function frameBatch(batch: Batch): Buffer {
-  const buffer = Buffer.allocUnsafe(batch.bytes);
+/** One buffer holding every frame of the batch: a new one, or the start of `into`. */
+function frameBatch(batch: Batch, into?: Buffer): Buffer {
+  const buffer = into === undefined ? Buffer.allocUnsafe(batch.bytes) : into.subarray(0, batch.bytes);
   let offset = 0;
   for (let i = 0; i < batch.payloads.length; i++) {
     const payload = batch.payloads[i]!;

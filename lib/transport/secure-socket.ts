@@ -64,6 +64,8 @@ const HIGH_WATER_MARK = 64 * 1024;
 export class SecureSocket extends Duplex {
   /** True: everything on this socket is sealed. */
   readonly encrypted = true;
+  /** True: a write is sealed into a new buffer at once, so the one given is free once nothing waits here. */
+  readonly copiesWrites = true;
   /** Resolves once the exchange is done; rejects with the typed error that ended it (the socket is closed). */
   readonly ready: Promise<void>;
   /** The key the peer proved it holds: the server's on a client; the client's (or null) on a server. */

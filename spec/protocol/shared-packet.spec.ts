@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { FrameTooLargeError, PacketError } from '../../lib/errors.js';
-import { JSON_CODEC, jsonCodec, type Codec } from '../../lib/protocol/codec.js';
+import { JSON_CODEC, jsonCodec, type Codec, type TextCodec } from '../../lib/protocol/codec.js';
 import { SharedPacket, tokenTail } from '../../lib/protocol/shared-packet.js';
 
 /** One recipient's copy as the bytes that would travel. */
@@ -33,7 +33,8 @@ describe('protocol/SharedPacket', () => {
     const shared = new SharedPacket(textless, 'a', 'x', 1, 1024);
     expect(shared.head).to.equal(null);
     expect(copyFor(shared, 'tok')).to.equal('{"ACTION":"A","DATA":"X","PACKET-CREATED":1,"TOKEN":"TOK"}');
-    const spread = new SharedPacket({ ...jsonCodec(), encodeText: () => 'mine' }, 'a', 'x', 1, 1024);
+    const replaced: TextCodec = { ...jsonCodec(), encodeText: () => 'mine' };
+    const spread = new SharedPacket(replaced, 'a', 'x', 1, 1024);
     expect(spread.head, 'a spread copy may have replaced encodeText').to.equal(null);
     expect(copyFor(spread, 'tok')).to.equal('mine');
   });

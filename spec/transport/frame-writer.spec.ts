@@ -100,6 +100,53 @@ describe('transport/FrameWriter', () => {
     expect(socket.payloads()).to.deep.equal(['first', ...Array.from({ length: 100 }, (_, i) => `${'h'.repeat(1000)}${i}`)]);
   });
 
+  it('frames into one reused buffer for a socket that copies each write, and into a new one once the socket holds bytes', async () => {
+    /** Copies what it is given (as the kernel does) and keeps the buffers it was handed, to compare them. */
+    class CopyingSocket extends FakeSocket {
+      readonly copiesWrites = true;
+      readonly given: Buffer[] = [];
+      override write(chunk: Buffer): boolean {
+        this.given.push(chunk);
+        return super.write(Buffer.from(chunk));
+      }
+    }
+    const copying = new CopyingSocket();
+    socket = copying;
+    const w = writer(1 << 20);
+    for (const text of ['one', 'two', 'three']) {
+      w.write(text).catch(() => undefined);
+      await w.lastWritten;
+    }
+    copying.writableLength = 10; // the socket holds bytes now: it keeps the buffer it was given
+    w.write('four').catch(() => undefined);
+    await w.lastWritten;
+    w.write('five').catch(() => undefined);
+    await w.lastWritten;
+    expect(socket.payloads()).to.deep.equal(['one', 'two', 'three', 'four', 'five']);
+    const shared = (i: number): boolean => copying.given[i]!.buffer === copying.given[0]!.buffer;
+    expect([1, 2, 3].map(shared), 'one buffer while every write was passed on at once').to.deep.equal([true, true, true]);
+    expect(shared(4), 'a new one after the socket kept the last').to.equal(false);
+    expect(Buffer.from(copying.given[3]!).toString('utf8', 4), 'the buffer the socket kept is never written again').to.equal('four');
+  });
+
+  it('never reuses a buffer for a socket that does not say it copies writes (an in-memory socket hands it on)', async () => {
+    const w = writer(1 << 20);
+    const given: Buffer[] = [];
+    const write = socket.write.bind(socket);
+    socket.write = (chunk: Buffer): boolean => {
+      given.push(chunk);
+      return write(chunk);
+    };
+    for (const text of ['a', 'b']) {
+      w.write(text).catch(() => undefined);
+      await w.lastWritten;
+    }
+    const sameMemory = given[0]!.buffer === given[1]!.buffer && given[0]!.byteOffset === given[1]!.byteOffset;
+    expect(sameMemory).to.equal(false);
+    expect(Buffer.from(given[0]!).toString('utf8', 4), 'the first buffer still holds its own frame').to.equal('a');
+    expect(socket.payloads()).to.deep.equal(['a', 'b']);
+  });
+
   it('writes a large burst out in pieces of about 64 KiB instead of holding it to the end of the tick', async () => {
     const w = writer(1 << 20);
     const body = 'x'.repeat(1000);
