@@ -6,11 +6,21 @@
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { ChannelProtocolError, DecryptionError } from '../../errors.js';
-import { CONTENT_DATA, CONTENT_KEY_UPDATE, MAX_RECORD_CONTENT_BYTES, MAX_RECORDS_PER_KEY, NONCE_BYTES, TAG_BYTES } from './constants.js';
+import { CONTENT_DATA, CONTENT_KEY_UPDATE, MAX_RECORDS_PER_KEY, NONCE_BYTES, TAG_BYTES } from './constants.js';
 import { nextSecret, trafficKeys, type TrafficKeys } from './key-schedule.js';
 
 /** Bytes of the length header in front of every record (the framing's own header). */
 const HEADER_BYTES = 4;
+
+/** What a record adds to its content: the length header, the content type and the tag. */
+const RECORD_OVERHEAD_BYTES = HEADER_BYTES + 1 + TAG_BYTES;
+
+/**
+ * Most content this sealer puts in one record (a receiver accepts up to 64 KiB). 16 KiB, as TLS: a
+ * 64 KiB batch sealed as one record ran at 16-31k 4 KiB packets/s on this machine, as four records of
+ * 16 KiB at 39-42k, the output buffers being smaller.
+ */
+export const SEAL_CONTENT_BYTES = 16 * 1024;
 
 /** The nonce for record `counter`: the IV with the counter XORed into its last 8 bytes, big-endian. */
 export function recordNonce(iv: Uint8Array, counter: number): Buffer {
@@ -67,16 +77,19 @@ export class RecordSealer extends DirectionState {
   }
 
   /**
-   * Seals application bytes (whole frames, usually one tick's batch) as data records: one record, or
-   * several when they exceed 64 KiB. Returns the records back to back, ready for one socket write.
+   * Seals application bytes (whole frames, usually one tick's batch) as data records of at most
+   * {@link SEAL_CONTENT_BYTES} each, back to back in one buffer, ready for one socket write.
    */
   seal(bytes: Uint8Array): Buffer {
-    if (bytes.length <= MAX_RECORD_CONTENT_BYTES) return this.sealRecord(CONTENT_DATA, bytes);
-    const records: Buffer[] = [];
-    for (let at = 0; at < bytes.length; at += MAX_RECORD_CONTENT_BYTES) {
-      records.push(this.sealRecord(CONTENT_DATA, bytes.subarray(at, at + MAX_RECORD_CONTENT_BYTES)));
+    const count = Math.max(1, Math.ceil(bytes.length / SEAL_CONTENT_BYTES));
+    // The key's budget runs out inside this batch: seal record by record, each with its update when due.
+    if (this.counter + count > this.rekeyAfterRecords) return this.sealEach(bytes);
+    const out = Buffer.allocUnsafe(bytes.length + count * RECORD_OVERHEAD_BYTES);
+    let at = 0;
+    for (let from = 0; at === 0 || from < bytes.length; from += SEAL_CONTENT_BYTES) {
+      at = this.sealInto(out, at, CONTENT_DATA, bytes.subarray(from, from + SEAL_CONTENT_BYTES));
     }
-    return Buffer.concat(records);
+    return out;
   }
 
   /** Seals one record of the given content type; a key update goes first when the key's budget is spent. */
@@ -89,20 +102,34 @@ export class RecordSealer extends DirectionState {
     return this.sealOne(type, content);
   }
 
+  private sealEach(bytes: Uint8Array): Buffer {
+    const records: Buffer[] = [];
+    for (let from = 0; records.length === 0 || from < bytes.length; from += SEAL_CONTENT_BYTES) {
+      records.push(this.sealRecord(CONTENT_DATA, bytes.subarray(from, from + SEAL_CONTENT_BYTES)));
+    }
+    return Buffer.concat(records);
+  }
+
   private sealOne(type: number, content: Uint8Array): Buffer {
+    const record = Buffer.allocUnsafe(content.length + RECORD_OVERHEAD_BYTES);
+    this.sealInto(record, 0, type, content);
+    return record;
+  }
+
+  /** Seals one record into `out` from `at`; returns the offset just after it. */
+  private sealInto(out: Buffer, at: number, type: number, content: Uint8Array): number {
     const bodyLength = 1 + content.length + TAG_BYTES;
-    const record = Buffer.allocUnsafe(HEADER_BYTES + bodyLength);
-    record.writeUInt32BE(bodyLength, 0);
+    out.writeUInt32BE(bodyLength, at);
     const cipher = createCipheriv('aes-256-gcm', this.keys.key, recordNonce(this.keys.iv, this.counter), { authTagLength: TAG_BYTES });
-    cipher.setAAD(record.subarray(0, HEADER_BYTES));
-    let at = HEADER_BYTES;
-    at += cipher.update(Buffer.of(type)).copy(record, at);
-    at += cipher.update(content).copy(record, at);
-    at += cipher.final().copy(record, at);
-    cipher.getAuthTag().copy(record, at);
+    cipher.setAAD(out.subarray(at, at + HEADER_BYTES));
+    let to = at + HEADER_BYTES;
+    to += cipher.update(Buffer.of(type)).copy(out, to);
+    to += cipher.update(content).copy(out, to);
+    to += cipher.final().copy(out, to);
+    to += cipher.getAuthTag().copy(out, to);
     this.counter++;
     this.records++;
-    return record;
+    return to;
   }
 }
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { ChannelProtocolError, DecryptionError } from '../../../lib/errors.js';
 import { CONTENT_DATA, CONTENT_KEY_UPDATE, MAX_RECORD_CONTENT_BYTES, MAX_RECORDS_PER_KEY } from '../../../lib/crypto/channel/constants.js';
-import { RecordOpener, RecordSealer, recordNonce } from '../../../lib/crypto/channel/records.js';
+import { RecordOpener, RecordSealer, SEAL_CONTENT_BYTES, recordNonce } from '../../../lib/crypto/channel/records.js';
 
 const SECRET = Buffer.alloc(32, 7);
 const OTHER_SECRET = Buffer.alloc(32, 8);
@@ -45,13 +45,33 @@ describe('crypto/channel/records', () => {
       expect(opener.records).to.equal(3);
     });
 
-    it('splits content over 64 KiB into several records', () => {
+    it('seals a batch as records of at most 16 KiB of content, back to back, and an empty one as one record', () => {
       const sealer = new RecordSealer(SECRET, 1000);
       const opener = new RecordOpener(SECRET);
-      const big = randomBytes(MAX_RECORD_CONTENT_BYTES * 2 + 5);
+      const big = randomBytes(SEAL_CONTENT_BYTES * 4 + 5);
       const parts = bodies(sealer.seal(big)).map((body) => opener.open(body).content);
-      expect(parts.map((part) => part.length)).to.deep.equal([MAX_RECORD_CONTENT_BYTES, MAX_RECORD_CONTENT_BYTES, 5]);
+      expect(parts.map((part) => part.length)).to.deep.equal([...Array.from({ length: 4 }, () => SEAL_CONTENT_BYTES), 5]);
       expect(Buffer.concat(parts)).to.deep.equal(big);
+      const empty = bodies(sealer.seal(new Uint8Array(0)));
+      expect(empty).to.have.length(1);
+      expect(opener.open(empty[0]!).content).to.have.length(0);
+    });
+
+    it('opens a record of the largest size a receiver accepts (64 KiB of content), as another sender may seal', () => {
+      const sealer = new RecordSealer(SECRET, 1000);
+      const opener = new RecordOpener(SECRET);
+      const content = randomBytes(MAX_RECORD_CONTENT_BYTES);
+      const [body] = bodies(sealer.sealRecord(CONTENT_DATA, content));
+      expect(opener.open(body!).content).to.deep.equal(content);
+    });
+
+    it('puts each key update where it falls inside a batch of several records', () => {
+      const sealer = new RecordSealer(SECRET, 3);
+      const opener = new RecordOpener(SECRET);
+      const batch = randomBytes(SEAL_CONTENT_BYTES * 7 + 1);
+      const opened = bodies(sealer.seal(batch)).map((body) => opener.open(body));
+      expect(opened.map((record) => record.type)).to.deep.equal([1, 1, 1, 2, 1, 1, 1, 2, 1, 1].map((n) => (n === 1 ? CONTENT_DATA : CONTENT_KEY_UPDATE)));
+      expect(Buffer.concat(opened.filter((record) => record.type === CONTENT_DATA).map((record) => record.content))).to.deep.equal(batch);
     });
 
     it('sends a key update after rekeyAfterRecords records, and the opener follows it', () => {
