@@ -49,6 +49,16 @@ describe('crypto/channel/exchange', () => {
     }
   });
 
+  it('checks the signature of a server key it has seen before on every exchange (the parsed key is kept, not the verdict)', () => {
+    const seen = exchange();
+    expect(seen.clientChannel.serverFingerprint).to.equal(spkiFingerprint(server.publicKeyDer));
+    const reply = Buffer.from(seen.serverSide.reply);
+    const { unsignedLength } = decodeServerHello(reply);
+    expect(() => exchange({ tamper: (fresh) => { fresh[unsignedLength + 10]! ^= 1; return fresh; } })).to.throw(SignatureError);
+    // The same key and signature, replayed into another session, do not verify either.
+    expect(() => exchange({ tamper: () => reply })).to.throw(SignatureError);
+  });
+
   it('refuses a ServerHello signed by a key other than the one it presents', () => {
     const other = channelIdentity(pem('other-key'));
     expect(() =>
