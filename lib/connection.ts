@@ -3,7 +3,7 @@
  * handshake), the writer, request correlation, counters and the close sequence.
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { randomHexId } from './random-id.js';
 import type { Socket } from 'node:net';
 import { channelRecords, isEncrypted, peerFingerprint, securityOf } from './transport/sockets.js';
 import type { ChannelRecordCounts } from './transport/secure-socket.js';
@@ -99,7 +99,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
    * hex digits, unrelated to the token, fixed when the socket is accepted or opened. It is local to this
    * process: the peer's side of the same socket has an id of its own.
    */
-  readonly id = randomBytes(8).toString('hex');
+  readonly id = randomHexId(8);
   // A # field, so that a logger printing the connection (util.inspect) does not show the token.
   #secret = '';
   /** The end of every broadcast copy to this connection: its token as JSON (see SharedPacket). */

@@ -5,7 +5,7 @@
  * id, and the client list. The server owns one and feeds it its local clients through {@link LocalNode}.
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { randomHexId } from '../random-id.js';
 import { interval, Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { AdapterDownError, ClusterTimeoutError, ConnectionClosedError, PacketError, PnetworkError, UnknownClientError } from '../errors.js';
 import type { Adapter, AdapterStatus } from '../adapters/adapter.js';
@@ -89,7 +89,7 @@ const MAX_LOCATED = 10_000;
 /** One node of a cluster. */
 export class Cluster {
   /** This node's id: random, new for each server start. */
-  readonly node = randomBytes(8).toString('hex');
+  readonly node = randomHexId(8);
   private readonly members = new Map<string, Member>();
   private readonly located = new Map<string, string>();
   private readonly questions = new Map<number, Question>();
