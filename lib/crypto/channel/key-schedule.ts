@@ -4,7 +4,7 @@
  * Pure functions of their inputs: the known-answer specs pin every output.
  * @module
  */
-import { createHash, hkdfSync } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import {
   KEY_BYTES,
   LABEL_CLIENT_SIGNATURE,
@@ -48,10 +48,21 @@ export function clientSignedContent(transcript: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from(LABEL_CLIENT_SIGNATURE, 'latin1'), Buffer.of(0), transcript]);
 }
 
-/** HKDF-SHA256 (extract then expand) of `length` bytes. */
+/**
+ * HKDF-SHA256 (RFC 5869, extract then expand) of at most 32 bytes: one HMAC for each step. Written out
+ * because node:crypto's hkdfSync took 19 us per call here against 5 us per HMAC, and a connection
+ * derives six values on each side. An empty salt is HMAC's zero key, as the RFC says.
+ */
 function hkdf(ikm: Uint8Array, salt: Uint8Array, info: string, length: number): Buffer {
-  return Buffer.from(hkdfSync('sha256', ikm, salt, Buffer.from(info, 'latin1'), length));
+  if (length > HASH_BYTES) throw new RangeError(`hkdf here gives at most ${HASH_BYTES} bytes`);
+  const prk = createHmac('sha256', salt).update(ikm).digest();
+  const okm = createHmac('sha256', prk).update(Buffer.from(info, 'latin1')).update(COUNTER_ONE).digest();
+  return okm.subarray(0, length);
 }
+
+const HASH_BYTES = 32;
+/** The counter byte of HKDF-Expand's first (and here only) block. */
+const COUNTER_ONE = Buffer.of(1);
 
 /** Both directions' first traffic secrets: HKDF of the X25519 secret, salted with the transcript hash. */
 export function sessionSecrets(shared: Uint8Array, transcript: Uint8Array): SessionSecrets {
