@@ -31,6 +31,9 @@ function copiesWrites(socket: Socket): boolean {
   return (socket as { readonly copiesWrites?: boolean }).copiesWrites === true;
 }
 
+/** Batches up to this size are framed into a buffer from Node's pool (half its 8 KiB slab, as Buffer does). */
+const POOLED_BYTES = Buffer.poolSize >>> 1;
+
 /** In a batch's `lengths`: this payload continues the frame before it (a spliced payload's tail). */
 const CONTINUED = -1;
 
@@ -248,11 +251,15 @@ export class FrameWriter {
    * small frames is mostly that write.
    */
   private writeBatch(batch: Batch): boolean {
-    if (batch.framed !== null || !this.copiesWrites || batch.bytes > FLUSH_BYTES) return this.socket.write(batch.framed ?? frameBatch(batch));
+    // Small batches come from Node's shared pool, which is cheap; and a socket that is still connecting,
+    // or already holds bytes, would keep the scratch buffer, so the next batch would need a new one.
+    const socket = this.socket;
+    const useScratch = batch.framed === null && this.copiesWrites && batch.bytes > POOLED_BYTES && batch.bytes <= FLUSH_BYTES && !socket.connecting && socket.writableLength === 0;
+    if (!useScratch) return socket.write(batch.framed ?? frameBatch(batch));
     const buffer = (scratch ??= Buffer.allocUnsafeSlow(FLUSH_BYTES));
-    const taken = this.socket.write(frameBatch(batch, buffer));
+    const taken = socket.write(frameBatch(batch, buffer));
     // The socket queued the bytes instead of passing them on at once: the buffer is its now.
-    if (this.socket.writableLength !== 0) scratch = null;
+    if (socket.writableLength !== 0) scratch = null;
     return taken;
   }
 

@@ -100,33 +100,43 @@ describe('transport/FrameWriter', () => {
     expect(socket.payloads()).to.deep.equal(['first', ...Array.from({ length: 100 }, (_, i) => `${'h'.repeat(1000)}${i}`)]);
   });
 
-  it('frames into one reused buffer for a socket that copies each write, and into a new one once the socket holds bytes', async () => {
-    /** Copies what it is given (as the kernel does) and keeps the buffers it was handed, to compare them. */
+  it('frames large batches into one reused buffer for a socket that copies each write, and into a new one once the socket keeps one', async () => {
+    /** Copies what it is given (as the kernel does), keeps the buffers it was handed, and can be told to queue the next write. */
     class CopyingSocket extends FakeSocket {
       readonly copiesWrites = true;
+      connecting = false;
+      queueNext = false;
       readonly given: Buffer[] = [];
       override write(chunk: Buffer): boolean {
         this.given.push(chunk);
+        if (this.queueNext) this.writableLength = chunk.length; // it holds these bytes now
         return super.write(Buffer.from(chunk));
       }
     }
     const copying = new CopyingSocket();
     socket = copying;
     const w = writer(1 << 20);
-    for (const text of ['one', 'two', 'three']) {
+    const big = (tag: string): string => tag.padEnd(6000, '.');
+    const send = async (text: string): Promise<void> => {
       w.write(text).catch(() => undefined);
       await w.lastWritten;
-    }
-    copying.writableLength = 10; // the socket holds bytes now: it keeps the buffer it was given
-    w.write('four').catch(() => undefined);
-    await w.lastWritten;
-    w.write('five').catch(() => undefined);
-    await w.lastWritten;
-    expect(socket.payloads()).to.deep.equal(['one', 'two', 'three', 'four', 'five']);
-    const shared = (i: number): boolean => copying.given[i]!.buffer === copying.given[0]!.buffer;
-    expect([1, 2, 3].map(shared), 'one buffer while every write was passed on at once').to.deep.equal([true, true, true]);
-    expect(shared(4), 'a new one after the socket kept the last').to.equal(false);
-    expect(Buffer.from(copying.given[3]!).toString('utf8', 4), 'the buffer the socket kept is never written again').to.equal('four');
+    };
+    for (const tag of ['one', 'two', 'three']) await send(big(tag));
+    copying.queueNext = true;
+    await send(big('four')); // the socket keeps this buffer
+    copying.queueNext = false;
+    copying.writableLength = 0;
+    await send(big('five'));
+    await send('small');
+    copying.connecting = true;
+    await send(big('six'));
+    expect(socket.payloads()).to.deep.equal([...['one', 'two', 'three', 'four', 'five'].map(big), 'small', big('six')]);
+    const sameAsFirst = (i: number): boolean => copying.given[i]!.buffer === copying.given[0]!.buffer;
+    expect([1, 2, 3].map(sameAsFirst), 'one buffer while every write was passed on at once').to.deep.equal([true, true, true]);
+    expect(sameAsFirst(4), 'a new one after the socket kept the last').to.equal(false);
+    expect(Buffer.from(copying.given[3]!).toString('utf8', 4, 8), 'the buffer the socket kept is never written again').to.equal('four');
+    expect(copying.given[5]!.length < 4096 && copying.given[5]!.buffer !== copying.given[4]!.buffer, 'a small batch comes from the pool').to.equal(true);
+    expect(copying.given[6]!.buffer, 'not while the socket is still connecting').not.to.equal(copying.given[4]!.buffer);
   });
 
   it('never reuses a buffer for a socket that does not say it copies writes (an in-memory socket hands it on)', async () => {
