@@ -5,7 +5,7 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { netTransport, type Transport } from './transport/transport.js';
 import { DEFAULTS } from './defaults.js';
-import { jsonCodec, type Codec } from './protocol/codec.js';
+import { JSON_CODEC, jsonCodec, type Codec } from './protocol/codec.js';
 import type { ConnectionSettings } from './connection.js';
 import { checkDelay } from './timing.js';
 import { MAX_STREAM_CREDIT } from './protocol/stream-packets.js';
@@ -88,7 +88,9 @@ export interface ResolvedCommonOptions extends ConnectionSettings {
 export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOptions {
   const maxActionLength = integer('maxActionLength', options.maxActionLength ?? DEFAULTS.maxActionLength, 1);
   const maxDepth = integer('maxDepth', options.maxDepth ?? DEFAULTS.maxDepth, 1);
-  const codec = options.codec ?? jsonCodec({ maxActionLength, maxDepth });
+  // The shared default codec when the limits are the defaults: one fewer object graph per client.
+  const defaultLimits = maxActionLength === DEFAULTS.maxActionLength && maxDepth === DEFAULTS.maxDepth;
+  const codec = options.codec ?? (defaultLimits ? JSON_CODEC : jsonCodec({ maxActionLength, maxDepth }));
   return {
     host: options.host ?? DEFAULTS.host,
     port: integer('port', options.port ?? DEFAULTS.port, 0, 65_535),

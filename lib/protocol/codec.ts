@@ -73,20 +73,22 @@ export function jsonCodec(limits: Partial<PacketLimits> = {}): TextCodec {
       return validatePacket(value, rules);
     },
   };
-  // Only this object: a copy made with spread may replace encodeText, and must then encode every copy itself.
-  TOKEN_SPLICING.add(codec);
+  // Not enumerable, so a spread copy does not carry it; and it names this encodeText, so a codec that
+  // replaced encodeText (one inheriting from this one, say) is not taken for this one.
+  Object.defineProperty(codec, SPLICES_TOKEN, { value: encodeText });
   return codec;
 }
 
-/** The codecs whose text is `JSON.stringify(packet)`, so that one packet's text can end with any token. */
-const TOKEN_SPLICING = new WeakSet<Codec>();
+/** On a JSON codec: its own encodeText, whose text is `JSON.stringify(packet)`. */
+const SPLICES_TOKEN = Symbol('pnetwork.splicesToken');
 
 /**
  * @internal True when `codec` writes packets as `JSON.stringify` does, fields in order: a packet for
  * many recipients can then be encoded once up to its token, and each recipient's token appended.
  */
 export function splicesToken(codec: Codec): codec is TextCodec {
-  return TOKEN_SPLICING.has(codec);
+  const own = (codec as { [SPLICES_TOKEN]?: unknown })[SPLICES_TOKEN];
+  return own !== undefined && own === (codec as Partial<TextCodec>).encodeText;
 }
 
 /** The default codec, with the default limits. */

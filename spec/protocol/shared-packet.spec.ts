@@ -37,6 +37,11 @@ describe('protocol/SharedPacket', () => {
     const spread = new SharedPacket(replaced, 'a', 'x', 1, 1024);
     expect(spread.head, 'a spread copy may have replaced encodeText').to.equal(null);
     expect(copyFor(spread, 'tok')).to.equal('mine');
+    const inheriting = Object.assign(Object.create(jsonCodec()) as TextCodec, { encodeText: () => 'inherited' });
+    const derived = new SharedPacket(inheriting, 'a', 'x', 1, 1024);
+    expect(derived.head, 'a codec inheriting from the JSON codec with its own encodeText').to.equal(null);
+    expect(copyFor(derived, 'tok')).to.equal('inherited');
+    expect(new SharedPacket(Object.create(jsonCodec()) as TextCodec, 'a', 'x', 1, 1024).head, 'one that inherits encodeText too').not.to.equal(null);
   });
 
   it('refuses data that is not JSON with ERR_PACKET_JSON, and a copy larger than maxFrameBytes, before any copy', () => {
