@@ -22,10 +22,19 @@ export class SharedPacket {
    * @throws PacketError when the packet cannot be encoded; FrameTooLargeError when a copy would be
    * larger than `maxFrameBytes`
    */
+  /**
+   * @param codec how copies are encoded (the JSON codec itself splices; any other encodes each in full)
+   * @param action the packet's action
+   * @param data the packet's data (undefined is sent as null)
+   * @param createdAt its `packet-created` time, in ms
+   * @param maxFrameBytes the largest copy allowed, in bytes
+   */
   constructor(
     private readonly codec: Codec,
+    /** The packet's action. */
     readonly action: string,
     data: unknown,
+    /** Its `packet-created` time, in ms. */
     readonly createdAt: number,
     maxFrameBytes: number,
   ) {
