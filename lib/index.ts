@@ -27,6 +27,7 @@ export { InMemoryRooms } from './rooms/in-memory-rooms.js';
 export { checkRoomName, type RoomRegistry } from './rooms/room-registry.js';
 export { RoomTarget, type RoomDelivery } from './rooms/room-target.js';
 export { SharedPacket } from './protocol/shared-packet.js';
+export type { UnhandledReporter } from './unhandled-failure.js';
 export { Bind } from './bind.js';
 export type { CommonOptions } from './options.js';
 export type { ActionMap, AnyActions, ActionName, DataOf, ReplyOf, HandlerResult, Envelope, TrafficStats, InstanceStats, RequestOptions, Binding, HostPort, IsAny } from './types.js';

@@ -6,7 +6,7 @@ import type { Server as NetServer, Socket } from 'node:net';
 import { Observable, Subject, tap } from 'rxjs';
 import { v4 as uuidv4 } from 'uuid';
 import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
-import { ConnectionLimitError, PnetworkError, aboutConnection } from './errors.js';
+import { ConnectionLimitError, PnetworkError, PublishError, aboutConnection } from './errors.js';
 import { refuseSocket } from './transport/refuse-socket.js';
 import type { ConnectionHooks } from './connection.js';
 import { serverHandshake, type HandshakeDone } from './operators/handshake.js';
@@ -24,7 +24,7 @@ import type { ActionMap, ActionName, AnyActions, DataOf, HostPort, InstanceStats
 import { Cluster, type LocalClient, type LocalNode } from './cluster/cluster.js';
 import { resolveClusterOptions, type ClusterOptions } from './cluster/cluster-options.js';
 import type { ClusterClient } from './cluster/messages.js';
-import { reportIfUnhandled } from './unhandled-failure.js';
+import { reportIfUnhandled, type UnhandledReporter } from './unhandled-failure.js';
 import { refuseAction } from './protocol/packet.js';
 import { refuseDelay } from './timing.js';
 import { createListener } from './transport/sockets.js';
@@ -144,6 +144,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       fanOut,
       refuse: (action) => refuseAction(action, maxActionLength),
       publish: (action, data, rooms, except) => this.cluster.broadcast(action, data, rooms, except),
+      reporter: this.broadcastReporter,
     };
   }
 
@@ -296,7 +297,19 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
    * @throws (rejects) ReservedActionError, or PacketError / FrameTooLargeError when the packet cannot be
    * encoded or is larger than `maxFrameBytes` (then it is sent to no one)
    */
-  async broadcast<A extends ActionName<S>>(action: A, data: DataOf<S, A>, filter?: (connection: ServerConnection<C, S, Data, Auth>) => boolean): Promise<number> {
+  broadcast<A extends ActionName<S>>(action: A, data: DataOf<S, A>, filter?: (connection: ServerConnection<C, S, Data, Auth>) => boolean): Promise<number> {
+    // A broadcast nobody awaits must neither crash the process nor fail in silence.
+    return reportIfUnhandled(this.broadcastNow(action, data, filter), this.broadcastReporter);
+  }
+
+  /** What a broadcast nobody awaited failed with goes to error$, unless the cluster reported it already. */
+  private readonly broadcastReporter: UnhandledReporter = {
+    reportUnhandled: (error) => {
+      if (!(error instanceof PublishError)) this.reportUnhandled(error);
+    },
+  };
+
+  private async broadcastNow(action: string, data: unknown, filter?: (connection: ServerConnection<C, S, Data, Auth>) => boolean): Promise<number> {
     const refused = refuseAction(action, this.options.maxActionLength);
     if (refused) throw refused;
     const shared = this.sharedPacket(action, data);

@@ -5,6 +5,7 @@
 import type { ActionMap, ActionName, AnyActions, DataOf } from '../types.js';
 import { checkRoomName, type RoomRegistry } from './room-registry.js';
 import type { SharedPacket } from '../protocol/shared-packet.js';
+import { reportIfUnhandled, type UnhandledReporter } from '../unhandled-failure.js';
 
 /** How a target reaches members: the registry, the packet encoded once, its fan-out, and the checks a packet must pass first. */
 export interface RoomDelivery<M> {
@@ -24,6 +25,8 @@ export interface RoomDelivery<M> {
    * when they could not be told. Absent for a single process.
    */
   publish?(action: string, data: unknown, rooms: readonly string[], except: readonly string[]): Promise<void>;
+  /** Hears what a broadcast nobody awaited failed with. */
+  readonly reporter: UnhandledReporter;
 }
 
 /**
@@ -72,7 +75,12 @@ export class RoomTarget<M, Out extends ActionMap = AnyActions> {
    * @throws (rejects) ReservedActionError or PacketError when the action cannot be sent to anyone;
    * PublishError when the other nodes of a cluster could not be told
    */
-  async broadcast<A extends ActionName<Out>>(action: A, data: DataOf<Out, A>): Promise<number> {
+  broadcast<A extends ActionName<Out>>(action: A, data: DataOf<Out, A>): Promise<number> {
+    // A broadcast nobody awaits must neither crash the process nor fail in silence.
+    return reportIfUnhandled(this.broadcastNow(action, data), this.delivery.reporter);
+  }
+
+  private async broadcastNow(action: string, data: unknown): Promise<number> {
     const refused = this.delivery.refuse(action);
     if (refused) throw refused;
     const shared = this.delivery.prepare(action, data);

@@ -336,6 +336,23 @@ describe('integration: Server and Client over TCP', () => {
       expect((await got).packet.data).to.equal('ok');
     });
 
+    it('reports on error$ a broadcast nobody awaits that cannot be sent, instead of an unhandled rejection', async () => {
+      const server = await startServer();
+      await startClient(server);
+      const errors = collect(server.error$);
+      void server.broadcast('news', { n: 1n } as never);
+      void server.to('lobby').broadcast('news', { n: 2n } as never);
+      void server.broadcast('ping' as never, null as never);
+      await until(() => errors.length >= 3, WAIT_MS, 'three reported broadcasts');
+      expect(errors.map((error) => error.code).sort()).to.deep.equal(['ERR_PACKET_JSON', 'ERR_PACKET_JSON', 'ERR_RESERVED_ACTION']);
+      // Awaited, the same failure goes to the caller only.
+      const before = errors.length;
+      expect(await server.broadcast('news', { n: 3n } as never).catch((err: unknown) => err)).to.be.instanceOf(PacketError);
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(errors).to.have.length(before);
+    });
+
     it('broadcasts to a server with a custom codec in that codec, each client with its own token', async () => {
       const codec = { ...jsonCodec(), name: 'custom' };
       const server = await startServer({ codec });

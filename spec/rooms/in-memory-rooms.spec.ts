@@ -89,9 +89,10 @@ describe('rooms/InMemoryRooms', () => {
 });
 
 describe('rooms/RoomTarget', () => {
-  function target(): { delivery: RoomDelivery<string>; sent: string[]; rooms: InMemoryRooms<string> } {
+  function target(): { delivery: RoomDelivery<string>; sent: string[]; rooms: InMemoryRooms<string>; unheard: unknown[] } {
     const rooms = new InMemoryRooms<string>();
     const sent: string[] = [];
+    const unheard: unknown[] = [];
     const delivery: RoomDelivery<string> = {
       registry: rooms,
       prepare: (action, data) => new SharedPacket(JSON_CODEC, action, data, 0, 1024),
@@ -105,8 +106,9 @@ describe('rooms/RoomTarget', () => {
         return Promise.resolve(reached);
       },
       refuse: (action) => refuseAction(action, 256),
+      reporter: { reportUnhandled: (error) => unheard.push(error) },
     };
-    return { delivery, sent, rooms };
+    return { delivery, sent, rooms, unheard };
   }
 
   it('broadcasts to the target and counts the members it reached', async () => {
@@ -141,6 +143,16 @@ describe('rooms/RoomTarget', () => {
     expect(() => checkRoomName(42)).to.throw(TypeError, /got number/);
     expect(checkRoomName('ok')).to.equal('ok');
   });
+  it('gives the failure of a broadcast nobody awaits to its reporter, not to an unhandled rejection', async () => {
+    const { delivery, rooms, unheard } = target();
+    rooms.join('a', 'lobby');
+    void new RoomTarget<string>(delivery, ['lobby']).broadcast('ping', null);
+    void new RoomTarget<string>(delivery, ['lobby']).broadcast('chat', { n: 1n });
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(unheard.map((error) => (error as { code?: string }).code)).to.deep.equal(['ERR_RESERVED_ACTION', 'ERR_PACKET_JSON']);
+  });
+
   it('handles a failed cluster publish at once, even while local sends are still being written', async () => {
     const { delivery, rooms } = target();
     rooms.join('a', 'lobby');
@@ -148,8 +160,8 @@ describe('rooms/RoomTarget', () => {
     const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
-      const slowSend = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
-      const failing = { ...delivery, send: slowSend, publish: () => Promise.reject(new Error('engine down')) };
+      const slowFanOut = (): Promise<number> => new Promise((resolve) => setTimeout(() => resolve(1), 20));
+      const failing: RoomDelivery<string> = { ...delivery, fanOut: slowFanOut, publish: () => Promise.reject(new Error('engine down')) };
       const error = await new RoomTarget<string>(failing, ['lobby']).broadcast('chat', null).catch((err: unknown) => err);
       await new Promise((resolve) => setImmediate(resolve));
       expect((error as Error).message).to.equal('engine down');
