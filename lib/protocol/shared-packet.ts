@@ -19,15 +19,13 @@ export class SharedPacket {
   readonly data: unknown;
 
   /**
-   * @throws PacketError when the packet cannot be encoded; FrameTooLargeError when a copy would be
-   * larger than `maxFrameBytes`
-   */
-  /**
    * @param codec how copies are encoded (the JSON codec itself splices; any other encodes each in full)
    * @param action the packet's action
    * @param data the packet's data (undefined is sent as null)
    * @param createdAt its `packet-created` time, in ms
    * @param maxFrameBytes the largest copy allowed, in bytes
+   * @throws PacketError when the packet cannot be encoded; FrameTooLargeError when a copy would be
+   * larger than `maxFrameBytes`
    */
   constructor(
     private readonly codec: Codec,
@@ -44,7 +42,7 @@ export class SharedPacket {
       // Encoded without the token, and its closing brace replaced by the token's key.
       const text = codec.encodeText({ action, data: this.data, 'packet-created': createdAt } as unknown as Packet);
       this.head = Buffer.from(`${text.slice(0, -1)},"token":`, 'utf8');
-      length = this.head.length + tokenTail(SAMPLE_TOKEN).length;
+      length = this.head.length + SAMPLE_TAIL_BYTES;
     } else {
       this.head = null;
       const sample = this.encodeFor(SAMPLE_TOKEN);
@@ -72,3 +70,6 @@ export class SharedPacket {
 export function tokenTail(token: string): Buffer {
   return Buffer.from(`${JSON.stringify(token)}}`, 'utf8');
 }
+
+/** The length of a uuid token's tail, to measure a copy before any recipient is known. */
+const SAMPLE_TAIL_BYTES = tokenTail(SAMPLE_TOKEN).length;
