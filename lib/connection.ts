@@ -291,22 +291,18 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   }
 
   /**
-   * @internal Writes this connection's copy of a broadcast: the error it was refused with, or null
-   * once accepted (then {@link Connection.lastWritten} settles when it is handed to the socket).
+   * @internal Writes this connection's copy of a broadcast: a promise that settles when it is handed
+   * to the socket, or null when the copy is refused (the connection is closing, say).
    */
-  writeShared(shared: SharedPacket): Error | null {
-    if (this.isClosed) return new ConnectionClosedError(this.closeReason ?? 'connection closed');
-    if (shared.head !== null) return this.writer.tryWriteSpliced(shared.head, (this.#tokenTail ??= tokenTail(this.token)));
+  writeShared(shared: SharedPacket): Promise<void> | null {
+    if (this.isClosed) return null;
+    let refused: Error | null;
     try {
-      return this.writer.tryWrite(shared.encodeFor(this.token));
-    } catch (err) {
-      return err as Error;
+      refused = shared.head !== null ? this.writer.tryWriteSpliced(shared.head, (this.#tokenTail ??= tokenTail(this.token))) : this.writer.tryWrite(shared.encodeFor(this.token));
+    } catch {
+      return null;
     }
-  }
-
-  /** @internal Settles when the last write accepted here is handed to the socket (rejects if it never is). */
-  get lastWritten(): Promise<void> {
-    return this.writer.lastWritten;
+    return refused === null ? this.writer.lastWritten : null;
   }
 
   /** @internal A send failed and nobody handled its promise: the owner reports it. */

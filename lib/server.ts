@@ -14,7 +14,7 @@ import { runMiddleware, type Middleware } from './middleware/run-middleware.js';
 import { InMemoryRooms } from './rooms/in-memory-rooms.js';
 import { checkRoomName, type RoomRegistry } from './rooms/room-registry.js';
 import { RoomTarget, type RoomDelivery } from './rooms/room-target.js';
-import { fanOut } from './rooms/fan-out.js';
+import { broadcastShared, fanOut } from './rooms/fan-out.js';
 import { SharedPacket } from './protocol/shared-packet.js';
 import { ServerConnection, type AnyData } from './server-connection.js';
 import { countOrInfinity, resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
@@ -141,7 +141,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     this.delivery = {
       registry: this.rooms,
       prepare: (action, data) => this.sharedPacket(action, data),
-      fanOut,
+      broadcast: broadcastShared,
       refuse: (action) => refuseAction(action, maxActionLength),
       publish: (action, data, rooms, except) => this.cluster.broadcast(action, data, rooms, except),
       reporter: this.broadcastReporter,
@@ -313,13 +313,9 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     const refused = refuseAction(action, this.options.maxActionLength);
     if (refused) throw refused;
     const shared = this.sharedPacket(action, data);
-    // Handled now and awaited below: it may fail while the local sends are still being written.
     const remote = filter ? null : this.cluster.broadcast(action, data, null, []);
-    remote?.catch(() => undefined);
     const recipients = filter ? [...this.#registered.values()].filter(filter) : this.#registered.values();
-    const handed = await fanOut(recipients, shared);
-    await remote;
-    return handed;
+    return broadcastShared(recipients, shared, remote);
   }
 
   /**

@@ -7,10 +7,11 @@ import type { SharedPacket } from '../protocol/shared-packet.js';
 
 /** What a fan-out needs of each recipient (a connection). */
 export interface FanOutRecipient {
-  /** Writes this recipient's copy: null once accepted, else why it was refused (closing, say). */
-  writeShared(shared: SharedPacket): Error | null;
-  /** Settles when the copy just accepted is handed to the socket; rejects if it never is. */
-  readonly lastWritten: Promise<void>;
+  /**
+   * Writes this recipient's copy: a promise that settles when it is handed to the socket (rejecting if it
+   * never is), or null when the recipient refused it (closing, say).
+   */
+  writeShared(shared: SharedPacket): Promise<void> | null;
 }
 
 /**
@@ -21,9 +22,22 @@ export interface FanOutRecipient {
 export function fanOut(recipients: Iterable<FanOutRecipient>, shared: SharedPacket): Promise<number> {
   const written: Array<Promise<void>> = [];
   for (const recipient of recipients) {
-    if (recipient.writeShared(shared) === null) written.push(recipient.lastWritten);
+    const copy = recipient.writeShared(shared);
+    if (copy !== null) written.push(copy);
   }
   return countSettled(written);
+}
+
+/**
+ * A whole broadcast: `shared` to `recipients` here, while `publish` (the other nodes of a cluster, or
+ * null) is under way. Resolves with the local count once both are done; rejects with what `publish`
+ * rejected with. Its failure is handled at once, so it never sits unhandled while copies are written.
+ */
+export async function broadcastShared(recipients: Iterable<FanOutRecipient>, shared: SharedPacket, publish: Promise<void> | null): Promise<number> {
+  publish?.catch(() => undefined);
+  const handed = await fanOut(recipients, shared);
+  await publish;
+  return handed;
 }
 
 /** The number of `promises` that fulfil, once all have settled; one counter instead of a result per promise. */

@@ -16,8 +16,11 @@ export interface RoomDelivery<M> {
    * @throws PacketError or FrameTooLargeError when no member could be sent it
    */
   prepare(action: string, data: unknown): SharedPacket;
-  /** Writes the packet to each member; resolves with how many it was handed to. */
-  fanOut(members: Iterable<M>, shared: SharedPacket): Promise<number>;
+  /**
+   * Writes the packet to each member while `publish` (to the other nodes, or null) is under way;
+   * resolves with how many members it was handed to, rejects with what `publish` rejected with.
+   */
+  broadcast(members: Iterable<M>, shared: SharedPacket, publish: Promise<void> | null): Promise<number>;
   /** Why `action` cannot be sent at all (a reserved name, say), or null when it can. */
   refuse(action: string): Error | null;
   /**
@@ -84,14 +87,7 @@ export class RoomTarget<M, Out extends ActionMap = AnyActions> {
     const refused = this.delivery.refuse(action);
     if (refused) throw refused;
     const shared = this.delivery.prepare(action, data);
-    // The publish's outcome is taken at once: a failure must not sit unhandled while local sends are written.
-    const remote = this.delivery.publish?.(action, data, this.rooms, this.excluded).then(
-      () => null,
-      (err: unknown) => ({ err }),
-    );
-    const handed = await this.delivery.fanOut(this.delivery.registry.select(this.rooms, this.excluded), shared);
-    const failed = await remote;
-    if (failed) throw failed.err;
-    return handed;
+    const remote = this.delivery.publish?.(action, data, this.rooms, this.excluded) ?? null;
+    return this.delivery.broadcast(this.delivery.registry.select(this.rooms, this.excluded), shared, remote);
   }
 }

@@ -7,6 +7,7 @@ import { RoomTarget, type RoomDelivery } from '../../lib/rooms/room-target.js';
 import { refuseAction } from '../../lib/protocol/packet.js';
 import { JSON_CODEC } from '../../lib/protocol/codec.js';
 import { SharedPacket } from '../../lib/protocol/shared-packet.js';
+import { broadcastShared, type FanOutRecipient } from '../../lib/rooms/fan-out.js';
 
 const sorted = (members: Iterable<string>): string[] => [...members].sort();
 
@@ -89,22 +90,26 @@ describe('rooms/InMemoryRooms', () => {
 });
 
 describe('rooms/RoomTarget', () => {
-  function target(): { delivery: RoomDelivery<string>; sent: string[]; rooms: InMemoryRooms<string>; unheard: unknown[] } {
+  /** A member as the fan-out sees it: its copy is recorded, and handed over when `written` says. */
+  function recipient(member: string, sent: string[], written: () => Promise<void>): FanOutRecipient {
+    return {
+      writeShared: (shared) => {
+        if (member === 'closing') return null;
+        sent.push(`${member} ${shared.action} ${JSON.stringify(shared.data)}`);
+        return written();
+      },
+    };
+  }
+
+  function target(written: () => Promise<void> = () => Promise.resolve()): { delivery: RoomDelivery<string>; sent: string[]; rooms: InMemoryRooms<string>; unheard: unknown[] } {
     const rooms = new InMemoryRooms<string>();
     const sent: string[] = [];
     const unheard: unknown[] = [];
     const delivery: RoomDelivery<string> = {
       registry: rooms,
       prepare: (action, data) => new SharedPacket(JSON_CODEC, action, data, 0, 1024),
-      fanOut: (members, shared) => {
-        let reached = 0;
-        for (const member of members) {
-          if (member === 'closing') continue;
-          sent.push(`${member} ${shared.action} ${JSON.stringify(shared.data)}`);
-          reached++;
-        }
-        return Promise.resolve(reached);
-      },
+      // The real broadcast over stand-in recipients: each records its copy; 'closing' refuses it.
+      broadcast: (members, shared, publish) => broadcastShared([...members].map((member) => recipient(member, sent, written)), shared, publish),
       refuse: (action) => refuseAction(action, 256),
       reporter: { reportUnhandled: (error) => unheard.push(error) },
     };
@@ -154,14 +159,13 @@ describe('rooms/RoomTarget', () => {
   });
 
   it('handles a failed cluster publish at once, even while local sends are still being written', async () => {
-    const { delivery, rooms } = target();
+    const { delivery, rooms } = target(() => new Promise((resolve) => setTimeout(resolve, 20)));
     rooms.join('a', 'lobby');
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
-      const slowFanOut = (): Promise<number> => new Promise((resolve) => setTimeout(() => resolve(1), 20));
-      const failing: RoomDelivery<string> = { ...delivery, fanOut: slowFanOut, publish: () => Promise.reject(new Error('engine down')) };
+      const failing: RoomDelivery<string> = { ...delivery, publish: () => Promise.reject(new Error('engine down')) };
       const error = await new RoomTarget<string>(failing, ['lobby']).broadcast('chat', null).catch((err: unknown) => err);
       await new Promise((resolve) => setImmediate(resolve));
       expect((error as Error).message).to.equal('engine down');
