@@ -8,7 +8,7 @@ import { BehaviorSubject, Subject, defer, firstValueFrom, merge, skip, throwErro
 import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
 import { AuthProviderError, ConnectionClosedError, ConnectionRefusedError, NotConnectedError, PnetworkError, RequestTimeoutError, aboutConnection } from './errors.js';
 import { Connection } from './connection.js';
-import { clientHandshake } from './operators/handshake.js';
+import { clientHandshakeRules } from './operators/handshake.js';
 import { resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
 import { createPacket, refuseAction, type JsonValue, type Packet } from './protocol/packet.js';
 import { reportIfUnhandled } from './unhandled-failure.js';
@@ -458,7 +458,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       const connection: Connection<S, C> = new Connection<S, C>(
         socket,
         this.options,
-        clientHandshake({ timeoutMs: handshakeTimeoutMs, scheduler }),
+        clientHandshakeRules({ timeoutMs: handshakeTimeoutMs, scheduler }),
         {
           onHandshake: () => {
             ready = true;

@@ -7,23 +7,21 @@ import { randomHexId } from './random-id.js';
 import type { Socket } from 'node:net';
 import { channelRecords, isEncrypted, peerFingerprint, securityOf } from './transport/sockets.js';
 import type { ChannelRecordCounts } from './transport/secure-socket.js';
-import { Subject, type Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConnectionClosedError, PacketError, PnetworkError, RateLimitedError, RemoteError, type HeartbeatTimeoutError, type SendBufferFullError } from './errors.js';
 import { isTextCodec, type Codec } from './protocol/codec.js';
 import { refuseAction, type Packet } from './protocol/packet.js';
 import { tokenTail, type SharedPacket } from './protocol/shared-packet.js';
 import { reportIfUnhandled } from './unhandled-failure.js';
 import { refuseDelay } from './timing.js';
-import { decodeFrames } from './operators/decode-frames.js';
 import { HeartbeatMonitor } from './liveness/heartbeat-monitor.js';
-import { decodePacketsOrErrors } from './operators/decode-packets.js';
-import type { HandshakeDone, HandshakeEvent } from './operators/handshake.js';
+import type { HandshakeDone, HandshakeEvent, HandshakeRules } from './operators/handshake.js';
+import { InboundReader } from './session/inbound-reader.js';
 import { PendingRequests } from './request/pending-requests.js';
 import { closingPacket, errorPacket, fatalErrorPacket, handleControlPacket, pingPacket, refusedPacketId, replyPacket } from './session/control-packets.js';
 import { FrameWriter } from './transport/frame-writer.js';
 import { InboundGate } from './session/inbound-gate.js';
 import { PacketRate } from './session/packet-rate.js';
-import { socketChunks } from './transport/socket-chunks.js';
 import { StreamTable, type StreamResponder } from './session/streams/stream-table.js';
 import type { StreamWire } from './session/streams/stream-wire.js';
 import { demandStreamOf, streamOf, uploadOf } from './session/streams/requester.js';
@@ -119,7 +117,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   private gate: InboundGate | null = null;
   private rate: PacketRate | null = null;
   private readonly writer: FrameWriter;
-  private readonly subscription: Subscription;
+  private readonly reader: InboundReader<this>;
   private closeReason: string | null = null;
   /** The promise of the last send and what sendPacket returned for it (see sendPacket). */
   private lastSent: Promise<void> | null = null;
@@ -139,28 +137,17 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   constructor(
     private readonly socket: Socket,
     private readonly settings: ConnectionSettings,
-    handshake: OperatorFunction<Packet | PacketError, HandshakeEvent>,
+    // The rules' owner is this connection; `never` lets a server's rules for its subclass through.
+    handshake: HandshakeRules<never>,
     private readonly hooks: ConnectionHooks<Connection<In, Out>>,
   ) {
     this.connectedAt = settings.scheduler.now();
     this.writer = new FrameWriter(socket, settings, this.stats, this);
     socket.setNoDelay(true);
     this.learnAddress();
-    // The pipeline handles socket errors while it runs; after a fatal error it is torn down while the
-    // socket may stay open until closeTimeoutMs, and an error then (a reset) must not go unheard.
-    socket.on('error', ignoreSocketError);
-    this.subscription = socketChunks(socket, this.stats)
-      .pipe(
-        decodeFrames({
-          maxFrameBytes: settings.maxFrameBytes,
-          maxFirstFrameBytes: Math.min(settings.maxHandshakeBytes, settings.maxFrameBytes),
-          incompleteFrameTimeoutMs: settings.incompleteFrameTimeoutMs,
-          scheduler: settings.scheduler,
-        }),
-        decodePacketsOrErrors(settings.codec),
-        handshake,
-      )
-      .subscribe(new InboundObserver(this));
+    // The reader also absorbs socket errors after a fatal error, while the socket may stay open until
+    // closeTimeoutMs: an error then (a reset) must not become an uncaught 'error'.
+    this.reader = new InboundReader<this>(socket, settings, handshake as HandshakeRules<this>, this, this, this.stats);
   }
 
   /** The connection's secret token ('' until the handshake completes). Never sent to anyone else. */
@@ -392,10 +379,12 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     return this.streams().accept(packet);
   }
 
-  private readonly streamOpener = (): StreamTable | Error => {
-    const refused = this.isClosed ? new ConnectionClosedError(this.closeReason ?? 'connection closed') : null;
-    return refused ?? this.streams();
-  };
+  /** What a stream Observable calls on each subscription: made on first use (most connections never stream). */
+  private streamStarter: (() => StreamTable | Error) | null = null;
+
+  private get streamOpener(): () => StreamTable | Error {
+    return (this.streamStarter ??= () => (this.isClosed ? new ConnectionClosedError(this.closeReason ?? 'connection closed') : this.streams()));
+  }
 
   private streams(): StreamTable {
     if (this.streamTable === null) {
@@ -483,7 +472,12 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     return isTextCodec(codec) ? codec.encodeText(packet) : codec.encode(packet);
   }
 
-  /** @internal Inbound pipeline: one event. */
+  /** @internal Inbound reader: the socket closed after whole frames. */
+  onEnd(): void {
+    this.finish();
+  }
+
+  /** @internal Inbound reader: one event. */
   onEvent(event: HandshakeEvent): void {
     this.stats.packetsIn++;
     this.monitor?.activity();
@@ -642,7 +636,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     this.finished = true;
     this.ending = true;
     this.destroyTimer?.unsubscribe();
-    this.subscription?.unsubscribe();
+    this.reader.stop();
     this.monitor?.stop();
     if (!this.socket.destroyed) this.socket.destroy();
     const error = new ConnectionClosedError(reason);
@@ -657,27 +651,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   }
 }
 
-/** Feeds the inbound pipeline into its connection: one small object instead of three closures. */
-class InboundObserver {
-  constructor(private readonly connection: Pick<Connection, 'onEvent' | 'onFatal' | 'finish'>) {}
-
-  next(event: HandshakeEvent): void {
-    this.connection.onEvent(event);
-  }
-
-  error(err: unknown): void {
-    this.connection.onFatal(err);
-  }
-
-  complete(): void {
-    this.connection.finish();
-  }
-}
-
 function noop(): void {}
-
-/** Socket errors after the pipeline is gone: the socket closes by itself, and 'close' finishes the connection. */
-function ignoreSocketError(): void {}
 
 function ignore(): void {}
 

@@ -4,11 +4,8 @@
  * @module
  */
 import type { Socket } from 'node:net';
-import type { OperatorFunction } from 'rxjs';
 import { Connection, type ConnectionHooks, type ConnectionSettings } from './connection.js';
-import type { PacketError } from './errors.js';
-import type { HandshakeEvent } from './operators/handshake.js';
-import type { Packet } from './protocol/packet.js';
+import type { HandshakeRules } from './operators/handshake.js';
 import { checkRoomName, type RoomRegistry } from './rooms/room-registry.js';
 import type { ActionMap, AnyActions } from './types.js';
 
@@ -41,7 +38,7 @@ export class ServerConnection<In extends ActionMap = AnyActions, Out extends Act
   constructor(
     socket: Socket,
     settings: ConnectionSettings,
-    handshake: OperatorFunction<Packet | PacketError, HandshakeEvent>,
+    handshake: HandshakeRules<ServerConnection<In, Out, Data, Auth>>,
     hooks: ConnectionHooks<Connection<In, Out>>,
     registry: RoomRegistry<ServerConnection<In, Out, Data, Auth>>,
   ) {

@@ -9,7 +9,7 @@ import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
 import { ConnectionLimitError, PnetworkError, PublishError, aboutConnection } from './errors.js';
 import { refuseSocket } from './transport/refuse-socket.js';
 import type { ConnectionHooks } from './connection.js';
-import { serverHandshake, type HandshakeDone } from './operators/handshake.js';
+import { serverHandshakeRules, type HandshakeDone, type HandshakeRules } from './operators/handshake.js';
 import { runMiddleware, type Middleware } from './middleware/run-middleware.js';
 import { InMemoryRooms } from './rooms/in-memory-rooms.js';
 import { checkRoomName, type RoomRegistry } from './rooms/room-registry.js';
@@ -412,14 +412,13 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /** Runs the pnetwork pipeline on a socket that passed the limits (and the key exchange, if any). */
   private startConnection(socket: Socket): void {
-    const options = this.options;
-    const handshake = serverHandshake({
-      timeoutMs: options.handshakeTimeoutMs,
-      scheduler: options.scheduler,
+    this.handshakeRules ??= serverHandshakeRules({
+      timeoutMs: this.options.handshakeTimeoutMs,
+      scheduler: this.options.scheduler,
       issueToken: uuidv4,
-      admit: (done) => this.admit(connection, done),
+      admit: (done, connection: ServerConnection<C, S, Data, Auth>) => this.admit(connection, done),
     });
-    const connection: ServerConnection<C, S, Data, Auth> = new ServerConnection<C, S, Data, Auth>(socket, options, handshake, this.hooks, this.rooms);
+    const connection = new ServerConnection<C, S, Data, Auth>(socket, this.options, this.handshakeRules, this.hooks, this.rooms);
     this.open.add(connection);
     // A server that is stopping accepts nothing new.
     if (!this.netServer) void connection.close('server stopping');
@@ -457,6 +456,9 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     const code = err instanceof PnetworkError ? err.code : 'ERR_UNAUTHORIZED';
     this.refused.set(code, (this.refused.get(code) ?? 0) + 1);
   }
+
+  /** The handshake's rules, made once: every connection's gate shares them. */
+  private handshakeRules: HandshakeRules<ServerConnection<C, S, Data, Auth>> | null = null;
 
   /** One hooks object for every connection: an idle connection carries no closures of its own. */
   private readonly hooks: ConnectionHooks<ServerConnection<C, S, Data, Auth>> = {

@@ -32,7 +32,7 @@ export interface DecodeFramesConfig {
  * completes mid-frame, and with `FrameTimeoutError` when a started frame stalls for
  * `incompleteFrameTimeoutMs`. Unsubscribing releases any partial frame and cancels the timer.
  * @example
- * socketChunks$.pipe(decodeFrames({ maxFrameBytes: 65_536 }))
+ * chunks$.pipe(decodeFrames({ maxFrameBytes: 65_536 }))
  */
 export function decodeFrames(config: DecodeFramesConfig = {}): OperatorFunction<Uint8Array, Uint8Array> {
   const maxFrameBytes = config.maxFrameBytes ?? DEFAULTS.maxFrameBytes;

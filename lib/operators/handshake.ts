@@ -86,18 +86,8 @@ export interface ClientHandshakeConfig {
  * (`ERR_PROTOCOL_VERSION`) when the peer speaks another protocol version.
  */
 export function serverHandshake(config: ServerHandshakeConfig): OperatorFunction<Packet | PacketError, HandshakeEvent> {
-  return handshakeOperator(config.timeoutMs, config.scheduler ?? asyncScheduler, (first) => {
-    if (first.action !== 'handshake' || first.token !== null || !isRecord(first.data)) {
-      throw new HandshakeError('the first packet must be {action: "handshake", data: {protocol}, token: null}');
-    }
-    if (first.data.protocol !== PROTOCOL_VERSION) {
-      throw new HandshakeError(
-        `unsupported protocol version ${JSON.stringify(first.data.protocol) ?? 'undefined'}; this server speaks ${PROTOCOL_VERSION}`,
-        'ERR_PROTOCOL_VERSION',
-      );
-    }
-    return { type: 'handshake', token: config.issueToken(), data: first.data };
-  }, config.admit);
+  const admit = config.admit;
+  return handshakeOperator(serverHandshakeRules({ ...config, ...(admit ? { admit: (done: HandshakeDone) => admit(done) } : {}) }));
 }
 
 /**
@@ -114,83 +104,171 @@ export function serverHandshake(config: ServerHandshakeConfig): OperatorFunction
  * is malformed.
  */
 export function clientHandshake(config: ClientHandshakeConfig): OperatorFunction<Packet | PacketError, HandshakeEvent> {
-  return handshakeOperator(config.timeoutMs, config.scheduler ?? asyncScheduler, (first) => {
-    if (first.action === 'error') {
-      const error = remoteErrorFrom(first.data, 'handshake refused');
-      // `retry: false` marks a refusal by the server's middleware: the client is not to try again.
-      throw isRecord(first.data) && first.data.retry === false ? new ConnectionRefusedError(error.remoteCode, error.message) : error;
-    }
-    if (first.action !== 'handshake' || !isRecord(first.data) || typeof first.data.token !== 'string' || first.data.token === '') {
-      throw new HandshakeError('the server did not answer with a handshake carrying a token');
-    }
-    if (first.data.protocol !== PROTOCOL_VERSION) {
-      throw new HandshakeError(`the server speaks protocol ${JSON.stringify(first.data.protocol)}`, 'ERR_PROTOCOL_VERSION');
-    }
-    return { type: 'handshake', token: first.data.token, data: first.data };
-  });
+  return handshakeOperator(clientHandshakeRules(config));
 }
 
-function handshakeOperator(
-  timeoutMs: number,
-  scheduler: SchedulerLike,
-  accept: (first: Packet) => HandshakeDone,
-  admit?: (done: HandshakeDone) => Observable<unknown> | null,
-): OperatorFunction<Packet | PacketError, HandshakeEvent> {
+/**
+ * @internal One side's handshake rules, made once per Server or Client and shared by all its
+ * connections; `admit` is told which connection (`owner`) it decides for.
+ */
+export interface HandshakeRules<Owner = unknown> {
+  readonly timeoutMs: number;
+  readonly scheduler: SchedulerLike;
+  /** Checks the first packet; throws the error that refuses it. */
+  accept(first: Packet): HandshakeDone;
+  /** As {@link ServerHandshakeConfig.admit}, for one owner. */
+  admit?(done: HandshakeDone, owner: Owner): Observable<unknown> | null;
+}
+
+/** @internal The server's rules: a handshake packet with the current protocol, answered with a new token. */
+export function serverHandshakeRules<Owner>(
+  config: Omit<ServerHandshakeConfig, 'admit'> & { admit?: (done: HandshakeDone, owner: Owner) => Observable<unknown> | null },
+): HandshakeRules<Owner> {
+  const { issueToken, admit } = config;
+  return {
+    timeoutMs: config.timeoutMs,
+    scheduler: config.scheduler ?? asyncScheduler,
+    accept(first) {
+      if (first.action !== 'handshake' || first.token !== null || !isRecord(first.data)) {
+        throw new HandshakeError('the first packet must be {action: "handshake", data: {protocol}, token: null}');
+      }
+      if (first.data.protocol !== PROTOCOL_VERSION) {
+        throw new HandshakeError(
+          `unsupported protocol version ${JSON.stringify(first.data.protocol) ?? 'undefined'}; this server speaks ${PROTOCOL_VERSION}`,
+          'ERR_PROTOCOL_VERSION',
+        );
+      }
+      return { type: 'handshake', token: issueToken(), data: first.data };
+    },
+    ...(admit ? { admit } : {}),
+  };
+}
+
+/** @internal The client's rules: the server's reply must carry a token (or is the error refusing us). */
+export function clientHandshakeRules(config: ClientHandshakeConfig): HandshakeRules {
+  return {
+    timeoutMs: config.timeoutMs,
+    scheduler: config.scheduler ?? asyncScheduler,
+    accept(first) {
+      if (first.action === 'error') {
+        const error = remoteErrorFrom(first.data, 'handshake refused');
+        // `retry: false` marks a refusal by the server's middleware: the client is not to try again.
+        throw isRecord(first.data) && first.data.retry === false ? new ConnectionRefusedError(error.remoteCode, error.message) : error;
+      }
+      if (first.action !== 'handshake' || !isRecord(first.data) || typeof first.data.token !== 'string' || first.data.token === '') {
+        throw new HandshakeError('the server did not answer with a handshake carrying a token');
+      }
+      if (first.data.protocol !== PROTOCOL_VERSION) {
+        throw new HandshakeError(`the server speaks protocol ${JSON.stringify(first.data.protocol)}`, 'ERR_PROTOCOL_VERSION');
+      }
+      return { type: 'handshake', token: first.data.token, data: first.data };
+    },
+  };
+}
+
+/** @internal Where a handshake gate sends its events; after `error` it sends nothing more. */
+export interface HandshakeOutput {
+  next(event: HandshakeEvent): void;
+  error(err: unknown): void;
+}
+
+/**
+ * @internal The handshake for one connection, as a state machine: the operators and the connection's
+ * inbound reader both push packets through one. Its timer runs from construction until the first
+ * packet; `stop()` cancels whatever is still running.
+ */
+export class HandshakeGate<Owner = unknown> {
+  // A # field, so that util.inspect of a connection (which holds its gate) does not show the token.
+  #token: string | null = null;
+  /** Set while `admit` decides: the handshake has arrived, but no token is in force yet. */
+  private admission: Subscription | null = null;
+  private deciding = false;
+  private timer: Subscription | null;
+
+  constructor(
+    private readonly rules: HandshakeRules<Owner>,
+    private readonly output: HandshakeOutput,
+    private readonly owner: Owner,
+  ) {
+    this.timer = rules.scheduler.schedule(handshakeTimedOut, rules.timeoutMs, this);
+  }
+
+  /** One decoded packet, or the error of one that could not be decoded. */
+  push(input: Packet | PacketError): void {
+    const token = this.#token;
+    if (token !== null) {
+      if (input instanceof PacketError) this.output.next({ type: 'rejected', error: input });
+      else if (input.token !== token) this.output.next({ type: 'rejected', error: new TokenMismatchError(input.action), packet: input });
+      else if (input.action === 'handshake') this.output.next({ type: 'rejected', error: new ReservedActionError('handshake'), packet: input });
+      else this.output.next({ type: 'packet', packet: input });
+      return;
+    }
+    if (this.deciding) {
+      this.output.next({ type: 'rejected', ...(input instanceof PacketError ? { error: input } : { error: new TokenMismatchError(input.action), packet: input }) });
+      return;
+    }
+    this.timer?.unsubscribe();
+    this.timer = null;
+    if (input instanceof PacketError) {
+      this.output.error(new HandshakeError(`the first packet was malformed: ${input.message}`));
+      return;
+    }
+    let done: HandshakeDone;
+    try {
+      done = this.rules.accept(input);
+    } catch (err) {
+      this.output.error(err);
+      return;
+    }
+    const decision = this.rules.admit?.(done, this.owner) ?? null;
+    if (decision === null) {
+      this.complete(done);
+      return;
+    }
+    this.deciding = true;
+    const admission = decision.subscribe({ error: (err: unknown) => this.output.error(err), complete: () => this.complete(done) });
+    // Kept only while undecided (a decision may come synchronously): the connection's life does not hold it.
+    if (this.#token === null) this.admission = admission;
+  }
+
+  /** Cancels the timer and an admission still deciding. */
+  stop(): void {
+    this.timer?.unsubscribe();
+    this.timer = null;
+    this.admission?.unsubscribe();
+    this.admission = null;
+  }
+
+  /** @internal The timer fired: nothing arrived in time. */
+  timedOut(): void {
+    this.timer = null;
+    this.output.error(new HandshakeTimeoutError(this.rules.timeoutMs));
+  }
+
+  private complete(done: HandshakeDone): void {
+    this.#token = done.token;
+    this.deciding = false;
+    this.admission = null;
+    this.output.next(done);
+  }
+}
+
+/** The timer's work, one function for every gate (no closure per connection). */
+function handshakeTimedOut(gate?: HandshakeGate): void {
+  gate!.timedOut();
+}
+
+function handshakeOperator(rules: HandshakeRules<undefined>): OperatorFunction<Packet | PacketError, HandshakeEvent> {
   return (source) =>
     new Observable<HandshakeEvent>((subscriber) => {
-      let token: string | null = null;
-      // Set while `admit` decides: the handshake has arrived, but no token is in force yet.
-      let admission: Subscription | null = null;
-      const complete = (done: HandshakeDone): void => {
-        token = done.token;
-        subscriber.next(done);
-      };
-      // Dropped once the handshake is done, so a long-lived connection does not keep it.
-      let timer: Subscription | null = scheduler.schedule(() => subscriber.error(new HandshakeTimeoutError(timeoutMs)), timeoutMs);
+      const gate = new HandshakeGate(rules, subscriber, undefined);
       const subscription = source.subscribe({
-        next(input) {
-          if (admission !== null && token === null) {
-            subscriber.next({ type: 'rejected', ...(input instanceof PacketError ? { error: input } : { error: new TokenMismatchError(input.action), packet: input }) });
-            return;
-          }
-          if (token === null) {
-            timer?.unsubscribe();
-            timer = null;
-            if (input instanceof PacketError) {
-              subscriber.error(new HandshakeError(`the first packet was malformed: ${input.message}`));
-              return;
-            }
-            let done: HandshakeDone;
-            try {
-              done = accept(input);
-            } catch (err) {
-              subscriber.error(err);
-              return;
-            }
-            const deciding = admit?.(done) ?? null;
-            if (deciding === null) {
-              complete(done);
-              return;
-            }
-            admission = deciding.subscribe({ error: (err: unknown) => subscriber.error(err), complete: () => complete(done) });
-            return;
-          }
-          if (input instanceof PacketError) {
-            subscriber.next({ type: 'rejected', error: input });
-          } else if (input.token !== token) {
-            subscriber.next({ type: 'rejected', error: new TokenMismatchError(input.action), packet: input });
-          } else if (input.action === 'handshake') {
-            subscriber.next({ type: 'rejected', error: new ReservedActionError('handshake'), packet: input });
-          } else {
-            subscriber.next({ type: 'packet', packet: input });
-          }
-        },
+        next: (input) => gate.push(input),
         error: (err: unknown) => subscriber.error(err),
         complete: () => subscriber.complete(),
       });
       return () => {
-        timer?.unsubscribe();
-        admission?.unsubscribe();
+        gate.stop();
         subscription.unsubscribe();
       };
     });

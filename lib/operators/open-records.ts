@@ -27,7 +27,7 @@ export interface OpenRecordsConfig {
  * reflected), and with `ChannelProtocolError` for a record type out of place; nothing of that record
  * is emitted. Each subscription opens with its own opener.
  * @example
- * socketChunks(socket).pipe(decodeFrames({ maxFrameBytes: MAX_RECORD_BYTES }), openRecords({ opener: () => ends.opener }))
+ * chunks$.pipe(decodeFrames({ maxFrameBytes: MAX_RECORD_BYTES }), openRecords({ opener: () => ends.opener }))
  */
 export function openRecords(config: OpenRecordsConfig): OperatorFunction<Uint8Array, Buffer> {
   return (source) =>

@@ -85,11 +85,11 @@ export class FrameDecoder {
   }
 
   /**
-   * Consumes one chunk.
+   * Consumes one chunk, calling `onFrame` (with `target` as `this`) for every payload it completes.
    * @throws FrameTooLargeError when a header declares more than `maxFrameBytes`; the decoder is then
    * unusable and rethrows that error on every later call.
    */
-  push(chunk: Uint8Array, onFrame: (payload: Uint8Array) => void): void {
+  push<T = void>(chunk: Uint8Array, onFrame: (this: T, payload: Uint8Array) => void, target?: T): void {
     if (this.failed) throw this.failed;
     let offset = 0;
     const end = chunk.length;
@@ -117,7 +117,7 @@ export class FrameDecoder {
           throw this.failed;
         }
         if (end - offset >= length) {
-          onFrame(chunk.subarray(offset, offset + length));
+          onFrame.call(target as T, chunk.subarray(offset, offset + length));
           offset += length;
           continue;
         }
@@ -127,7 +127,7 @@ export class FrameDecoder {
       const take = Math.min(this.payloadLength - this.payloadFill, end - offset);
       this.hold(chunk.subarray(offset, offset + take));
       offset += take;
-      if (this.payloadFill === this.payloadLength) onFrame(this.takePayload());
+      if (this.payloadFill === this.payloadLength) onFrame.call(target as T, this.takePayload());
     }
   }
 

@@ -101,7 +101,8 @@ export class FrameWriter {
     private readonly counters: Pick<TrafficStats, 'packetsOut' | 'bytesOut'>,
     private readonly listener: FrameWriterListener,
   ) {
-    socket.on('drain', this.onDrain);
+    (socket as WriterSocket)[WRITER] = this;
+    socket.on('drain', onSocketDrain);
     this.copiesWrites = copiesWrites(socket);
   }
 
@@ -218,7 +219,7 @@ export class FrameWriter {
   close(error: Error = new ConnectionClosedError()): void {
     if (this.closedWith) return;
     this.closedWith = error;
-    this.socket.off('drain', this.onDrain);
+    this.socket.off('drain', onSocketDrain);
     this.drainCallbacks = [];
     this.stopStallCheck();
     const batches = this.batches;
@@ -312,7 +313,8 @@ export class FrameWriter {
     this.stallCheck = null;
   }
 
-  private readonly onDrain = (): void => {
+  /** @internal The socket's 'drain'. */
+  onDrain(): void {
     this.drains++;
     this.isBlocked = false;
     if (this.batches.length > 0) this.flush();
@@ -324,7 +326,15 @@ export class FrameWriter {
     const callbacks = this.drainCallbacks;
     this.drainCallbacks = [];
     for (const callback of callbacks) callback();
-  };
+  }
+}
+
+/** Where a socket keeps its writer: the 'drain' listener is one module function, not a closure per writer. */
+const WRITER = Symbol('pnetwork.frameWriter');
+type WriterSocket = Socket & { [WRITER]?: FrameWriter };
+
+function onSocketDrain(this: WriterSocket): void {
+  this[WRITER]?.onDrain();
 }
 
 /** The nextTick callback: a module function, so a writer needs no closure of its own for it. */
