@@ -14,7 +14,7 @@ import { refuseAction, type Packet } from './protocol/packet.js';
 import { tokenTail, type SharedPacket } from './protocol/shared-packet.js';
 import { reportIfUnhandled } from './unhandled-failure.js';
 import { refuseDelay } from './timing.js';
-import { HeartbeatMonitor } from './liveness/heartbeat-monitor.js';
+import { HeartbeatMonitor, type HeartbeatGroup } from './liveness/heartbeat-monitor.js';
 import type { HandshakeDone, HandshakeEvent, HandshakeRules } from './operators/handshake.js';
 import { InboundReader } from './session/inbound-reader.js';
 import { PendingRequests } from './request/pending-requests.js';
@@ -81,6 +81,8 @@ export interface ConnectionHooks<C = Connection> {
   onError(connection: C, error: PnetworkError): void;
   /** The socket closed; `reason` says why. */
   onClose(connection: C, reason: string): void;
+  /** The group whose one timer runs this connection's heartbeat; without it, the heartbeat has its own. */
+  heartbeatGroup?(): HeartbeatGroup;
 }
 
 /**
@@ -598,7 +600,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   private startHeartbeat(): void {
     const { heartbeatIntervalMs, heartbeatTimeoutMs, scheduler } = this.settings;
     if (!(heartbeatIntervalMs > 0)) return;
-    this.monitor = new HeartbeatMonitor({ intervalMs: heartbeatIntervalMs, timeoutMs: heartbeatTimeoutMs }, scheduler, this);
+    const group = this.hooks.heartbeatGroup?.();
+    this.monitor = group ? group.monitor(this) : new HeartbeatMonitor({ intervalMs: heartbeatIntervalMs, timeoutMs: heartbeatTimeoutMs }, scheduler, this);
     this.monitor.start();
   }
 

@@ -14,7 +14,7 @@ export { encodePackets } from './operators/encode-packets.js';
 export { ofAction, type ActionNamed } from './operators/of-action.js';
 export { serverHandshake, clientHandshake, type HandshakeEvent, type HandshakeDone, type PacketAccepted, type PacketRejected, type ServerHandshakeConfig, type ClientHandshakeConfig } from './operators/handshake.js';
 export { heartbeat, type HeartbeatConfig } from './operators/heartbeat.js';
-export { HeartbeatMonitor, type HeartbeatTiming, type HeartbeatListener } from './liveness/heartbeat-monitor.js';
+export { HeartbeatGroup, HeartbeatMonitor, type HeartbeatTiming, type HeartbeatListener } from './liveness/heartbeat-monitor.js';
 export { backoffDelay, retryWithBackoff, type BackoffConfig, type RetryWithBackoffConfig } from './reconnect/backoff.js';
 export { OfflineQueue, type OfflineQueueConfig, type EnqueueOptions } from './reconnect/offline-queue.js';
 export { Server, type ServerOptions, type ConnectionLimitOptions, type DisconnectEvent } from './server.js';

@@ -9,6 +9,7 @@ import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
 import { ConnectionLimitError, PnetworkError, PublishError, aboutConnection } from './errors.js';
 import { refuseSocket } from './transport/refuse-socket.js';
 import type { ConnectionHooks } from './connection.js';
+import { HeartbeatGroup } from './liveness/heartbeat-monitor.js';
 import { serverHandshakeRules, type HandshakeDone, type HandshakeRules } from './operators/handshake.js';
 import { runMiddleware, type Middleware } from './middleware/run-middleware.js';
 import { InMemoryRooms } from './rooms/in-memory-rooms.js';
@@ -460,8 +461,15 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   /** The handshake's rules, made once: every connection's gate shares them. */
   private handshakeRules: HandshakeRules<ServerConnection<C, S, Data, Auth>> | null = null;
 
+  /** Every connection's heartbeat on one timer, made with the first. */
+  private heartbeats: HeartbeatGroup | null = null;
+
   /** One hooks object for every connection: an idle connection carries no closures of its own. */
   private readonly hooks: ConnectionHooks<ServerConnection<C, S, Data, Auth>> = {
+    heartbeatGroup: () => {
+      const { heartbeatIntervalMs, heartbeatTimeoutMs, scheduler } = this.options;
+      return (this.heartbeats ??= new HeartbeatGroup({ intervalMs: heartbeatIntervalMs, timeoutMs: heartbeatTimeoutMs }, scheduler));
+    },
     onHandshake: (connection, { token }) => {
       const options = this.options;
       connection.admit();
