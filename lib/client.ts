@@ -8,7 +8,7 @@ import { BehaviorSubject, Subject, defer, firstValueFrom, merge, skip, throwErro
 import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
 import { AuthProviderError, ConnectionClosedError, ConnectionRefusedError, NotConnectedError, PnetworkError, RequestTimeoutError, aboutConnection } from './errors.js';
 import { Connection } from './connection.js';
-import { clientHandshakeRules } from './operators/handshake.js';
+import { clientHandshakeRules, type HandshakeRules } from './operators/handshake.js';
 import { resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
 import { createPacket, refuseAction, type JsonValue, type Packet } from './protocol/packet.js';
 import { reportIfUnhandled } from './unhandled-failure.js';
@@ -67,6 +67,30 @@ interface Attempt {
   readonly closed: Promise<unknown>;
   /** Gives the attempt up: a connection still shaking hands fails with ConnectionClosedError(reason). */
   abort(reason: string): void;
+}
+
+/** An attempt whose socket is open and whose connection is shaking hands (or done with it). */
+class ShakingAttempt<S extends ActionMap, C extends ActionMap> implements Attempt {
+  connection: Connection<S, C> | null = null;
+  /** True once the handshake is done: from then on, a failure is the connection's, not the attempt's. */
+  ready = false;
+  /** Why the attempt failed, to reject with once the socket has closed. */
+  failure: PnetworkError | null = null;
+
+  constructor(private readonly socket: Socket) {}
+
+  get closed(): Promise<unknown> {
+    return this.connection!.closed;
+  }
+
+  abort(reason: string): void {
+    if (this.ready) {
+      void this.connection!.close(reason);
+    } else {
+      this.failure = new ConnectionClosedError(reason);
+      this.socket.destroy();
+    }
+  }
 }
 
 /**
@@ -135,12 +159,16 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private readonly backoff: BackoffConfig & { enabled: boolean; random: () => number };
   private readonly queue: OfflineQueue<Outgoing>;
   private readonly states = new BehaviorSubject<ClientState>('closed');
+  // The subjects and views below are made on first use: most clients never watch them.
   /** Fires when the offline queue has been sent: `writable` may have changed without a state change. */
-  private readonly flushed = new Subject<void>();
+  private flushed: Subject<void> | null = null;
   /** What drained() waits on while not connected or flushing: a state change or the end of a flush. */
-  private readonly nudges = merge(this.states.pipe(skip(1)), this.flushed);
-  private readonly disconnects = new Subject<string>();
-  private readonly attempts = new Subject<ReconnectAttempt>();
+  private nudges: Observable<unknown> | null = null;
+  private disconnects: Subject<string> | null = null;
+  private attempts: Subject<ReconnectAttempt> | null = null;
+  private stateView: Observable<ClientState> | null = null;
+  private disconnectView: Observable<string> | null = null;
+  private attemptView: Observable<ReconnectAttempt> | null = null;
   private current: Connection<S, C> | null = null;
   private startedAt: number | null = null;
   /** The pending reconnection attempt, if any. */
@@ -150,15 +178,25 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private generation = 0;
   /** The connection being opened (by start() or a reconnection), so that stop() can give it up. */
   private attemptInFlight: Attempt | null = null;
+  /** The handshake's rules, made with the first connection and kept for every reconnection. */
+  private handshakeRules: HandshakeRules | null = null;
   /** The reason given to the last stop(), for a start() it cut short. */
   private stopReason = 'client stopping';
 
   /** The connection state; replays the current state to each subscriber. */
-  readonly state$: Observable<ClientState> = this.states.asObservable();
+  get state$(): Observable<ClientState> {
+    return (this.stateView ??= this.states.asObservable());
+  }
+
   /** The reason each time the connection to the server is lost (not when `stop()` closes it). */
-  readonly disconnect$: Observable<string> = this.disconnects.asObservable();
+  get disconnect$(): Observable<string> {
+    return (this.disconnectView ??= (this.disconnects ??= new Subject<string>()).asObservable());
+  }
+
   /** Each reconnection attempt as it is scheduled: its number (1-based) and its jittered delay. */
-  readonly reconnectAttempt$: Observable<ReconnectAttempt> = this.attempts.asObservable();
+  get reconnectAttempt$(): Observable<ReconnectAttempt> {
+    return (this.attemptView ??= (this.attempts ??= new Subject<ReconnectAttempt>()).asObservable());
+  }
 
   /** @param options host, port, limits, timeouts, reconnection and queue; see {@link ClientOptions} */
   constructor(options: ClientOptions<Auth> = {}) {
@@ -215,7 +253,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       if (this.state === 'closed') throw new NotConnectedError('client is not started');
       const connection = this.current;
       if (connection && !connection.isClosed && !connection.writable) await connection.drained().catch(() => undefined);
-      else await firstValueFrom(this.nudges);
+      else await firstValueFrom((this.nudges ??= merge(this.states.pipe(skip(1)), (this.flushed ??= new Subject<void>()))));
     }
   }
 
@@ -436,53 +474,46 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
         socket.destroy();
         throw dialling.signal.reason;
       })
-      .then((socket: Socket) => new Promise((resolve, reject) => {
-      let failure: PnetworkError | null = null;
-      let ready = false;
-      const attempt: Attempt = {
-        get connection() {
-          return connection;
-        },
-        get closed() {
-          return connection.closed;
-        },
-        abort: (reason) => {
-          if (ready) {
-            void connection.close(reason);
-          } else {
-            failure = new ConnectionClosedError(reason);
-            socket.destroy();
-          }
-        },
-      };
+      .then((socket: Socket) => this.shakeHands(socket, handshake));
+  }
+
+  /**
+   * Runs the pnetwork handshake on a connected (and, if asked, secured) socket. A method of its own, so
+   * that the connection's hooks hold only what they use, not the dial's abort controller.
+   */
+  private shakeHands(socket: Socket, handshake: Packet): Promise<Connection<S, C>> {
+    const { host, port, handshakeTimeoutMs, scheduler } = this.options;
+    return new Promise((resolve, reject) => {
+      const attempt = new ShakingAttempt<S, C>(socket);
       const connection: Connection<S, C> = new Connection<S, C>(
         socket,
         this.options,
-        clientHandshakeRules({ timeoutMs: handshakeTimeoutMs, scheduler }),
+        (this.handshakeRules ??= clientHandshakeRules({ timeoutMs: handshakeTimeoutMs, scheduler })),
         {
           onHandshake: () => {
-            ready = true;
+            attempt.ready = true;
             resolve(connection);
           },
           onPacket: (_connection, packet) => this.router.dispatch(packet, connection),
           onError: (_connection, error) => {
             aboutConnection(error, connection);
-            if (ready) this.router.report(error);
-            else failure = error;
+            if (attempt.ready) this.router.report(error);
+            else attempt.failure = error;
           },
           onClose: (_connection, reason) => {
-            if (this.attemptInFlight === attempt && !ready) this.attemptInFlight = null;
-            if (!ready) {
-              reject(failure ?? new NotConnectedError(`could not connect to ${host}:${port}: ${reason}`));
+            if (this.attemptInFlight === attempt && !attempt.ready) this.attemptInFlight = null;
+            if (!attempt.ready) {
+              reject(attempt.failure ?? new NotConnectedError(`could not connect to ${host}:${port}: ${reason}`));
               return;
             }
             this.onConnectionClosed(connection, reason);
           },
         },
       );
+      attempt.connection = connection;
       this.attemptInFlight = attempt;
       connection.sendControl(handshake).catch(() => undefined);
-    }));
+    });
   }
 
   /**
@@ -545,7 +576,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     if (this.queue.size === 0) return;
     this.queue
       .flush((outgoing) => this.sendQueued(connection, outgoing))
-      .then(() => this.flushed.next())
+      .then(() => this.flushed?.next())
       .catch(() => {
         // That packet's own promise carries its failure (too large, say). If the connection still
         // stands, the rest go on now; otherwise they wait for the next connection.
@@ -566,7 +597,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       this.states.next('reconnecting');
       if (generation === this.generation) this.scheduleReconnect();
     }
-    this.disconnects.next(reason);
+    this.disconnects?.next(reason);
   }
 
   private scheduleReconnect(): void {
@@ -577,7 +608,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     }
     const delayMs = backoffDelay(Math.min(this.attempt, 64), this.backoff, this.backoff.random);
     this.attempt++;
-    this.attempts.next({ attempt: this.attempt, delayMs });
+    this.attempts?.next({ attempt: this.attempt, delayMs });
     const generation = this.generation;
     this.retry = this.options.scheduler.schedule(() => {
       this.retry = null;

@@ -20,9 +20,13 @@ export abstract class Endpoint<L extends ActionMap, K> {
   protected readonly router = new ActionRouter<K & Replier>();
 
   /** Every accepted user packet from the peer(s), with the connection it came on. */
-  readonly packets$: Observable<Envelope<K>> = this.router.packets$;
+  get packets$(): Observable<Envelope<K>> {
+    return this.router.packets$;
+  }
   /** Refused packets, handler failures and protocol errors. Reporting here never closes anything. */
-  readonly error$: Observable<PnetworkError> = this.router.error$;
+  get error$(): Observable<PnetworkError> {
+    return this.router.error$;
+  }
 
   /**
    * Binds a handler to an action the peer sends. The handler's return value (or its Promise's or

@@ -51,30 +51,40 @@ interface Route<C> {
   watchers: number;
   /** Handlers in bind order; the first one answers requests. */
   readonly handlers: Array<Bound<C>>;
-  /** Replaced by a fresh one each time the router completes its streams. */
-  subject: Subject<Envelope<C>>;
-  stream: Observable<Envelope<C>>;
+  /** Made when `action$` is first subscribed; dropped each time the router completes its streams. */
+  subject: Subject<Envelope<C>> | null;
+  /** What `action$` returns, made on its first call (most routes are only ever bound). */
+  stream: Observable<Envelope<C>> | null;
 }
 
 /** Action routing shared by Server and Client. */
 export class ActionRouter<C extends Replier> {
   private readonly routes = new Map<string, Route<C>>();
-  private all = new Subject<Envelope<C>>();
-  private errors = new Subject<PnetworkError>();
+  // Made on first use, as are the Observables below: a client that never subscribes holds none of them.
+  private all: Subject<Envelope<C>> | null = null;
+  private errors: Subject<PnetworkError> | null = null;
+  private packetsView: Observable<Envelope<C>> | null = null;
+  private errorsView: Observable<PnetworkError> | null = null;
 
   /** Every accepted packet, with its connection. Completes on {@link ActionRouter.complete}. */
-  readonly packets$: Observable<Envelope<C>> = new Observable((subscriber) => this.all.subscribe(subscriber));
+  get packets$(): Observable<Envelope<C>> {
+    return (this.packetsView ??= new Observable((subscriber) => (this.all ??= new Subject<Envelope<C>>()).subscribe(subscriber)));
+  }
+
   /** Handler failures and refused packets. Never errors; completes on {@link ActionRouter.complete}. */
-  readonly error$: Observable<PnetworkError> = new Observable((subscriber) => this.errors.subscribe(subscriber));
+  get error$(): Observable<PnetworkError> {
+    return (this.errorsView ??= new Observable((subscriber) => (this.errors ??= new Subject<PnetworkError>()).subscribe(subscriber)));
+  }
 
   /** The packets of one action. */
   action$(action: string): Observable<Envelope<C>> {
-    return this.route(action).stream;
+    const route = this.route(action);
+    return (route.stream ??= watchRoute(route));
   }
 
   /** Reports an error on `error$`. */
   report(error: PnetworkError): void {
-    this.errors.next(error);
+    this.errors?.next(error);
   }
 
   /**
@@ -86,18 +96,7 @@ export class ActionRouter<C extends Replier> {
     const route = this.route(action);
     const bound: Bound<C> = { run: handler instanceof Bind ? handler.run.bind(handler) : handler };
     route.handlers.push(bound);
-    let closed = false;
-    return {
-      get closed() {
-        return closed;
-      },
-      unsubscribe: () => {
-        if (closed) return;
-        closed = true;
-        const index = route.handlers.indexOf(bound);
-        if (index >= 0) route.handlers.splice(index, 1);
-      },
-    };
+    return new RouteBinding(route.handlers, bound);
   }
 
   /** Bound action names with how many packets each handled. */
@@ -126,12 +125,12 @@ export class ActionRouter<C extends Replier> {
       }
     } else if (packet.id !== undefined) {
       const error = aboutConnection(new NoHandlerError(packet.action), connection);
-      this.errors.next(error);
+      this.errors?.next(error);
       this.settle(connection, connection.sendErrorReply(packet.id, error.code, error.message));
     }
     // Skipping unobserved subjects keeps the hot path to the handlers alone.
-    if (route !== undefined && route.watchers > 0) route.subject.next(envelope);
-    if (this.all.observed) this.all.next(envelope);
+    if (route !== undefined && route.watchers > 0) route.subject!.next(envelope);
+    if (this.all?.observed) this.all.next(envelope);
   }
 
   /**
@@ -142,30 +141,20 @@ export class ActionRouter<C extends Replier> {
   complete(): void {
     for (const route of this.routes.values()) {
       const done = route.subject;
-      route.subject = new Subject<Envelope<C>>();
-      done.complete();
+      route.subject = null;
+      done?.complete();
     }
     const [all, errors] = [this.all, this.errors];
-    this.all = new Subject<Envelope<C>>();
-    this.errors = new Subject<PnetworkError>();
-    all.complete();
-    errors.complete();
+    this.all = null;
+    this.errors = null;
+    all?.complete();
+    errors?.complete();
   }
 
   private route(action: string): Route<C> {
     let route = this.routes.get(action);
     if (route === undefined) {
-      const subject = new Subject<Envelope<C>>();
-      const created: Route<C> = { hits: 0, watchers: 0, handlers: [], subject, stream: subject };
-      created.stream = new Observable<Envelope<C>>((subscriber) => {
-        created.watchers++;
-        const subscription = created.subject.subscribe(subscriber);
-        return () => {
-          created.watchers--;
-          subscription.unsubscribe();
-        };
-      }).pipe(share());
-      route = created;
+      route = { hits: 0, watchers: 0, handlers: [], subject: null, stream: null };
       this.routes.set(action, route);
     }
     return route;
@@ -227,7 +216,7 @@ export class ActionRouter<C extends Replier> {
   }
 
   private fail(packet: Packet, connection: C, answers: boolean, cause: unknown): void {
-    this.errors.next(aboutConnection(new HandlerError(packet.action, cause), connection));
+    this.errors?.next(aboutConnection(new HandlerError(packet.action, cause), connection));
     if (!answers) return;
     // The whole error stays here; the peer gets only what is written for it (a ReplyError, say).
     const { code, message } = errorForPeer(packet.action, cause);
@@ -236,7 +225,7 @@ export class ActionRouter<C extends Replier> {
 
   /** Reports a handler's failure (with its connection) and says what the peer may see of it. */
   private failure(packet: Packet, connection: C, cause: unknown): PeerError {
-    this.errors.next(aboutConnection(new HandlerError(packet.action, cause), connection));
+    this.errors?.next(aboutConnection(new HandlerError(packet.action, cause), connection));
     return errorForPeer(packet.action, cause);
   }
 
@@ -249,7 +238,7 @@ export class ActionRouter<C extends Replier> {
     const bound = route?.handlers[0];
     if (bound === undefined) {
       const error = new NoHandlerError(packet.action);
-      this.errors.next(aboutConnection(error, connection));
+      this.errors?.next(aboutConnection(error, connection));
       responder.refuse(error);
       return;
     }
@@ -267,7 +256,7 @@ export class ActionRouter<C extends Replier> {
   /** A reply that cannot be sent (the connection closed) is reported, never thrown. */
   private settle(connection: C, sending: Promise<void>): void {
     sending.catch((err: unknown) => {
-      if (err instanceof PnetworkError) this.errors.next(aboutConnection(err, connection));
+      if (err instanceof PnetworkError) this.errors?.next(aboutConnection(err, connection));
     });
   }
 }
@@ -278,3 +267,36 @@ async function firstItem(iterable: AsyncIterable<unknown>): Promise<unknown> {
   return undefined;
 }
 function noop(): void {}
+
+/** One action's packets as `action$` serves them: shared, and counted so that dispatch can skip the subject. */
+function watchRoute<C>(route: Route<C>): Observable<Envelope<C>> {
+  return new Observable<Envelope<C>>((subscriber) => {
+    const subscription = (route.subject ??= new Subject<Envelope<C>>()).subscribe(subscriber);
+    route.watchers++;
+    return () => {
+      route.watchers--;
+      subscription.unsubscribe();
+    };
+  }).pipe(share());
+}
+
+/** What `bindAction` returns: a class, so that every binding shares one shape and holds no closures. */
+class RouteBinding<C> implements Binding {
+  #closed = false;
+
+  constructor(
+    private readonly handlers: Array<Bound<C>>,
+    private readonly bound: Bound<C>,
+  ) {}
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  unsubscribe(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const index = this.handlers.indexOf(this.bound);
+    if (index >= 0) this.handlers.splice(index, 1);
+  }
+}
