@@ -509,6 +509,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
             this.onConnectionClosed(connection, reason);
           },
         },
+        `${host}:${port}`,
       );
       attempt.connection = connection;
       this.attemptInFlight = attempt;

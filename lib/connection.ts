@@ -142,11 +142,16 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     // The rules' owner is this connection; `never` lets a server's rules for its subclass through.
     handshake: HandshakeRules<never>,
     private readonly hooks: ConnectionHooks<Connection<In, Out>>,
+    /**
+     * A client's: the address it dialled. Its socket's own is then read only when asked for (one
+     * `getpeername` per connection, a tenth of a client's connect work); this stands in once it is gone.
+     */
+    private readonly dialledAddress: string | null = null,
   ) {
     this.connectedAt = settings.scheduler.now();
     this.writer = new FrameWriter(socket, settings, this.stats, this);
     socket.setNoDelay(true);
-    this.learnAddress();
+    if (dialledAddress === null) this.learnAddress();
     // The reader also absorbs socket errors after a fatal error, while the socket may stay open until
     // closeTimeoutMs: an error then (a reset) must not become an uncaught 'error'.
     this.reader = new InboundReader<this>(socket, settings, handshake as HandshakeRules<this>, this, this, this.stats);
@@ -157,9 +162,13 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     return this.#secret;
   }
 
-  /** The peer's address as `host:port` (`?:?` only before a client's socket has connected). */
+  /**
+   * The peer's address as `host:port`, as the socket reports it (`?:?` only before a server-side socket
+   * is known). On a client it is read when first asked for; asked for only after the socket has closed,
+   * it is the address the client dialled.
+   */
   get remoteAddress(): string {
-    return this.knownAddress ?? this.learnAddress() ?? '?:?';
+    return this.knownAddress ?? this.learnAddress() ?? this.dialledAddress ?? '?:?';
   }
 
   private learnAddress(): string | null {
@@ -490,7 +499,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
       this.#tokenTail = null;
       this.peerStreams = event.data.streams === true;
       if (this.streamTable) this.streamTable.peerSupportsStreams = this.peerStreams;
-      this.learnAddress(); // the socket is connected now: keep its address for after it closes
+      // The socket is connected now: a server keeps its address for after it closes.
+      if (this.dialledAddress === null) this.learnAddress();
       this.startHeartbeat();
       this.hooks.onHandshake(this, event);
     } else {

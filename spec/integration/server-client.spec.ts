@@ -64,6 +64,19 @@ describe('integration: Server and Client over TCP', () => {
       expect(client.state).to.equal('connected');
     });
 
+    it("gives a client's connection the server's address, read while open or first asked for after it closed", async () => {
+      const server = await startServer();
+      const port = server.address().port;
+      const open = await startClient(server);
+      const asked = open.connection!;
+      expect(asked.remoteAddress).to.equal(`127.0.0.1:${port}`);
+      const late = await startClient(server);
+      const unasked = late.connection!;
+      await Promise.all([open.stop(), late.stop()]);
+      expect(asked.remoteAddress).to.equal(`127.0.0.1:${port}`);
+      expect(unasked.remoteAddress).to.equal(`127.0.0.1:${port}`);
+    });
+
     it('starts once when start() is called twice at the same time, and a stop() during start() closes it', async () => {
       const server = new Server({ port: 0 });
       const [first, second] = [server.start(), server.start()];
