@@ -37,11 +37,11 @@ export class HeartbeatMonitor {
   private action: Subscription | null = null;
   private stopped = false;
   private started = false;
-  /** @internal The group's two lists: by next ping, and by deadline (while one is armed). */
-  pingPrev: HeartbeatMonitor | null = null;
-  pingNext: HeartbeatMonitor | null = null;
-  deadlinePrev: HeartbeatMonitor | null = null;
-  deadlineNext: HeartbeatMonitor | null = null;
+  /**
+   * @internal A grouped monitor's neighbours in its group's two lists (see TimeList): previous and next
+   * by next ping, then previous and next by deadline.
+   */
+  readonly links: Array<HeartbeatMonitor | null>;
 
   /**
    * @param group when given, its timing and scheduler are used and its one action wakes this monitor
@@ -58,6 +58,7 @@ export class HeartbeatMonitor {
       checkDelay('heartbeat intervalMs', timing.intervalMs);
       checkDelay('heartbeat timeoutMs', timing.timeoutMs);
     }
+    this.links = group === null ? NO_LINKS : [null, null, null, null];
   }
 
   /** Starts the cadence; the first ping is `intervalMs` from now. */
@@ -139,10 +140,8 @@ function wake(this: SchedulerAction<HeartbeatMonitor>, monitor?: HeartbeatMonito
  * armed deadline), and each wake-up handles whatever is due and sleeps until the earliest next time.
  */
 export class HeartbeatGroup {
-  private pingHead: HeartbeatMonitor | null = null;
-  private pingTail: HeartbeatMonitor | null = null;
-  private deadlineHead: HeartbeatMonitor | null = null;
-  private deadlineTail: HeartbeatMonitor | null = null;
+  private readonly pings = new TimeList(PING_LINKS, pingTime);
+  private readonly deadlines = new TimeList(DEADLINE_LINKS, deadlineTime);
   private action: Subscription | null = null;
   /** When the action is due; Infinity while none is scheduled. */
   private wakeAt = Number.POSITIVE_INFINITY;
@@ -164,47 +163,33 @@ export class HeartbeatGroup {
 
   /** @internal A monitor started. */
   add(monitor: HeartbeatMonitor): void {
-    this.insertPing(monitor);
+    this.pings.insert(monitor);
     this.wakeBy(monitor.pingAt);
   }
 
   /** @internal A monitor stopped: out of both lists. */
   remove(monitor: HeartbeatMonitor): void {
-    this.unlinkPing(monitor);
-    this.unlinkDeadline(monitor);
-    if (this.pingHead === null && this.deadlineHead === null) this.sleep();
+    this.pings.remove(monitor);
+    this.deadlines.remove(monitor);
+    if (this.pings.head === null && this.deadlines.head === null) this.sleep();
   }
 
   /** @internal A monitor armed its deadline. */
   linkDeadline(monitor: HeartbeatMonitor): void {
-    const at = monitor.deadline!;
-    // From the tail: deadlines are armed in time order, so this stops at once but for a late wake-up.
-    let before = this.deadlineTail;
-    while (before !== null && before.deadline! > at) before = before.deadlinePrev;
-    monitor.deadlinePrev = before;
-    monitor.deadlineNext = before === null ? this.deadlineHead : before.deadlineNext;
-    if (monitor.deadlineNext !== null) monitor.deadlineNext.deadlinePrev = monitor;
-    else this.deadlineTail = monitor;
-    if (before !== null) before.deadlineNext = monitor;
-    else this.deadlineHead = monitor;
-    this.wakeBy(at);
+    // Deadlines are armed in time order, so the insertion stops at the tail but for a late wake-up.
+    this.deadlines.insert(monitor);
+    this.wakeBy(monitor.deadline!);
   }
 
   /** @internal A monitor's deadline was cleared (activity) or it stopped. */
   unlinkDeadline(monitor: HeartbeatMonitor): void {
-    if (monitor.deadlinePrev === null && this.deadlineHead !== monitor) return;
-    if (monitor.deadlinePrev !== null) monitor.deadlinePrev.deadlineNext = monitor.deadlineNext;
-    else this.deadlineHead = monitor.deadlineNext;
-    if (monitor.deadlineNext !== null) monitor.deadlineNext.deadlinePrev = monitor.deadlinePrev;
-    else this.deadlineTail = monitor.deadlinePrev;
-    monitor.deadlinePrev = null;
-    monitor.deadlineNext = null;
+    this.deadlines.remove(monitor);
   }
 
   /** @internal A monitor's next ping moved on by one interval. */
   repositionPing(monitor: HeartbeatMonitor): void {
-    this.unlinkPing(monitor);
-    this.insertPing(monitor);
+    this.pings.remove(monitor);
+    this.pings.insert(monitor);
   }
 
   /** @internal The action fired: everything due now, then sleep until the next. */
@@ -215,53 +200,28 @@ export class HeartbeatGroup {
     const now = this.scheduler.now();
     try {
       // Deadlines before pings, as one monitor does: a peer silent past its deadline gets no new ping.
-      let due = this.deadlineHead;
+      let due = this.deadlines.head;
       while (due !== null && due.deadline! <= now) {
         due.timedOut(now);
-        due = this.deadlineHead;
+        due = this.deadlines.head;
       }
       // Each ping moves its monitor on by one interval; one still due after a late wake-up comes round
       // again, its deadline checked first, as a lone monitor's next (immediate) wake-up would.
-      let next = this.pingHead;
+      let next = this.pings.head;
       while (next !== null && next.pingAt <= now) {
         if (!next.timedOut(now)) next.pingIfDue(now);
-        next = this.pingHead;
+        next = this.pings.head;
       }
     } finally {
       this.ticking = false;
-      const earliest = Math.min(this.pingHead?.pingAt ?? Number.POSITIVE_INFINITY, this.deadlineHead?.deadline ?? Number.POSITIVE_INFINITY);
+      const earliest = Math.min(this.pings.head?.pingAt ?? Number.POSITIVE_INFINITY, this.deadlines.head?.deadline ?? Number.POSITIVE_INFINITY);
       if (earliest !== Number.POSITIVE_INFINITY) this.wakeBy(earliest);
     }
   }
 
   /** Members, for the console and specs. */
   get size(): number {
-    let count = 0;
-    for (let at = this.pingHead; at !== null; at = at.pingNext) count++;
-    return count;
-  }
-
-  private insertPing(monitor: HeartbeatMonitor): void {
-    const at = monitor.pingAt;
-    // From the tail: a monitor's next ping is almost always the latest of all.
-    let before = this.pingTail;
-    while (before !== null && before.pingAt > at) before = before.pingPrev;
-    monitor.pingPrev = before;
-    monitor.pingNext = before === null ? this.pingHead : before.pingNext;
-    if (monitor.pingNext !== null) monitor.pingNext.pingPrev = monitor;
-    else this.pingTail = monitor;
-    if (before !== null) before.pingNext = monitor;
-    else this.pingHead = monitor;
-  }
-
-  private unlinkPing(monitor: HeartbeatMonitor): void {
-    if (monitor.pingPrev === null && this.pingHead !== monitor) return;
-    if (monitor.pingPrev !== null) monitor.pingPrev.pingNext = monitor.pingNext;
-    else this.pingHead = monitor.pingNext;
-    if (monitor.pingNext !== null) monitor.pingNext.pingPrev = monitor.pingPrev;
-    else this.pingTail = monitor.pingPrev;
-    monitor.pingPrev = null;
-    monitor.pingNext = null;
+    return this.pings.size;
   }
 
   /** Makes sure the action fires by `at` (a wake-up in progress schedules itself when it ends). */
@@ -276,6 +236,70 @@ export class HeartbeatGroup {
     this.action?.unsubscribe();
     this.action = null;
     this.wakeAt = Number.POSITIVE_INFINITY;
+  }
+}
+
+/** Where a list keeps a monitor's neighbours in `links`: the previous one's slot, the next one's after it. */
+const PING_LINKS = 0;
+const DEADLINE_LINKS = 2;
+const NO_LINKS: Array<HeartbeatMonitor | null> = [];
+
+function pingTime(monitor: HeartbeatMonitor): number {
+  return monitor.pingAt;
+}
+
+function deadlineTime(monitor: HeartbeatMonitor): number {
+  return monitor.deadline!;
+}
+
+/**
+ * Monitors in time order, doubly linked through two slots of their `links` (no node object per monitor),
+ * so that removing one, as activity or a stop does, takes constant time.
+ */
+class TimeList {
+  head: HeartbeatMonitor | null = null;
+  private tail: HeartbeatMonitor | null = null;
+
+  constructor(
+    private readonly slot: number,
+    private readonly timeOf: (monitor: HeartbeatMonitor) => number,
+  ) {}
+
+  /** Puts a monitor in its place, searching from the tail, where new times almost always go. */
+  insert(monitor: HeartbeatMonitor): void {
+    const prev = this.slot;
+    const next = prev + 1;
+    const at = this.timeOf(monitor);
+    let before = this.tail;
+    while (before !== null && this.timeOf(before) > at) before = before.links[prev] ?? null;
+    const after = before === null ? this.head : (before.links[next] ?? null);
+    monitor.links[prev] = before;
+    monitor.links[next] = after;
+    if (after !== null) after.links[prev] = monitor;
+    else this.tail = monitor;
+    if (before !== null) before.links[next] = monitor;
+    else this.head = monitor;
+  }
+
+  /** Takes a monitor out; nothing when it is not in the list. */
+  remove(monitor: HeartbeatMonitor): void {
+    const prev = this.slot;
+    const next = prev + 1;
+    const before = monitor.links[prev] ?? null;
+    const after = monitor.links[next] ?? null;
+    if (before === null && this.head !== monitor) return;
+    if (before !== null) before.links[next] = after;
+    else this.head = after;
+    if (after !== null) after.links[prev] = before;
+    else this.tail = before;
+    monitor.links[prev] = null;
+    monitor.links[next] = null;
+  }
+
+  get size(): number {
+    let count = 0;
+    for (let at = this.head; at !== null; at = at.links[this.slot + 1] ?? null) count++;
+    return count;
   }
 }
 

@@ -86,8 +86,7 @@ export interface ClientHandshakeConfig {
  * (`ERR_PROTOCOL_VERSION`) when the peer speaks another protocol version.
  */
 export function serverHandshake(config: ServerHandshakeConfig): OperatorFunction<Packet | PacketError, HandshakeEvent> {
-  const admit = config.admit;
-  return handshakeOperator(serverHandshakeRules({ ...config, ...(admit ? { admit: (done: HandshakeDone) => admit(done) } : {}) }));
+  return handshakeOperator(serverHandshakeRules(config));
 }
 
 /**
