@@ -9,7 +9,8 @@ import { channelRecords, isEncrypted, peerFingerprint, securityOf } from './tran
 import type { ChannelRecordCounts } from './transport/secure-socket.js';
 import { Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConnectionClosedError, PacketError, PnetworkError, RateLimitedError, RemoteError, type HeartbeatTimeoutError, type SendBufferFullError } from './errors.js';
-import { isTextCodec, type Codec } from './protocol/codec.js';
+import { isTextCodec, splicesToken, type Codec } from './protocol/codec.js';
+import { envelopeText, tokenField } from './protocol/envelope-text.js';
 import { refuseAction, type Packet } from './protocol/packet.js';
 import { tokenTail, type SharedPacket } from './protocol/shared-packet.js';
 import { reportIfUnhandled } from './unhandled-failure.js';
@@ -18,7 +19,8 @@ import { HeartbeatMonitor, type HeartbeatGroup } from './liveness/heartbeat-moni
 import type { HandshakeDone, HandshakeEvent, HandshakeRules } from './operators/handshake.js';
 import { InboundReader } from './session/inbound-reader.js';
 import { PendingRequests } from './request/pending-requests.js';
-import { closingPacket, errorPacket, fatalErrorPacket, handleControlPacket, pingPacket, refusedPacketId, replyPacket } from './session/control-packets.js';
+import { closingPacket, errorPacket, fatalErrorPacket, handleControlPacket, pingPacket, refusedPacketId } from './session/control-packets.js';
+import { STREAM_ACTIONS } from './protocol/stream-packets.js';
 import { FrameWriter } from './transport/frame-writer.js';
 import { InboundGate } from './session/inbound-gate.js';
 import { PacketRate } from './session/packet-rate.js';
@@ -27,6 +29,9 @@ import type { StreamWire } from './session/streams/stream-wire.js';
 import { demandStreamOf, streamOf, uploadOf } from './session/streams/requester.js';
 import type { ActionMap, ActionName, AnyActions, DataOf, DemandStream, DemandStreamOptions, ElementOf, ReplyOf, RequestOptions, StreamOptions, StreamSource, TrafficStats } from './types.js';
 
+
+/** A numeric field a packet built by {@link Connection} may carry after its token. */
+type OwnField = 'id' | 'stream';
 /** Options for {@link Connection.close}. */
 export interface CloseOptions {
   /**
@@ -104,6 +109,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   #secret = '';
   /** The end of every broadcast copy to this connection: its token as JSON (see SharedPacket). */
   #tokenTail: Buffer | null = null;
+  /** The token's field as JSON text, which every packet this side builds ends with (see envelopeText). */
+  #tokenField: string | null = null;
   private peerKey: { value: string | null } | null = null;
   /** When the connection was accepted or opened, in ms since the epoch. */
   readonly connectedAt: number;
@@ -271,13 +278,13 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   sendPacket<A extends ActionName<Out>>(action: A, data: DataOf<Out, A>): Promise<void>;
   sendPacket(packet: Packet): Promise<void>;
   sendPacket(actionOrPacket: string | Packet, data?: unknown): Promise<void> {
-    const packet: Packet =
-      typeof actionOrPacket === 'string'
-        ? { action: actionOrPacket, data: data ?? null, 'packet-created': this.now(), token: this.token }
-        : { action: actionOrPacket.action, data: actionOrPacket.data ?? null, 'packet-created': actionOrPacket['packet-created'], token: this.token };
-    const refused = refuseAction(packet.action, this.settings.maxActionLength);
+    const action = typeof actionOrPacket === 'string' ? actionOrPacket : actionOrPacket.action;
+    const refused = refuseAction(action, this.settings.maxActionLength);
     if (refused) return reportIfUnhandled(Promise.reject(refused), this);
-    const sent = this.send(packet);
+    const sent =
+      typeof actionOrPacket === 'string'
+        ? this.sendOwn(action, data ?? null, this.now())
+        : this.send({ action, data: actionOrPacket.data ?? null, 'packet-created': actionOrPacket['packet-created'], token: this.token });
     // Packets framed in one batch share the batch's promise, and so one watched promise: a burst of
     // sends costs one reporter per batch instead of one per packet. They fail together (the close), so
     // one caller who handles it has heard the failure for all of them.
@@ -419,6 +426,14 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
             return err as Error;
           }
         },
+        trySendValue: (stream, value) => {
+          if (this.isClosed) return new ConnectionClosedError(this.closeReason ?? 'connection closed');
+          try {
+            return this.writer.tryWrite(this.encodeOwn(STREAM_ACTIONS.next, value, this.now(), 'stream', stream));
+          } catch (err) {
+            return err as Error;
+          }
+        },
         flush: () => this.writer.flush(),
         report: (error) => this.hooks.onError(this, error),
       };
@@ -431,7 +446,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
 
   /** @internal Answers request `id` with `data`. Handlers' return values go through here. */
   sendReply(id: number, data: unknown): Promise<void> {
-    return this.send(replyPacket(id, data, this.token, this.now()));
+    return this.sendOwn('reply', data, this.now(), 'id', id);
   }
 
   /** @internal Answers request `id` with an error. */
@@ -478,9 +493,47 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     return this.writer.write(payload);
   }
 
+  /** Sends a packet this side builds from its parts (see encodeOwn). */
+  private sendOwn(action: string, data: unknown, createdAt: number, field?: OwnField, value = 0): Promise<void> {
+    if (this.isClosed) return Promise.reject(new ConnectionClosedError(this.closeReason ?? 'connection closed'));
+    let payload: string | Uint8Array;
+    try {
+      payload = this.encodeOwn(action, data, createdAt, field, value);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.writer.write(payload);
+  }
+
   private encode(packet: Packet): string | Uint8Array {
     const codec = this.settings.codec;
     return isTextCodec(codec) ? codec.encodeText(packet) : codec.encode(packet);
+  }
+
+  /**
+   * The payload of `{ action, data, 'packet-created', token }`, with `field: value` after the token when
+   * given: put together around the data's JSON when the codec is the JSON codec itself (no packet object,
+   * no action and token serialised again), else the codec's own encoding of that packet.
+   * @throws PacketError when it cannot be encoded
+   */
+  private encodeOwn(action: string, data: unknown, createdAt: number, field?: OwnField, value = 0): string | Uint8Array {
+    const codec = this.settings.codec;
+    if (splicesToken(codec)) {
+      let text: string | undefined;
+      try {
+        text = envelopeText(action, data, createdAt, (this.#tokenField ??= tokenField(this.token)), field === undefined ? '' : `,"${field}":${value}`);
+      } catch (cause) {
+        throw new PacketError('ERR_PACKET_JSON', `packet "${action}" cannot be serialised as JSON`, { cause });
+      }
+      if (text !== undefined) return text;
+    }
+    const packet: Packet = { action, data, 'packet-created': createdAt, token: this.token };
+    if (field !== undefined) packet[field] = value;
+    try {
+      return this.encode(packet);
+    } catch (err) {
+      throw err instanceof PnetworkError ? err : new PacketError('ERR_PACKET_JSON', `packet "${action}" could not be encoded`, { cause: err });
+    }
   }
 
   /** @internal Inbound reader: the socket closed after whole frames. */
@@ -497,6 +550,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     } else if (event.type === 'handshake') {
       this.#secret = event.token;
       this.#tokenTail = null;
+      this.#tokenField = null;
       this.peerStreams = event.data.streams === true;
       if (this.streamTable) this.streamTable.peerSupportsStreams = this.peerStreams;
       // The socket is connected now: a server keeps its address for after it closes.

@@ -1,7 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
 import type { PnetworkError } from '../../lib/errors.js';
 import type { Packet } from '../../lib/protocol/packet.js';
-import { isStreamControl } from '../../lib/protocol/stream-packets.js';
+import { STREAM_ACTIONS, isStreamControl, streamPacket } from '../../lib/protocol/stream-packets.js';
 import { StreamTable, type StreamResponder } from '../../lib/session/streams/stream-table.js';
 import type { StreamSettings, StreamWire } from '../../lib/session/streams/stream-wire.js';
 
@@ -78,6 +78,7 @@ export function streamPair(scheduler: SchedulerLike, settings: StreamSettings, l
         else scheduler.schedule(() => deliver(peer(), copy), latency);
         return null;
       },
+      trySendValue: (stream: number, value: unknown): Error | null => wire.trySend(streamPacket(STREAM_ACTIONS.next, stream, value, wire.token)),
       flush: () => void flushes.push(sent.length),
       report: (error: PnetworkError) => void reported.push(error),
     };

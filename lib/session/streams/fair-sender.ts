@@ -18,9 +18,12 @@ export interface TurnTaker {
 /**
  * Stream values after which what has been written goes to the socket at once, not at the end of the
  * tick: the peer starts reading a burst (a refill of 192 with the default window) while the rest of it
- * is still being produced, so the two sides work at the same time instead of in turn.
+ * is still being produced, so the two sides work at the same time instead of in turn. A divisor of 192,
+ * so that the value after which the peer grants again ends a write. A trace of a stream at the default
+ * window (bench/analysis.md, "Streams") found that with 96 the grant came back after the responder had
+ * spent its credit; with 32 it came back while the responder still held some.
  */
-export const VALUES_PER_FLUSH = 96;
+export const VALUES_PER_FLUSH = 32;
 
 /** Round-robin over the streams that wait, paced by the socket's 'drain'. */
 export class FairSender {

@@ -174,7 +174,7 @@ export class OutboundStream implements TurnTaker {
 
   private write(value: unknown): void {
     this.credit--;
-    const refused = this.owner.wire.trySend(streamPacket(STREAM_ACTIONS.next, this.id, value, this.owner.wire.token));
+    const refused = this.owner.wire.trySendValue(this.id, value);
     if (refused instanceof ConnectionClosedError) {
       // The connection is closing: the stream ends with it, and that is no failure of the stream's.
       this.cancel(refused);

@@ -17,6 +17,8 @@ export interface StreamWire {
   onceDrained(callback: () => void): void;
   /** Writes a packet: the error it was refused with (too large, not encodable, closed), or null. */
   trySend(packet: Packet): Error | null;
+  /** Writes one `stream-next` carrying `value` for stream `stream`: as {@link StreamWire.trySend}, on the hot path. */
+  trySendValue(stream: number, value: unknown): Error | null;
   /**
    * Hands what has been written so far to the socket now rather than at the end of the tick: a credit
    * grant goes out while the rest of a chunk of values is still being consumed, so the peer produces

@@ -13,6 +13,7 @@ function fakeWire(): StreamWire & { room: number; drain(room?: number): void } {
     },
     onceDrained: (callback: () => void) => void waiters.push(callback),
     trySend: () => null,
+    trySendValue: () => null,
     flush: () => undefined,
     report: () => undefined,
     drain(room = Infinity): void {
