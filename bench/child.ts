@@ -159,9 +159,9 @@ function clientCommands(): Record<string, Handler> {
       pushError = null;
       return {};
     },
-    async awaitBroadcast() {
+    async awaitBroadcast(args) {
       const { params: p } = need();
-      target = p.clients * p.packets;
+      target = p.clients * ((args.packets as number | undefined) ?? p.packets);
       if (total < target) {
         await new Promise<void>((resolve) => {
           reached = resolve;
@@ -169,17 +169,27 @@ function clientCommands(): Record<string, Handler> {
       }
       return { deliveries: total };
     },
-    async verifyBroadcast() {
+    async verifyBroadcast(args) {
       const { params: p } = need();
+      const packets = (args.packets as number | undefined) ?? p.packets;
       // Let anything extra (duplicates) arrive before checking exact counts.
       await sleep(50);
       verify(pushError === null, pushError ?? '');
-      const expectedSum = (p.packets * (p.packets - 1)) / 2;
+      const expectedSum = (packets * (packets - 1)) / 2;
       for (let i = 0; i < p.clients; i++) {
-        verify(received[i] === p.packets, `client ${i} received ${received[i]} packets, expected ${p.packets}`);
+        verify(received[i] === packets, `client ${i} received ${received[i]} packets, expected ${packets}`);
         verify(seqSums[i] === expectedSum, `client ${i} sequence sum ${seqSums[i]}, expected ${expectedSum}`);
       }
       return { deliveries: total };
+    },
+    /** Starts the counts again after the warm-up's broadcasts (every one of them checked). */
+    resetBroadcast() {
+      received.fill(0);
+      seqSums.fill(0);
+      total = 0;
+      target = Number.POSITIVE_INFINITY;
+      reached = null;
+      return {};
     },
   };
 }
