@@ -10,6 +10,7 @@ import { Duplex } from 'node:stream';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { ClientKeyRefusedError, ChannelProtocolError, ChannelRequiredError, ConnectionClosedError, HandshakeTimeoutError, PnetworkError, remoteErrorFrom } from '../errors.js';
 import { CONTENT_CLIENT_AUTH, CONTENT_DATA, CONTENT_KEY_UPDATE, MAX_EXCHANGE_MESSAGE_BYTES, MAX_RECORD_BYTES } from '../crypto/channel/constants.js';
+import { takeEphemeralKey } from '../crypto/channel/spare-key.js';
 import { answerClientHello, ClientKeyExchange, verifyClientAuth, type ChannelIdentity } from '../crypto/channel/exchange.js';
 import { looksLikeExchangeMessage } from '../crypto/channel/messages.js';
 import type { RecordOpener, RecordSealer } from '../crypto/channel/records.js';
@@ -248,7 +249,7 @@ export class SecureSocket extends Duplex {
       }
       throw new ChannelProtocolError('the first frame is not a ClientHello');
     }
-    const ends = answerClientHello({ random: randomBytes, identity: config.identity, rekeyAfterRecords: config.rekeyAfterRecords }, payload);
+    const ends = answerClientHello({ random: randomBytes, ephemeral: takeEphemeralKey(), identity: config.identity, rekeyAfterRecords: config.rekeyAfterRecords }, payload);
     this.#sealer = ends.sealer;
     this.#opener = ends.opener;
     this.#transcript = ends.transcript;

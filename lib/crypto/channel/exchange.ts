@@ -20,7 +20,7 @@ import { CONTENT_CLIENT_AUTH, MAX_EXCHANGE_MESSAGE_BYTES, PSS_SALT_BYTES, RANDOM
 import { clientSignedContent, serverSignedContent, sessionSecrets, transcriptHash } from './key-schedule.js';
 import { decodeClientAuth, decodeClientHello, decodeServerHello, encodeClientAuth, encodeClientHello, encodeServerHello, encodeUnsignedServerHello } from './messages.js';
 import { RecordOpener, RecordSealer } from './records.js';
-import { ephemeralKey, sharedSecret } from './x25519.js';
+import { ephemeralKey, sharedSecret, type EphemeralKey } from './x25519.js';
 
 /** An RSA identity key as the channel uses it: the private key and its public half as SPKI DER. */
 export interface ChannelIdentity {
@@ -162,6 +162,8 @@ export class ClientKeyExchange {
 /** What the server side needs. */
 export interface ServerExchangeConfig {
   readonly random: (bytes: number) => Buffer;
+  /** The server's ephemeral key for this exchange (used once); made from `random` when absent. */
+  readonly ephemeral?: EphemeralKey;
   readonly identity: ChannelIdentity;
   readonly rekeyAfterRecords: number;
 }
@@ -170,7 +172,7 @@ export interface ServerExchangeConfig {
 export function answerClientHello(config: ServerExchangeConfig, payload: Uint8Array): ChannelEnds & { reply: Buffer } {
   const clientHello = decodeClientHello(payload);
   const random = config.random(RANDOM_BYTES);
-  const ephemeral = ephemeralKey(config.random(X25519_KEY_BYTES));
+  const ephemeral = config.ephemeral ?? ephemeralKey(config.random(X25519_KEY_BYTES));
   // Checked before signing anything: a bad key costs the server no RSA operation.
   const shared = sharedSecret(ephemeral, clientHello.publicKey);
   const unsigned = encodeUnsignedServerHello({ random, publicKey: ephemeral.publicKey, serverKey: config.identity.publicKeyDer });
