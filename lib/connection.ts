@@ -29,9 +29,9 @@ import type { StreamWire } from './session/streams/stream-wire.js';
 import { demandStreamOf, streamOf, uploadOf } from './session/streams/requester.js';
 import type { ActionMap, ActionName, AnyActions, DataOf, DemandStream, DemandStreamOptions, ElementOf, ReplyOf, RequestOptions, StreamOptions, StreamSource, TrafficStats } from './types.js';
 
-
 /** A numeric field a packet built by {@link Connection} may carry after its token. */
 type OwnField = 'id' | 'stream';
+
 /** Options for {@link Connection.close}. */
 export interface CloseOptions {
   /**
