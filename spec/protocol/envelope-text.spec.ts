@@ -34,7 +34,7 @@ describe('protocol/envelope-text', () => {
   });
 
   it('writes the same text for more actions than it caches', () => {
-    for (let i = 0; i < 1_200; i++) {
+    for (let i = 0; i < 5_000; i++) {
       const action = `action-${i}`;
       expect(envelopeText(action, i, 0, tokenField('t'))).to.equal(JSON.stringify({ action, data: i, 'packet-created': 0, token: 't' }));
     }
