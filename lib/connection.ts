@@ -344,7 +344,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     }
     this.pending ??= new PendingRequests(this.settings.scheduler);
     const { id, reply } = this.pending.open(action, timeoutMs);
-    const sent = this.send({ action, data: data ?? null, 'packet-created': this.now(), token: this.token, id });
+    const sent = this.sendOwn(action, data ?? null, this.now(), 'id', id);
     sent.catch((err: Error) => this.pending?.fail(id, err));
     return { sent, reply };
   }
