@@ -485,10 +485,9 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     if (this.isClosed) return Promise.reject(new ConnectionClosedError(this.closeReason ?? 'connection closed'));
     let payload: string | Uint8Array;
     try {
-      payload = this.encode(packet);
+      payload = this.encodeCoded(packet);
     } catch (err) {
-      // A custom codec may throw anything; callers and error$ always get a coded error.
-      return Promise.reject(err instanceof PnetworkError ? err : new PacketError('ERR_PACKET_JSON', `packet "${packet.action}" could not be encoded`, { cause: err }));
+      return Promise.reject(err);
     }
     return this.writer.write(payload);
   }
@@ -511,6 +510,18 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   }
 
   /**
+   * {@link encode}, with any failure as a coded error: a custom codec may throw anything, and callers
+   * and error$ always get a PnetworkError.
+   */
+  private encodeCoded(packet: Packet): string | Uint8Array {
+    try {
+      return this.encode(packet);
+    } catch (err) {
+      throw err instanceof PnetworkError ? err : new PacketError('ERR_PACKET_JSON', `packet "${packet.action}" could not be encoded`, { cause: err });
+    }
+  }
+
+  /**
    * The payload of `{ action, data, 'packet-created', token }`, with `field: value` after the token when
    * given: put together around the data's JSON when the codec is the JSON codec itself (no packet object,
    * no action and token serialised again), else the codec's own encoding of that packet.
@@ -529,11 +540,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     }
     const packet: Packet = { action, data, 'packet-created': createdAt, token: this.token };
     if (field !== undefined) packet[field] = value;
-    try {
-      return this.encode(packet);
-    } catch (err) {
-      throw err instanceof PnetworkError ? err : new PacketError('ERR_PACKET_JSON', `packet "${action}" could not be encoded`, { cause: err });
-    }
+    return this.encodeCoded(packet);
   }
 
   /** @internal Inbound reader: the socket closed after whole frames. */

@@ -83,11 +83,6 @@ export function closingPacket(reason: string, token: string | null, now: number,
   return { action: 'closing', data: retry ? { reason } : { reason, retry: false }, 'packet-created': now, token };
 }
 
-/** A `reply` to request `id`. */
-export function replyPacket(id: number, data: unknown, token: string | null, now: number): Packet {
-  return { action: 'reply', data, 'packet-created': now, token, id };
-}
-
 /**
  * An `error` packet; with `id` it answers that request, without it it reports on the connection. Every
  * builder here stamps `packet-created` with `now`: the connection passes its scheduler's clock.

@@ -9,7 +9,6 @@ import {
   handleControlPacket,
   pingPacket,
   refusedPacketId,
-  replyPacket,
   type ControlContext,
 } from '../../lib/session/control-packets.js';
 
@@ -122,7 +121,6 @@ describe('session/control-packets', () => {
   it('builds the control packets it sends', () => {
     expect(pingPacket('t', 7)).to.include({ action: 'ping', data: null, token: 't', 'packet-created': 7 });
     expect(closingPacket('why', null, 7)).to.deep.include({ action: 'closing', data: { reason: 'why' }, token: null, 'packet-created': 7 });
-    expect(replyPacket(4, 'r', 't', 7)).to.deep.include({ action: 'reply', data: 'r', id: 4, 'packet-created': 7 });
     expect(errorPacket('ERR_X', 'm', 't', 9, 7)).to.deep.include({ action: 'error', data: { code: 'ERR_X', message: 'm' }, id: 9, 'packet-created': 7 });
     expect(errorPacket('ERR_X', 'm', 't', undefined, 7)).not.to.have.property('id');
   });

@@ -26,5 +26,10 @@ export function takeEphemeralKey(): EphemeralKey {
 
 function makeSpare(): void {
   making = false;
-  spare ??= ephemeralKey(randomBytes(X25519_KEY_BYTES));
+  try {
+    spare ??= ephemeralKey(randomBytes(X25519_KEY_BYTES));
+  } catch {
+    // Nobody waits for a spare: the next exchange makes its key itself, and a failure there is that
+    // connection's, reported as any failed exchange is.
+  }
 }
