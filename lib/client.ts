@@ -367,15 +367,16 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   request<A extends ActionName<C>>(action: A, data: DataOf<C, A>, options: RequestOptions = {}): Promise<ReplyOf<C, A>> {
     const connection = this.current;
     if (connection && this.sendsDirectly(connection)) return connection.request(action, data, options);
-    if (this.state === 'closed') return Promise.reject(new NotConnectedError('client is not started'));
+    if (this.state === 'closed') return reportIfUnhandled(Promise.reject(new NotConnectedError('client is not started')), this);
     const refused = refuseAction(action, this.options.maxActionLength) ?? (options.timeoutMs === undefined ? null : refuseDelay('timeoutMs', options.timeoutMs));
-    if (refused) return Promise.reject(refused);
+    if (refused) return reportIfUnhandled(Promise.reject(refused), this);
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
     const deadline = this.options.scheduler.now() + timeoutMs;
-    return new Promise((resolve, reject) => {
+    const reply = new Promise<ReplyOf<C, A>>((resolve, reject) => {
       const outgoing: Outgoing = { packet: createPacket(action, data ?? null, this.token), request: { deadline, timeoutMs, resolve: resolve as (reply: unknown) => void, reject } };
       this.queue.enqueue(outgoing, action, { ttlMs: timeoutMs, expired: () => new RequestTimeoutError(action, timeoutMs) }).catch(reject);
     });
+    return reportIfUnhandled(reply, this);
   }
 
   /** @internal A send failed and nobody handled its promise: reported on error$. */

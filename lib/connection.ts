@@ -325,11 +325,13 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
    * Sends a request and resolves with the reply's data.
    * Rejects with RequestTimeoutError after `timeoutMs`, with RemoteError when the peer answers with an
    * error (its code in `remoteCode`), and with ConnectionClosedError when the connection closes first.
+   * A failure that nobody handles (the promise is dropped) is reported on the owner's `error$`, as a
+   * send's is, never as an unhandled rejection.
    */
   request<A extends ActionName<Out>>(action: A, data: DataOf<Out, A>, options: RequestOptions = {}): Promise<ReplyOf<Out, A>> {
     const refused = refuseAction(action, this.settings.maxActionLength) ?? (options.timeoutMs === undefined ? null : refuseDelay('timeoutMs', options.timeoutMs));
-    if (refused) return Promise.reject(refused);
-    return this.openRequest(action, data, options.timeoutMs ?? this.settings.requestTimeoutMs).reply as Promise<ReplyOf<Out, A>>;
+    if (refused) return reportIfUnhandled(Promise.reject(refused), this);
+    return reportIfUnhandled(this.openRequest(action, data, options.timeoutMs ?? this.settings.requestTimeoutMs).reply as Promise<ReplyOf<Out, A>>, this);
   }
 
   /**

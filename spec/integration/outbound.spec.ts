@@ -132,6 +132,55 @@ describe('integration: outbound and client side', () => {
       await until(() => errors.length === 1, WAIT_MS, 'the failure on error$');
       expect(errors[0]).to.include({ code: 'ERR_FRAME_TOO_LARGE' });
     });
+
+    // Failed before: the dropped request's ConnectionClosedError was an unhandled rejection (it crashed
+    // a process without a handler; here the spec setup turns it into a failure).
+    it("reports a request whose promise was dropped on error$ when its connection closes", async () => {
+      const server = await startServer();
+      server.bindAction('never', () => new Promise(() => undefined));
+      const client = newClient(server, { reconnect: false });
+      await client.start();
+      const errors: PnetworkError[] = [];
+      const sub = client.error$.subscribe((error) => errors.push(error));
+      cleanups.push(() => sub.unsubscribe());
+      void client.request('never', null);
+      await until(() => server.clients.size === 1, WAIT_MS, 'the client registered');
+      await server.stop();
+      await until(() => errors.some((e) => e instanceof ConnectionClosedError), WAIT_MS, 'the request failure on error$');
+      expect(errors.filter((e) => e instanceof ConnectionClosedError)).to.have.length(1);
+    });
+
+    it("reports a server's request to a client whose promise was dropped on the server's error$", async () => {
+      const server = await startServer();
+      const client = newClient(server, { reconnect: false });
+      client.bindAction('never', () => new Promise(() => undefined));
+      await client.start();
+      const errors: PnetworkError[] = [];
+      const sub = server.error$.subscribe((error) => errors.push(error));
+      cleanups.push(() => sub.unsubscribe());
+      const [connection] = [...server.clients.values()];
+      void connection!.request('never', null);
+      await client.stop();
+      await until(() => errors.some((e) => e instanceof ConnectionClosedError), WAIT_MS, 'the request failure on error$');
+    });
+
+    it('does not report a request the caller handles', async () => {
+      const server = await startServer();
+      server.bindAction('never', () => new Promise(() => undefined));
+      const client = newClient(server, { reconnect: false });
+      await client.start();
+      const errors: PnetworkError[] = [];
+      const sub = client.error$.subscribe((error) => errors.push(error));
+      cleanups.push(() => sub.unsubscribe());
+      const failed = client.request('never', null).catch((e: unknown) => e);
+      await server.stop();
+      expect(await withDeadline(failed, WAIT_MS, 'the rejection')).to.be.instanceOf(ConnectionClosedError);
+      // A dropped send after it, reported, proves error$ had its chance to see the first.
+      void client.sendPacket('late', null);
+      await until(() => errors.length >= 1, WAIT_MS, 'the marker failure');
+      expect(errors).to.have.length(1);
+      expect(errors[0]).to.not.be.instanceOf(ConnectionClosedError);
+    });
   });
 
   describe('stop() during a connect', () => {
