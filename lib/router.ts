@@ -4,7 +4,7 @@
  * @module
  */
 import { Observable, Subject, Subscription, isObservable, share, take } from 'rxjs';
-import { HandlerError, NoHandlerError, PnetworkError, ReservedActionError, aboutConnection } from './errors.js';
+import { FrameTooLargeError, HandlerError, NoHandlerError, PacketError, PnetworkError, ReservedActionError, aboutConnection } from './errors.js';
 import { errorForPeer } from './peer-error.js';
 import { Bind } from './bind.js';
 import { RESERVED_ACTIONS, type Packet } from './protocol/packet.js';
@@ -171,7 +171,7 @@ export class ActionRouter<C extends Replier> {
     if (isObservable(result)) this.follow(result, answers, packet, connection);
     else if (result instanceof Promise) this.await(result, answers, packet, connection);
     else if (isAsyncIterable(result)) this.await(firstItem(result), answers, packet, connection);
-    else if (answers) this.settle(connection, connection.sendReply(packet.id!, result ?? null));
+    else if (answers) this.reply(connection, packet.id!, result ?? null);
   }
 
   /** Answers with an Observable's first value; its subscription ends when the connection closes. */
@@ -185,7 +185,7 @@ export class ActionRouter<C extends Replier> {
       result.pipe(take(1)).subscribe({
         next: (value) => {
           answered = true;
-          if (answers) this.settle(connection, connection.sendReply(packet.id!, value ?? null));
+          if (answers) this.reply(connection, packet.id!, value ?? null);
         },
         error: (err: unknown) => {
           release();
@@ -193,7 +193,7 @@ export class ActionRouter<C extends Replier> {
         },
         complete: () => {
           release();
-          if (!answered && answers) this.settle(connection, connection.sendReply(packet.id!, null));
+          if (!answered && answers) this.reply(connection, packet.id!, null);
         },
       }),
     );
@@ -206,7 +206,7 @@ export class ActionRouter<C extends Replier> {
     result.then(
       (value) => {
         release();
-        if (answers && !cancelled) this.settle(connection, connection.sendReply(packet.id!, value ?? null));
+        if (answers && !cancelled) this.reply(connection, packet.id!, value ?? null);
       },
       (err: unknown) => {
         release();
@@ -251,6 +251,19 @@ export class ActionRouter<C extends Replier> {
       return;
     }
     responder.serve(result, (cause) => this.failure(packet, connection, cause));
+  }
+
+  /**
+   * Answers request `id` with `value`. A value that cannot be sent (larger than maxFrameBytes, not JSON)
+   * is reported and answered with an error carrying that code, so the requester hears at once instead
+   * of waiting for its timeout, as a stream's requester does.
+   */
+  private reply(connection: C, id: number, value: unknown): void {
+    connection.sendReply(id, value).catch((err: unknown) => {
+      if (!(err instanceof PnetworkError)) return;
+      this.errors?.next(aboutConnection(err, connection));
+      if (err instanceof FrameTooLargeError || err instanceof PacketError) this.settle(connection, connection.sendErrorReply(id, err.code, err.message));
+    });
   }
 
   /** A reply that cannot be sent (the connection closed) is reported, never thrown. */

@@ -460,6 +460,21 @@ describe('integration: Server and Client over TCP', () => {
       expect(error).to.be.instanceOf(ConnectionClosedError).and.include({ code: 'ERR_CONNECTION_CLOSED' });
     });
 
+    // Failed before: the reply was reported on the server's error$ only, and the request waited for its
+    // timeout (RequestTimeoutError) although a stream in the same case fails at once.
+    it('answers with an error when the reply cannot be sent (too large, not JSON), and reports it', async () => {
+      server.bindAction('huge', () => 'z'.repeat(DEFAULTS.maxFrameBytes + 10));
+      server.bindAction('bigint', async () => ({ n: 10n }));
+      server.bindAction('huge-first', () => of('z'.repeat(DEFAULTS.maxFrameBytes + 10)));
+      const reported = collect(server.error$);
+      for (const [action, code] of [['huge', 'ERR_FRAME_TOO_LARGE'], ['bigint', 'ERR_PACKET_JSON'], ['huge-first', 'ERR_FRAME_TOO_LARGE']] as const) {
+        const error = await client.request(action, null, { timeoutMs: 3_000 }).catch((err: unknown) => err);
+        expect(error, action).to.be.instanceOf(RemoteError).and.include({ remoteCode: code });
+      }
+      expect(reported.map((e) => e.code)).to.include.members(['ERR_FRAME_TOO_LARGE', 'ERR_PACKET_JSON']);
+      expect(await client.request('sum', { a: 1, b: 2 })).to.equal(3);
+    });
+
     it('lets the server request from a client', async () => {
       client.bindAction('whoami', (_data, _packet, connection) => connection.token);
       expect(await server.getClient(client.token!)!.request('whoami', null)).to.equal(client.token);
