@@ -20,6 +20,9 @@ export interface InboundOwner {
   inboundFailed(stream: InboundStream, error: Error): void;
 }
 
+/** What ERR_STREAM_CREDIT says when the peer sent a value it held no credit for. */
+export const CREDIT_OVERRUN = 'the peer sent a value beyond the credit it was granted';
+
 /** Timeouts for the values of one stream, in ms; 0 or absent turns one off. */
 export interface InboundTiming {
   firstValueTimeoutMs?: number;
@@ -78,7 +81,7 @@ export class InboundStream {
   next(value: unknown): void {
     if (this.finished) return;
     if (!this.credit.receive()) {
-      this.owner.inboundFailed(this, new StreamCreditError('the peer sent a value beyond the credit it was granted'));
+      this.owner.inboundFailed(this, new StreamCreditError(CREDIT_OVERRUN));
       return;
     }
     this.seenValue = true;

@@ -53,6 +53,7 @@ export class OutboundStream implements TurnTaker {
   private iterator: AsyncIterator<unknown> | null = null;
   private pulling = false;
   private describe: DescribeFailure = defaultDescribe;
+  private muted = false;
 
   /**
    * @param id the stream id
@@ -88,7 +89,7 @@ export class OutboundStream implements TurnTaker {
 
   /**
    * Starts producing from `source`: each value of an Observable, each item of an AsyncIterable (pulled
-   * only as credit allows), or the single value of a Promise or plain value (`undefined` sends none).
+   * only as credit allows, one item ahead at most), or the single value of a Promise or plain value (`undefined` sends none).
    */
   start(source: unknown, describe: DescribeFailure = defaultDescribe): void {
     if (this.started || this.done) return;
@@ -107,6 +108,14 @@ export class OutboundStream implements TurnTaker {
     } else {
       this.single(source);
     }
+  }
+
+  /**
+   * Sends nothing more, not even what the producer does while the stream is being torn down (the peer
+   * ended it); {@link cancel} then stops the producer.
+   */
+  mute(): void {
+    this.muted = true;
   }
 
   /** The peer granted `n` more. */
@@ -158,7 +167,7 @@ export class OutboundStream implements TurnTaker {
 
   /** A value from the producer: straight out when nothing waits, else in line. */
   private push(value: unknown): void {
-    if (this.done) return;
+    if (this.done || this.muted) return;
     if (this.credit > 0 && this.head === this.queue.length && this.owner.sender.idle) {
       this.write(value);
       return;
@@ -196,7 +205,7 @@ export class OutboundStream implements TurnTaker {
   }
 
   private complete(): void {
-    if (this.done) return;
+    if (this.done || this.muted) return;
     this.completing = true;
     if (this.head === this.queue.length) this.sendCompletion();
   }
@@ -209,7 +218,7 @@ export class OutboundStream implements TurnTaker {
 
   /** The producer failed: tell the peer at once (values still waiting are dropped). */
   private fail(cause: unknown): void {
-    if (this.done) return;
+    if (this.done || this.muted) return;
     let peer: PeerError;
     try {
       peer = this.describe(cause);
@@ -230,11 +239,15 @@ export class OutboundStream implements TurnTaker {
     this.refuse(new StreamOverflowError(this.owner.maxBufferedValues));
   }
 
-  /** Pulls the next item while the peer has credit for more than what already waits. */
+  /**
+   * Pulls the next item while what waits does not exceed the peer's credit: one item beyond the credit
+   * at most, so that the iterable's end is seen (and stream-complete, which needs no credit, sent) even
+   * when the peer granted exactly the values there are.
+   */
   private pull(): void {
     const iterator = this.iterator;
     if (iterator === null || this.pulling || this.done || this.completing) return;
-    if (this.credit <= this.buffered || this.buffered >= Math.max(1, this.owner.maxBufferedValues)) return;
+    if (this.credit < this.buffered || this.buffered >= Math.max(1, this.owner.maxBufferedValues)) return;
     this.pulling = true;
     let step: Promise<IteratorResult<unknown>>;
     try {

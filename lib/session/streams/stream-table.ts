@@ -5,10 +5,9 @@
  * @module
  */
 import { Observable, type Subscriber } from 'rxjs';
-import type {
-  StreamCreditError} from '../../errors.js';
 import {
   PnetworkError,
+  StreamCreditError,
   StreamLimitError,
   StreamProtocolError,
   StreamsUnsupportedError,
@@ -18,7 +17,7 @@ import {
 import type { Packet } from '../../protocol/packet.js';
 import { MAX_STREAM_ID, STREAM_ACTIONS, grantedCredit, readStreamPacket, streamPacket, type StreamControl, type StreamOpen } from '../../protocol/stream-packets.js';
 import { FairSender } from './fair-sender.js';
-import { InboundStream, type InboundOwner, type InboundTiming } from './inbound-stream.js';
+import { CREDIT_OVERRUN, InboundStream, type InboundOwner, type InboundTiming } from './inbound-stream.js';
 import { OutboundStream, type DescribeFailure, type OutboundEnd, type OutboundOwner } from './outbound-stream.js';
 import { ReceiveCredit } from './receive-credit.js';
 import type { PeerError, StreamSettings, StreamWire } from './stream-wire.js';
@@ -270,12 +269,15 @@ export class StreamTable implements OutboundOwner, InboundOwner {
    * subscriber left or was told already, and with completion for a responder's channel input), and
    * stops what it sends.
    */
-  private finish(entry: StreamEntry, error?: Error, leaveInbound = false): void {
+  private finish(entry: StreamEntry, error?: Error, leaveInbound = false, muteOutput = false): void {
     if (entry.closed) return;
     entry.closed = true;
     this.entries.delete(entry.id);
     if (entry.mine) this.openedHere--;
     else this.openedThere--;
+    // The peer ended it (its cancel or error): nothing more goes out, even from a handler that answers
+    // when its input ends.
+    if (muteOutput) entry.outbound?.mute();
     // What it receives first: a channel's handler sees its input end before its output is unsubscribed.
     const inbound = entry.inbound;
     if (inbound !== null && !inbound.ended && !leaveInbound) {
@@ -320,19 +322,29 @@ export class StreamTable implements OutboundOwner, InboundOwner {
         this.grantTo(entry, control.data);
         return;
       case STREAM_ACTIONS.cancel:
-        this.finish(entry);
+        this.finish(entry, undefined, false, true);
         return;
       case STREAM_ACTIONS.next:
-        entry.inbound?.next(control.data);
+        if (entry.inbound !== null) entry.inbound.next(control.data);
+        else this.overrun(entry);
         return;
       case STREAM_ACTIONS.complete:
+        // A request-stream's requester has no values to complete: ignored.
         entry.inbound?.complete();
         return;
       case STREAM_ACTIONS.error:
-        // The requester's channel input failed: that ends both.
-        this.finish(entry, remoteErrorFrom(control.data, 'stream failed'));
+        // The requester failed: that ends both directions, and nothing is sent back.
+        this.finish(entry, remoteErrorFrom(control.data, 'stream failed'), false, true);
         return;
     }
+  }
+
+  /** A value on a request-stream, where the responder granted no credit at all: ERR_STREAM_CREDIT. */
+  private overrun(entry: StreamEntry): void {
+    const error = new StreamCreditError(CREDIT_OVERRUN);
+    this.sendError(entry.id, error);
+    this.wire.report(error);
+    this.finish(entry, error, false, true);
   }
 
   /** A grant for what this side sends on `entry`; bad credit ends the stream with ERR_STREAM_CREDIT. */

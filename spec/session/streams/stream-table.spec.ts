@@ -1,10 +1,11 @@
 import { expect } from 'chai';
-import { NEVER, Observable } from 'rxjs';
+import { NEVER, Observable, toArray } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { ConnectionClosedError, RemoteError, StreamLimitError, StreamOverflowError, StreamTimeoutError, StreamCreditError } from '../../../lib/errors.js';
 import { VALUES_PER_FLUSH } from '../../../lib/session/streams/fair-sender.js';
 import { demandStreamOf, streamOf } from '../../../lib/session/streams/requester.js';
 import { testScheduler } from '../../helpers/scheduler.js';
+import { until } from '../../helpers/wait.js';
 import { pairSettings, sentOf, streamPair, type StreamPair } from '../../helpers/stream-pair.js';
 
 /** Subscribes and records `frame:value` (and `frame:|`, `frame:#code`) on the scheduler's clock. */
@@ -309,6 +310,94 @@ describe('session/streams/StreamTable (virtual time, a link with 1 frame latency
       pair.server.table.control({ action: 'stream-credit', data: 1, 'packet-created': 0, token: 't' });
       expect(pair.server.table.accept({ action: 'feed', data: null, 'packet-created': 0, token: 't', stream: 1 })).to.equal(null);
       expect(pair.server.reported.map((error) => error.code)).to.deep.equal(['ERR_STREAM_PROTOCOL', 'ERR_STREAM_PROTOCOL']);
+    });
+  });
+
+  describe('what a requester sends that ends the stream (raw packets, as a client in another language sends them)', () => {
+    const rawOpen = (action: string, credit: number, channel = false) => ({ action, data: null, 'packet-created': 0, token: 't', stream: 1, credit, ...(channel ? { channel: true } : {}) });
+    const rawControl = (action: string, data: unknown = null) => ({ action, data, 'packet-created': 0, token: 't', stream: 1 });
+    const after = (pair: StreamPair, index: number) => pair.server.sent.slice(index).filter((packet) => packet.stream === 1).map((packet) => packet.action);
+
+    // Failed before: the cancel completed the handler's input first, so a handler that answers when its
+    // input ends (a sum, toArray) still sent its value and stream-complete.
+    it("a channel's stream-cancel stops the handler and nothing more is sent for the stream", () => {
+      const pair = streamPair(scheduler, pairSettings(scheduler), 0);
+      pair.handlers.set('collect', (values) => (values as Observable<unknown>).pipe(toArray()));
+      pair.deliver(pair.server, rawOpen('collect', 4, true));
+      pair.deliver(pair.server, rawControl('stream-next', 'a'));
+      const before = pair.server.sent.length;
+      pair.deliver(pair.server, rawControl('stream-cancel'));
+      expect(after(pair, before)).to.deep.equal([]);
+      expect(pair.server.table.size).to.equal(0);
+    });
+
+    // Failed before: the error reached the handler's input, its output failed with ERR_HANDLER, and that
+    // was sent back.
+    it("a channel's stream-error from the requester ends both directions and gets nothing back", () => {
+      const pair = streamPair(scheduler, pairSettings(scheduler), 0);
+      pair.handlers.set('collect', (values) => (values as Observable<unknown>).pipe(toArray()));
+      pair.deliver(pair.server, rawOpen('collect', 4, true));
+      const before = pair.server.sent.length;
+      pair.deliver(pair.server, rawControl('stream-error', { code: 'CLIENT_FAIL', message: 'gave up' }));
+      expect(after(pair, before)).to.deep.equal([]);
+      expect(pair.server.table.size).to.equal(0);
+    });
+
+    // Failed before: the value was ignored and the stream went on.
+    it("a stream-next on a request-stream (the responder granted no credit) ends it with ERR_STREAM_CREDIT", () => {
+      const pair = streamPair(scheduler, pairSettings(scheduler), 0);
+      let unsubscribed = false;
+      pair.handlers.set('feed', () => new Observable(() => () => (unsubscribed = true)));
+      pair.deliver(pair.server, rawOpen('feed', 4));
+      pair.deliver(pair.server, rawControl('stream-next', 'x'));
+      const errors = sentOf(pair.server, 'stream-error', 1);
+      expect(errors.map((packet) => (packet.data as { code: string }).code)).to.deep.equal(['ERR_STREAM_CREDIT']);
+      expect(pair.server.reported.map((error) => error.code)).to.deep.equal(['ERR_STREAM_CREDIT']);
+      expect(unsubscribed).to.equal(true);
+      expect(pair.server.table.size).to.equal(0);
+    });
+
+    it("a request-stream's stream-complete from the requester is ignored", () => {
+      const pair = streamPair(scheduler, pairSettings(scheduler), 0);
+      let unsubscribed = false;
+      pair.handlers.set('feed', () => new Observable(() => () => (unsubscribed = true)));
+      pair.deliver(pair.server, rawOpen('feed', 4));
+      pair.deliver(pair.server, rawControl('stream-complete'));
+      expect(unsubscribed).to.equal(false);
+      expect(pair.server.table.size).to.equal(1);
+    });
+
+    // Failed before: with credit for exactly its values, the generator was not pulled again, so its end
+    // (and stream-complete, which needs no credit) waited for a grant nobody would send.
+    it('completes an AsyncIterable stream when the requester granted exactly its values (one item pulled ahead)', async () => {
+      const pair = streamPair(scheduler, pairSettings(scheduler), 0);
+      let pulled = 0;
+      pair.handlers.set('three', async function* () {
+        for (let i = 0; i < 3; i++) {
+          pulled++;
+          yield i;
+        }
+      });
+      pair.handlers.set('none', async function* () {
+        // Nothing to send: completes with no credit at all.
+      });
+      pair.handlers.set('endless', async function* () {
+        for (let i = 0; i < 1000; i++) {
+          pulled++;
+          yield i;
+        }
+      });
+      pair.deliver(pair.server, rawOpen('three', 3));
+      pair.deliver(pair.server, { ...rawOpen('none', 0), stream: 3 });
+      await until(() => sentOf(pair.server, 'stream-complete', 1).length + sentOf(pair.server, 'stream-complete', 3).length === 2, 2_000, 'both completions');
+      expect(sentOf(pair.server, 'stream-next', 1).map((packet) => packet.data)).to.deep.equal([0, 1, 2]);
+      pulled = 0;
+      pair.deliver(pair.server, { ...rawOpen('endless', 2), stream: 5 });
+      await until(() => pulled === 3, 2_000, 'the item after the credit');
+      // Two values for two credits; the third waits, pulled but not sent, until the next grant.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(sentOf(pair.server, 'stream-next', 5)).to.have.length(2);
+      expect(pulled).to.equal(3);
     });
   });
 
