@@ -498,8 +498,14 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
           onPacket: (_connection, packet) => this.router.dispatch(packet, connection),
           onError: (_connection, error) => {
             aboutConnection(error, connection);
-            if (attempt.ready) this.router.report(error);
-            else attempt.failure = error;
+            if (attempt.ready) {
+              this.router.report(error);
+              return;
+            }
+            // The attempt has failed: start() hears it now, while the socket closes in the background
+            // (within closeTimeoutMs when the server keeps its side open).
+            attempt.failure ??= error;
+            reject(attempt.failure);
           },
           onClose: (_connection, reason) => {
             if (this.attemptInFlight === attempt && !attempt.ready) this.attemptInFlight = null;

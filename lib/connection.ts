@@ -654,8 +654,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     const reason = err instanceof Error ? err.message : String(err);
     if (error) {
       this.hooks.onError(this, error);
-      // An error the peer sent us (a refused handshake) is never answered.
-      if (!(error instanceof RemoteError) && !this.ending && !this.finished && this.socket.writable) {
+      // An error the peer sent us (a refused handshake) is never answered, nor is the peer's closing.
+      if (!(error instanceof RemoteError) && !(error instanceof ConnectionClosedError) && !this.ending && !this.finished && this.socket.writable) {
         this.send(fatalErrorPacket(error, this.token || null, this.now())).catch(() => undefined);
       }
     }

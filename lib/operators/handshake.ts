@@ -6,6 +6,7 @@
 import { Observable, asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { PROTOCOL_VERSION } from '../defaults.js';
 import {
+  ConnectionClosedError,
   ConnectionRefusedError,
   HandshakeError,
   HandshakeTimeoutError,
@@ -15,6 +16,7 @@ import {
   TokenMismatchError,
   type PnetworkError,
 } from '../errors.js';
+import { closingReason } from '../protocol/closing.js';
 import type { Packet } from '../protocol/packet.js';
 
 /** The handshake completed: the connection's token and the handshake packet's data. */
@@ -149,6 +151,8 @@ export function clientHandshakeRules(config: ClientHandshakeConfig): HandshakeRu
     timeoutMs: config.timeoutMs,
     scheduler: config.scheduler ?? asyncScheduler,
     accept(first) {
+      // The server stopped (or closed this connection) before answering: it says why.
+      if (first.action === 'closing') throw new ConnectionClosedError(closingReason(first.data));
       if (first.action === 'error') {
         const error = remoteErrorFrom(first.data, 'handshake refused');
         // `retry: false` marks a refusal by the server's middleware: the client is not to try again.

@@ -7,6 +7,7 @@
  */
 import { remoteErrorFrom, type PnetworkError } from '../errors.js';
 import type { Packet } from '../protocol/packet.js';
+import { closingReason, closingRetry } from '../protocol/closing.js';
 import { STREAM_ACTIONS } from '../protocol/stream-packets.js';
 
 /** What a control handler may do to the connection the packet arrived on. */
@@ -30,16 +31,7 @@ export interface ControlContext {
 /** Handles one control packet that arrived after the handshake. */
 export type ControlHandler = (packet: Packet, context: ControlContext) => void;
 
-/** The reason a `closing` packet gives, as the connection reports it. */
-export function closingReason(data: unknown): string {
-  const reason = (typeof data === 'object' && data !== null ? (data as { reason?: unknown }).reason : undefined);
-  return `closed by peer: ${typeof reason === 'string' ? reason : 'no reason given'}`;
-}
-
-/** False when a `closing` packet says `retry: false`: the peer asks not to be reconnected to. */
-export function closingRetry(data: unknown): boolean {
-  return !(typeof data === 'object' && data !== null && (data as { retry?: unknown }).retry === false);
-}
+export { closingReason, closingRetry } from '../protocol/closing.js';
 
 /** Every control packet the connection consumes, by action. Anything else is a user packet. */
 export const CONTROL_HANDLERS: ReadonlyMap<string, ControlHandler> = new Map<string, ControlHandler>([

@@ -1,10 +1,10 @@
 // Outbound and client-side guarantees over real sockets: order through the offline queue, no stranded
 // sends, no silent loss, stop() during a connect, addresses, and stream completion on stop().
 import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { toArray, lastValueFrom } from 'rxjs';
-import { Client, ConnectionClosedError, DEFAULTS, SendBufferFullError, Server, type ClientOptions, type PnetworkError, type ServerOptions } from '../../lib/index.js';
+import { Client, ConnectionClosedError, DEFAULTS, HandshakeTimeoutError, SendBufferFullError, Server, type ClientOptions, type PnetworkError, type ServerOptions } from '../../lib/index.js';
 import { childEnv } from '../helpers/child-env.js';
 import { specScope } from '../helpers/spec-scope.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
@@ -215,6 +215,53 @@ describe('integration: outbound and client side', () => {
       const err = await withDeadline(starting, WAIT_MS, 'start()');
       expect(err).to.be.instanceOf(ConnectionClosedError).and.include({ message: 'changed my mind' });
       expect(client.state).to.equal('closed');
+    });
+  });
+
+  describe('handshake endings', () => {
+    // Failed before: the client took the server's closing (token null, before any reply) for a malformed
+    // handshake (HandshakeError), answered it with an error packet, and the server reported
+    // ERR_TOKEN_MISMATCH for that answer.
+    it('rejects start() with ConnectionClosedError and the reason when the server stops during admission', async () => {
+      const server = await startServer();
+      let admitting!: () => void;
+      const inMiddleware = new Promise<void>((resolve) => (admitting = resolve));
+      server.use(() => {
+        admitting();
+        return new Promise<void>(() => undefined);
+      });
+      const serverErrors: PnetworkError[] = [];
+      const sub = server.error$.subscribe((error) => serverErrors.push(error));
+      cleanups.push(() => sub.unsubscribe());
+      const client = newClient(server, { reconnect: false });
+      const starting = client.start().catch((e: unknown) => e);
+      await withDeadline(inMiddleware, WAIT_MS, 'the middleware');
+      await withDeadline(server.stop('maintenance'), WAIT_MS, 'server.stop()');
+      const err = await withDeadline(starting, WAIT_MS, 'start()');
+      expect(err).to.be.instanceOf(ConnectionClosedError);
+      expect((err as Error).message).to.contain('maintenance');
+      expect(serverErrors.map((e) => e.code)).to.not.include('ERR_TOKEN_MISMATCH');
+    });
+
+    // Failed before: start() rejected only once the socket had closed, closeTimeoutMs after the
+    // handshake timeout, when the server keeps its side open.
+    it('rejects start() at the handshake timeout even when the server never closes its side', async () => {
+      const clock = new VirtualClock();
+      const silent = createServer({ allowHalfOpen: true }, (socket) => {
+        socket.on('error', () => undefined);
+        socket.resume();
+        cleanups.push(() => void socket.destroy());
+      });
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+      const port = (silent.address() as AddressInfo).port;
+      const client = scope.own(new Client({ port, reconnect: false, scheduler: clock, handshakeTimeoutMs: 1_000, closeTimeoutMs: 60_000, heartbeatIntervalMs: 0 }));
+      let settled: unknown = null;
+      const starting = client.start().catch((e: unknown) => (settled = e));
+      await until(() => clock.pending > 0, WAIT_MS, 'the handshake timer');
+      clock.advance(1_000);
+      await until(() => settled !== null, WAIT_MS, 'start() to reject at the handshake timeout');
+      expect(await starting).to.be.instanceOf(HandshakeTimeoutError);
     });
   });
 
