@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'ERR_REQUEST_TIMEOUT'
   | 'ERR_CONNECTION_CLOSED'
   | 'ERR_NOT_CONNECTED'
+  | 'ERR_LISTEN'
   | 'ERR_SEND_BUFFER_FULL'
   | 'ERR_HEARTBEAT_TIMEOUT'
   | 'ERR_QUEUE_FULL'
@@ -242,6 +243,24 @@ export class ConnectionClosedError extends PnetworkError {
     readonly reason = 'connection closed',
   ) {
     super('ERR_CONNECTION_CLOSED', reason);
+  }
+}
+
+/** A server could not listen on its address (taken, not this machine's, no permission); `start()` rejects with it. */
+export class ListenError extends PnetworkError {
+  /** The system's code for the failure, such as `EADDRINUSE` or `EACCES`; empty when it gave none. */
+  readonly systemCode: string;
+
+  constructor(
+    /** The host the server tried to listen on. */
+    readonly host: string,
+    /** The port the server tried to listen on. */
+    readonly port: number,
+    cause: unknown,
+  ) {
+    const systemCode = typeof (cause as { code?: unknown })?.code === 'string' ? (cause as { code: string }).code : '';
+    super('ERR_LISTEN', `cannot listen on ${host}:${port}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.systemCode = systemCode;
   }
 }
 

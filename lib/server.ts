@@ -6,7 +6,7 @@ import type { Server as NetServer, Socket } from 'node:net';
 import { Observable, Subject, tap } from 'rxjs';
 import { v4 as uuidv4 } from 'uuid';
 import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
-import { ConnectionLimitError, PnetworkError, PublishError, aboutConnection } from './errors.js';
+import { ConnectionLimitError, ListenError, PnetworkError, PublishError, aboutConnection } from './errors.js';
 import { refuseSocket } from './transport/refuse-socket.js';
 import type { ConnectionHooks } from './connection.js';
 import { HeartbeatGroup } from './liveness/heartbeat-monitor.js';
@@ -201,7 +201,11 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     return this.netServer !== null;
   }
 
-  /** Starts listening. Rejects if the address cannot be bound. Calling it again while it runs returns the same start. */
+  /**
+   * Starts listening. Calling it again while it runs returns the same start; a `stop()` meanwhile waits
+   * for it and then stops the server.
+   * @throws (rejects) ListenError when the address cannot be bound (taken, not this machine's, no permission)
+   */
   start(): Promise<void> {
     if (this.netServer) return Promise.resolve();
     this.starting ??= new Promise<void>((resolve, reject) => {
@@ -213,7 +217,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       );
       const onError = (err: Error): void => {
         this.starting = null;
-        reject(err);
+        reject(new ListenError(this.options.host, this.options.port, err));
       };
       netServer.once('error', onError);
       netServer.listen(this.options.port, this.options.host, () => {

@@ -192,7 +192,7 @@ describe('args', () => {
       const port = /127\.0\.0\.1:(\d+)/.exec(first.out())![1]!;
       const second = memoryIo();
       expect(await main(['serve', '--port', port, '--no-console'], second)).to.equal(EXIT.FAILURE);
-      expect(second.err()).to.match(/^pnetwork: error EADDRINUSE: /);
+      expect(second.err()).to.match(/^pnetwork: error ERR_LISTEN: cannot listen on 127\.0\.0\.1:\d+: listen EADDRINUSE/);
       first.raise('SIGINT');
       expect(await running).to.equal(EXIT.OK);
     });

@@ -10,6 +10,7 @@ import {
   HandlerError,
   PacketError,
   HandshakeError,
+  ListenError,
   RemoteError,
   ReplyError,
   RequestTimeoutError,
@@ -75,6 +76,22 @@ describe('integration: Server and Client over TCP', () => {
       await Promise.all([open.stop(), late.stop()]);
       expect(asked.remoteAddress).to.equal(`127.0.0.1:${port}`);
       expect(unasked.remoteAddress).to.equal(`127.0.0.1:${port}`);
+    });
+
+    // Failed before: start() rejected with Node's own Error (code EADDRINUSE), not a PnetworkError.
+    it('rejects start() with ListenError (ERR_LISTEN, the system code, the cause) when the address is taken, and can start again', async () => {
+      const first = await startServer();
+      const { port } = first.address();
+      const second = new Server({ port });
+      const error = await second.start().catch((err: unknown) => err);
+      expect(error).to.be.instanceOf(ListenError).and.include({ code: 'ERR_LISTEN', systemCode: 'EADDRINUSE', host: '127.0.0.1', port });
+      expect((error as ListenError).cause).to.be.instanceOf(Error);
+      expect((error as Error).message).to.contain(`127.0.0.1:${port}`);
+      expect(second.listening).to.equal(false);
+      await first.stop();
+      await second.start();
+      expect(second.listening).to.equal(true);
+      await second.stop();
     });
 
     it('starts once when start() is called twice at the same time, and a stop() during start() closes it', async () => {
