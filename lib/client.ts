@@ -9,7 +9,7 @@ import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
 import { AuthProviderError, ConnectionClosedError, ConnectionRefusedError, NotConnectedError, PnetworkError, RequestTimeoutError, aboutConnection } from './errors.js';
 import { Connection } from './connection.js';
 import { clientHandshakeRules, type HandshakeRules } from './operators/handshake.js';
-import { resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
+import { countOrInfinity, fraction, resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from './options.js';
 import { createPacket, refuseAction, type JsonValue, type Packet } from './protocol/packet.js';
 import { reportIfUnhandled } from './unhandled-failure.js';
 import { backoffDelay, type BackoffConfig } from './reconnect/backoff.js';
@@ -211,8 +211,8 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       enabled: options.reconnect ?? DEFAULTS.reconnect,
       initialDelayMs: checkDelay('reconnectDelayMs', options.reconnectDelayMs ?? DEFAULTS.reconnectDelayMs, { zero: true }),
       maxDelayMs: checkDelay('reconnectDelayMaxMs', options.reconnectDelayMaxMs ?? DEFAULTS.reconnectDelayMaxMs, { zero: true }),
-      jitter: options.reconnectJitter ?? DEFAULTS.reconnectJitter,
-      maxAttempts: options.reconnectAttempts ?? DEFAULTS.reconnectAttempts,
+      jitter: fraction('reconnectJitter', options.reconnectJitter ?? DEFAULTS.reconnectJitter),
+      maxAttempts: countOrInfinity('reconnectAttempts', options.reconnectAttempts ?? DEFAULTS.reconnectAttempts, 0),
       random: options.random ?? Math.random,
     };
     // Checks the backoff settings now, with the other options, rather than at the first disconnect.

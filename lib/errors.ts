@@ -88,8 +88,10 @@ export class FrameTooLargeError extends PnetworkError {
     readonly declared: number,
     /** The limit in force, in bytes. */
     readonly limit: number,
+    /** The option that sets it: `maxHandshakeBytes` for a connection's first frame. */
+    limitName = 'maxFrameBytes',
   ) {
-    super('ERR_FRAME_TOO_LARGE', `frame of ${declared} bytes exceeds maxFrameBytes ${limit}`);
+    super('ERR_FRAME_TOO_LARGE', `frame of ${declared} bytes exceeds ${limitName} ${limit}`);
   }
 }
 

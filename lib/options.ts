@@ -92,7 +92,7 @@ export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOpti
   const defaultLimits = maxActionLength === DEFAULTS.maxActionLength && maxDepth === DEFAULTS.maxDepth;
   const codec = options.codec ?? (defaultLimits ? JSON_CODEC : jsonCodec({ maxActionLength, maxDepth }));
   return {
-    host: options.host ?? DEFAULTS.host,
+    host: hostName(options.host ?? DEFAULTS.host),
     port: integer('port', options.port ?? DEFAULTS.port, 0, 65_535),
     codec,
     maxFrameBytes: integer('maxFrameBytes', options.maxFrameBytes ?? DEFAULTS.maxFrameBytes, 0, 0xffff_ffff),
@@ -118,12 +118,28 @@ export function resolveCommonOptions(options: CommonOptions): ResolvedCommonOpti
 
 function integer(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (!(Number.isInteger(value) && value >= min && value <= max)) {
-    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${shown(value)}`);
   }
   return value;
 }
 
-/** A positive integer, or Infinity for "no limit". */
-export function countOrInfinity(name: string, value: number): number {
-  return value === Number.POSITIVE_INFINITY ? value : integer(name, value, 1);
+function hostName(value: string): string {
+  if (typeof value !== 'string' || value === '') throw new RangeError(`host must be a non-empty string, got ${shown(value)}`);
+  return value;
+}
+
+/** A value as it appears in an error message: strings quoted, so `"80"` is not mistaken for 80. */
+export function shown(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+/** An integer from `min` (1 unless given), or Infinity for "no limit". */
+export function countOrInfinity(name: string, value: number, min = 1): number {
+  return value === Number.POSITIVE_INFINITY ? value : integer(name, value, min);
+}
+
+/** A number from 0 to 1. */
+export function fraction(name: string, value: number): number {
+  if (!(typeof value === 'number' && value >= 0 && value <= 1)) throw new RangeError(`${name} must be a number from 0 to 1, got ${shown(value)}`);
+  return value;
 }

@@ -57,8 +57,17 @@ describe('options', () => {
 
   it('makes Server and Client constructors refuse bad options at once', () => {
     expect(() => new Server({ heartbeatTimeoutMs: 0 })).to.throw(RangeError, 'heartbeatTimeoutMs');
-    expect(() => new Client({ reconnectJitter: 2 })).to.throw(RangeError, 'jitter');
+    expect(() => new Client({ reconnectJitter: 2 })).to.throw(RangeError, 'reconnectJitter');
     expect(() => new Client({ maxQueuedPackets: -1 })).to.throw(RangeError);
+  });
+
+  // Failed before: the messages named the backoff's own fields, quoted nothing, and host 12 was taken.
+  it('names the option the user wrote and shows a string as a string', () => {
+    expect(() => new Client({ reconnectAttempts: -1 })).to.throw(RangeError, /^reconnectAttempts must be/);
+    expect(() => new Client({ reconnectJitter: 2 })).to.throw(RangeError, /^reconnectJitter must be/);
+    expect(() => new Client({ port: '80' as unknown as number })).to.throw(RangeError, 'got "80"');
+    expect(() => new Server({ host: 12 as unknown as string })).to.throw(RangeError, /^host must be a non-empty string, got 12/);
+    expect(() => new Client({ host: '' })).to.throw(RangeError, /^host must be/);
   });
 
   it('makes a request with an unusable timeout reject with a RangeError', async () => {

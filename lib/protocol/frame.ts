@@ -110,10 +110,11 @@ export class FrameDecoder {
           this.headerValue = 0;
           this.headerFill = 0;
         }
-        const limit = this.started ? this.maxFrameBytes : this.maxFirstFrameBytes;
+        const first = !this.started;
+        const limit = first ? this.maxFirstFrameBytes : this.maxFrameBytes;
         this.started = true;
         if (length > limit) {
-          this.failed = new FrameTooLargeError(length, limit);
+          this.failed = new FrameTooLargeError(length, limit, first && limit < this.maxFrameBytes ? 'maxHandshakeBytes' : 'maxFrameBytes');
           throw this.failed;
         }
         if (end - offset >= length) {
