@@ -4,7 +4,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Observable} from 'rxjs';
-import { BehaviorSubject, Subject, defer, firstValueFrom, merge, skip, throwError, type Subscription } from 'rxjs';
+import { BehaviorSubject, Subject, defer, firstValueFrom, from, merge, skip, switchMap, type Subscription } from 'rxjs';
 import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
 import { AuthProviderError, ConnectionClosedError, ConnectionRefusedError, NotConnectedError, PnetworkError, RequestTimeoutError, aboutConnection } from './errors.js';
 import { Connection } from './connection.js';
@@ -20,6 +20,7 @@ import { dial } from './transport/sockets.js';
 import { resolveClientTls, type ClientTlsOptions, type ResolvedClientTls } from './transport/tls-options.js';
 import { resolveClientEncryption, type ClientEncryptionOptions, type ResolvedClientEncryption } from './crypto/channel/channel-options.js';
 import { SecureSocket } from './transport/secure-socket.js';
+import { laterDemandStream } from './session/streams/requester.js';
 import type {
   ActionMap,
   ActionName,
@@ -253,7 +254,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       if (this.state === 'closed') throw new NotConnectedError('client is not started');
       const connection = this.current;
       if (connection && !connection.isClosed && !connection.writable) await connection.drained().catch(() => undefined);
-      else await firstValueFrom((this.nudges ??= merge(this.states.pipe(skip(1)), (this.flushed ??= new Subject<void>()))));
+      else await firstValueFrom(this.nudged);
     }
   }
 
@@ -405,29 +406,60 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /**
    * Requests a stream from the server; see {@link Connection.stream}. Cold: each subscription opens a
-   * stream on the connection current at that moment (NotConnectedError without one).
+   * stream on the current connection. While the client connects or reconnects (or packets sent before
+   * it still wait in the offline queue), the stream opens once they have gone; on a client that is not
+   * started, or stops meanwhile, it fails with NotConnectedError.
    */
   stream<A extends ActionName<C>>(action: A, data: DataOf<C, A>, options?: StreamOptions): Observable<ReplyOf<C, A>> {
-    return defer(() => this.current?.stream(action, data, options) ?? throwError(() => new NotConnectedError()));
+    return defer(() => this.onConnection((connection) => connection.stream(action, data, options)));
   }
 
-  /** Requests a stream with explicit demand; see {@link Connection.demandStream}. */
+  /** Requests a stream with explicit demand; see {@link Connection.demandStream}. Waits for a connection as {@link Client.stream} does. */
   demandStream<A extends ActionName<C>>(action: A, data: DataOf<C, A>, options?: DemandStreamOptions): DemandStream<ReplyOf<C, A>> {
     const connection = this.current;
-    if (!connection) return { values$: throwError(() => new NotConnectedError()), request: () => undefined };
-    return connection.demandStream(action, data, options);
+    if (connection && this.sendsDirectly(connection)) return connection.demandStream(action, data, options);
+    return laterDemandStream(() => this.streamConnection().then((later) => later.demandStream(action, data, options)));
   }
 
-  /** Opens a channel to the server; see {@link Connection.channel}. */
+  /** Opens a channel to the server; see {@link Connection.channel}. Waits for a connection as {@link Client.stream} does. */
   channel<A extends ActionName<C>>(action: A, source: StreamSource<ElementOf<DataOf<C, A>>>, options?: StreamOptions): Observable<ReplyOf<C, A>> {
-    return defer(() => this.current?.channel(action, source, options) ?? throwError(() => new NotConnectedError()));
+    return defer(() => this.onConnection((connection) => connection.channel(action, source, options)));
   }
 
-  /** Uploads a stream of values to the server; see {@link Connection.sendStream}. */
+  /** Uploads a stream of values to the server; see {@link Connection.sendStream}. Waits for a connection as {@link Client.stream} does. */
   sendStream<A extends ActionName<C>>(action: A, source: StreamSource<ElementOf<DataOf<C, A>>>, options?: StreamOptions): Promise<ReplyOf<C, A>> {
     const connection = this.current;
-    if (!connection) return Promise.reject(new NotConnectedError());
-    return connection.sendStream(action, source, options);
+    if (connection && this.sendsDirectly(connection)) return connection.sendStream(action, source, options);
+    return reportIfUnhandled(
+      this.streamConnection().then((later) => later.sendStream(action, source, options)),
+      this,
+    );
+  }
+
+  /** `open` on the connection at once when sends go straight out, else once {@link streamConnection} has one. */
+  private onConnection<T>(open: (connection: Connection<S, C>) => Observable<T>): Observable<T> {
+    const connection = this.current;
+    if (connection && this.sendsDirectly(connection)) return open(connection);
+    return from(this.streamConnection()).pipe(switchMap(open));
+  }
+
+  /**
+   * The connection a stream opens on: once the client is connected and the offline queue has gone out,
+   * so a stream never overtakes a packet sent before it.
+   * @throws (rejects) NotConnectedError when the client is not started, or stops first
+   */
+  private async streamConnection(): Promise<Connection<S, C>> {
+    for (;;) {
+      if (this.state === 'closed') throw new NotConnectedError('client is not started');
+      const connection = this.current;
+      if (connection && this.sendsDirectly(connection)) return connection;
+      await firstValueFrom(this.nudged);
+    }
+  }
+
+  /** Emits when the state changes or the offline queue has been flushed: time to look again. */
+  private get nudged(): Observable<unknown> {
+    return (this.nudges ??= merge(this.states.pipe(skip(1)), (this.flushed ??= new Subject<void>())));
   }
 
   /** Traffic of the current connection. */

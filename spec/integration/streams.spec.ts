@@ -264,4 +264,49 @@ describe('integration: streams over TCP', function () {
     expect(raw.frames.filter((frame) => frame.action === 'error' || frame.action === 'stream-error')).to.deep.equal([]);
     expect(serverErrors).to.deep.equal([]);
   });
+
+  // Failed before: each failed at once with NotConnectedError while start() was still connecting, where
+  // sendPacket and request wait in the offline queue.
+  it('opens stream, channel, demandStream and sendStream made while the client connects once it is connected, after the packets sent before them', async () => {
+    const server = await startServer();
+    server.bindAction('count', (n: number) => range(0, n));
+    server.bindAction('echo', (values: Observable<number>) => values);
+    server.bindAction('sum', (values: Observable<number>) => values.pipe(reduce((a, b) => a + b, 0)));
+    const seen: string[] = [];
+    server.bindAction('mark', (label: string) => void seen.push(label));
+    server.bindAction('log', (n: number) => {
+      seen.push(`count ${n}`);
+      return range(0, n);
+    });
+    const client = scope.own(new Client({ port: server.address().port, reconnect: false }));
+    const starting = client.start();
+    expect(client.state).to.equal('connecting');
+    void client.sendPacket('mark', 'before');
+    const counted = lastValueFrom(client.stream('log', 3).pipe(toArray()));
+    const echoed = lastValueFrom(client.channel('echo', [1, 2]).pipe(toArray()));
+    const demand = client.demandStream('count', 4);
+    demand.request(4);
+    const demanded = lastValueFrom(demand.values$.pipe(toArray()));
+    const summed = client.sendStream('sum', [1, 2, 3]);
+    await withDeadline(starting, WAIT_MS, 'start()');
+    expect(await withDeadline(counted, WAIT_MS, 'the stream')).to.deep.equal([0, 1, 2]);
+    expect(await withDeadline(echoed, WAIT_MS, 'the channel')).to.deep.equal([1, 2]);
+    expect(await withDeadline(demanded, WAIT_MS, 'the demand stream')).to.deep.equal([0, 1, 2, 3]);
+    expect(await withDeadline(summed, WAIT_MS, 'the upload')).to.equal(6);
+    expect(seen).to.deep.equal(['before', 'count 3']);
+  });
+
+  it('fails a stream made on a client that is not started with NotConnectedError, and one waiting for a connection when stop() comes', async () => {
+    const server = await startServer();
+    server.bindAction('count', (n: number) => range(0, n));
+    const idle = scope.own(new Client({ port: server.address().port, reconnect: false }));
+    const refused = await lastValueFrom(idle.stream('count', 1)).catch((err: unknown) => err);
+    expect(refused).to.include({ code: 'ERR_NOT_CONNECTED' });
+    const client = scope.own(new Client({ port: server.address().port, reconnect: false }));
+    const starting = client.start().catch(() => undefined);
+    const waiting = lastValueFrom(client.stream('count', 1)).catch((err: unknown) => err);
+    await client.stop();
+    await starting;
+    expect(await withDeadline(waiting, WAIT_MS, 'the waiting stream')).to.include({ code: 'ERR_NOT_CONNECTED' });
+  });
 });

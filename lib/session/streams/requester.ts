@@ -3,7 +3,7 @@
  * the demand-mode handle, and uploads.
  * @module
  */
-import { Observable } from 'rxjs';
+import { Observable, defer, from, switchMap } from 'rxjs';
 import { StreamCreditError } from '../../errors.js';
 import { checkDelay } from '../../timing.js';
 import { MAX_STREAM_CREDIT } from '../../protocol/stream-packets.js';
@@ -72,9 +72,40 @@ export function demandStreamOf(tables: TableSource, action: string, data: unknow
         current.request(n);
         return;
       }
-      if (!(Number.isInteger(n) && n >= 1)) throw new StreamCreditError(`request(n) needs a whole number from 1, got ${n}`);
-      if (pending + n > MAX_STREAM_CREDIT) throw new StreamCreditError(`credit ${pending} + ${n} would exceed ${MAX_STREAM_CREDIT}`);
-      pending += n;
+      pending = addCredit(pending, n);
+    },
+  };
+}
+
+/**
+ * `pending + n`, for a `request(n)` made before the stream is open.
+ * @throws StreamCreditError when `n` is not a whole number from 1, or the sum would exceed 2^31 − 1
+ */
+function addCredit(pending: number, n: number): number {
+  if (!(Number.isInteger(n) && n >= 1)) throw new StreamCreditError(`request(n) needs a whole number from 1, got ${n}`);
+  if (pending + n > MAX_STREAM_CREDIT) throw new StreamCreditError(`credit ${pending} + ${n} would exceed ${MAX_STREAM_CREDIT}`);
+  return pending + n;
+}
+
+/**
+ * A demand handle for a stream that opens later (a client's, once it is connected): `opening` is called
+ * at the first subscription, and what `request(n)` asked for until its handle arrives goes with the open.
+ */
+export function laterDemandStream<T>(opening: () => Promise<DemandStream<T>>): DemandStream<T> {
+  let handle: DemandStream<T> | null = null;
+  let arriving: Promise<DemandStream<T>> | null = null;
+  let pending = 0;
+  const arrive = (later: DemandStream<T>): DemandStream<T> => {
+    handle = later;
+    if (pending > 0) later.request(pending);
+    pending = 0;
+    return later;
+  };
+  return {
+    values$: defer(() => from((arriving ??= opening().then(arrive)))).pipe(switchMap((later) => later.values$)),
+    request(n: number): void {
+      if (handle) handle.request(n);
+      else pending = addCredit(pending, n);
     },
   };
 }
