@@ -290,13 +290,13 @@ export class SendBufferFullError extends PnetworkError {
   }
 }
 
-/** The peer did not answer a ping within `heartbeatTimeoutMs`. */
+/** Nothing came from the peer (a pong or any other packet) within `heartbeatTimeoutMs` of a ping. */
 export class HeartbeatTimeoutError extends PnetworkError {
   constructor(
     /** The time the peer had, in ms. */
     readonly timeoutMs: number,
   ) {
-    super('ERR_HEARTBEAT_TIMEOUT', `no pong within ${timeoutMs} ms`);
+    super('ERR_HEARTBEAT_TIMEOUT', `nothing from the peer within ${timeoutMs} ms of a ping`);
   }
 }
 

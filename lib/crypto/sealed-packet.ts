@@ -16,6 +16,9 @@ import { forgeCipher } from './forge-cipher.js';
 import { fingerprint } from './keys.js';
 import { nodeCipher } from './node-cipher.js';
 
+/** Checks and decodes the opened content's UTF-8 in one pass, as the JSON codec does a payload. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** The action of every sealed packet. */
 export const SEALED_ACTION = 'sealed';
 /** The sealed packet format version this build writes and reads. */
@@ -192,16 +195,25 @@ export class PacketOpener {
     return this.restore(envelope, plaintext);
   }
 
+  /** The opened content, validated as a received packet's payload is: UTF-8, JSON, an object, its keys. */
   private restore(envelope: SealedPacket, plaintext: Buffer): Packet {
+    let text: string;
+    try {
+      text = UTF8.decode(plaintext);
+    } catch {
+      throw new PacketError('ERR_PACKET_UTF8', 'the sealed content is not valid UTF-8');
+    }
     let inner: unknown;
     try {
-      inner = JSON.parse(plaintext.toString('utf8'));
+      inner = JSON.parse(text);
     } catch (cause) {
       throw new PacketError('ERR_PACKET_JSON', 'the sealed content is not valid JSON', { cause });
     }
-    if (typeof inner !== 'object' || inner === null || Array.isArray(inner) || Object.keys(inner).some((key) => key !== 'action' && key !== 'data')) {
-      throw new PacketError('ERR_PACKET_NOT_OBJECT', 'the sealed content must be an object with only action and data');
+    if (typeof inner !== 'object' || inner === null || Array.isArray(inner)) {
+      throw new PacketError('ERR_PACKET_NOT_OBJECT', 'the sealed content must be a JSON object');
     }
+    const extra = Object.keys(inner).find((key) => key !== 'action' && key !== 'data');
+    if (extra !== undefined) throw new PacketError('ERR_PACKET_UNKNOWN_KEY', `the sealed content holds only action and data, not ${JSON.stringify(extra)}`);
     const { action, data } = inner as { action?: unknown; data?: unknown };
     const packet: Record<string, unknown> = { action, data, 'packet-created': envelope['packet-created'], token: envelope.token };
     if (envelope.id !== undefined) packet.id = envelope.id;

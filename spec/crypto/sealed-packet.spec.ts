@@ -120,6 +120,21 @@ describe('crypto/sealed-packet', () => {
       expect(failure(() => encryptPacket(chat, alice.publicKey, { backend: 'other' as CipherBackendName }))).to.be.instanceOf(RangeError);
     });
 
+    // Failed before: bytes that are not UTF-8 opened with U+FFFD in their place, and extra keys were
+    // ERR_PACKET_NOT_OBJECT where an ordinary packet's are ERR_PACKET_UNKNOWN_KEY.
+    it('validates the opened content as a received packet: UTF-8 first, then only action and data', () => {
+      const vector = VECTORS[0]!;
+      const resealed = (inner: Buffer): SealedPacket => {
+        const out = cipherBackend('node').seal(hex(vector.contentKey), hex(vector.iv), inner, hex(vector.aad));
+        return { ...vector.sealed, data: { ...vector.sealed.data, ct: out.ciphertext.toString('base64'), tag: out.tag.toString('base64') } };
+      };
+      const open = (inner: Buffer): unknown => failure(() => decryptPacket(resealed(inner), keys[vector.recipient].privateKey));
+      expect(open(Buffer.concat([Buffer.from('{"action":"a","data":"'), Buffer.from([0xff]), Buffer.from('"}')]))).to.be.instanceOf(PacketError).with.property('code', 'ERR_PACKET_UTF8');
+      expect(open(Buffer.from('{"action":"a","data":1,"token":"t"}'))).to.be.instanceOf(PacketError).with.property('code', 'ERR_PACKET_UNKNOWN_KEY');
+      expect(open(Buffer.from('[1]'))).to.be.instanceOf(PacketError).with.property('code', 'ERR_PACKET_NOT_OBJECT');
+      expect(open(Buffer.from('{"action":"a","data":"\u00e9t\u00e9"}'))).to.equal(null);
+    });
+
     it('validates what it opened against the limits', () => {
       const sealed = encryptPacket({ ...chat, action: 'a-long-action' }, alice.publicKey);
       const err = failure(() => decryptPacket(sealed, alice.privateKey, { limits: { maxActionLength: 4 } }));
