@@ -15,6 +15,7 @@ import { SecureSocket, type ChannelRecordCounts } from './secure-socket.js';
 import type { SchedulerLike } from 'rxjs';
 import type { Codec } from '../protocol/codec.js';
 import { refuseSocket } from './refuse-socket.js';
+import { TlsHandshakes } from './tls-handshakes.js';
 
 export type { DialDeadline } from './dial-tls.js';
 
@@ -26,20 +27,31 @@ export interface ListenerEvents {
   onRefused(error: PnetworkError): void;
 }
 
-/** How a listener turns a client away: the codec of its error packet, and the clock for its stamp and close timer. */
+/** How a listener turns a client away: the codec of its error packet, and the clock for its stamp and timers. */
 export interface RefusalSettings {
   /** How long a refused client may keep its socket, in ms. */
   readonly closeTimeoutMs: number;
+  /** How long a TLS handshake may take, in ms. */
+  readonly handshakeTimeoutMs: number;
   readonly codec: Codec;
   readonly scheduler: SchedulerLike;
 }
 
+/** A server socket to `listen` on, and the sockets it has not handed over yet. */
+export interface Listener {
+  readonly server: NetServer;
+  /** Gives up every TLS handshake in progress, so that `server.close()` need not wait for them. */
+  abortHandshakes(): void;
+}
+
 /**
- * A listening server: TLS 1.3 over node:tls with `tls`, otherwise whatever `plain` makes (node:net by default). Call `listen` on it as on any net.Server.
- * A refused client gets an error packet and is closed as `refusal` says.
+ * A listening server: TLS 1.3 over node:tls with `tls`, otherwise whatever `plain` makes (node:net by default).
+ * A refused client gets an error packet and is closed as `refusal` says; a TLS handshake not finished
+ * within `refusal.handshakeTimeoutMs` is given up and reported.
  */
-export function createListener(tls: ResolvedServerTls | null, events: ListenerEvents, refusal: RefusalSettings, plain: Transport): NetServer {
-  if (!tls) return plain.createServer((socket) => events.onSocket(socket));
+export function createListener(tls: ResolvedServerTls | null, events: ListenerEvents, refusal: RefusalSettings, plain: Transport): Listener {
+  if (!tls) return { server: plain.createServer((socket) => events.onSocket(socket)), abortHandshakes: () => undefined };
+  const handshakes = new TlsHandshakes(refusal.handshakeTimeoutMs, refusal.scheduler, (error) => events.onRefused(error));
   const authorized = tls.authorizedKeys;
   const server = createTlsServer(
     {
@@ -55,6 +67,7 @@ export function createListener(tls: ResolvedServerTls | null, events: ListenerEv
       rejectUnauthorized: false,
     },
     (socket) => {
+      handshakes.finished(socket);
       const presented = peerFingerprint(socket);
       if (authorized !== null) {
         if (presented === null || !authorized.has(presented)) {
@@ -68,13 +81,21 @@ export function createListener(tls: ResolvedServerTls | null, events: ListenerEv
       events.onSocket(socket);
     },
   );
+  server.on('connection', (raw: Socket) => handshakes.begin(raw));
   server.on('tlsClientError', (err, socket) => {
     socket.destroy();
-    events.onRefused(new TlsHandshakeError(`TLS handshake with a client failed: ${err.message}`, { cause: err }));
+    if (handshakes.failed(socket)) events.onRefused(new TlsHandshakeError(`TLS handshake with a client failed: ${err.message}`, { cause: err }));
   });
   // Another transport (the in-memory one) accepts the sockets; the TLS server, which never listens, wraps each.
-  if (plain !== netTransport) return plain.createServer((socket) => server.emit('connection', socket));
-  return server;
+  const listening = plain === netTransport ? server : plain.createServer((socket) => server.emit('connection', socket));
+  return { server: listening, abortHandshakes: () => handshakes.abortAll() };
+}
+
+/** Stops listening and gives up the TLS handshakes in progress; resolves once every socket has closed. */
+export function closeListener(listener: Listener): Promise<void> {
+  const closed = new Promise<void>((resolve) => listener.server.close(() => resolve()));
+  listener.abortHandshakes();
+  return closed;
 }
 
 /**

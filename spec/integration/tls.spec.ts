@@ -267,6 +267,48 @@ describe('integration: TLS 1.3 transport', () => {
     expect(stuck.state).to.equal('closed');
   });
 
+  describe('a peer that connects but never finishes the TLS handshake', () => {
+    /** A TCP socket to the server that never sends a ClientHello; resolves once connected. */
+    async function silentPeer(port: number): Promise<{ socket: Socket; closed: Promise<void> }> {
+      const { connect } = await import('node:net');
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      cleanups.push(() => void socket.destroy());
+      return { socket, closed };
+    }
+
+    it('server.stop() gives it up at once: stop resolves and the socket closes', async () => {
+      // On a clock that never moves, so only stop() can end the handshake.
+      const clock = new VirtualClock();
+      const { server: instance, port } = await startServer({ scheduler: clock });
+      const peer = await silentPeer(port);
+      await until(() => clock.pending > 0, WAIT_MS, 'the server to see the TCP connection');
+      await withDeadline(instance.stop(), WAIT_MS, 'stop()');
+      await withDeadline(peer.closed, WAIT_MS, 'the peer socket to close');
+      expect(instance.listening).to.equal(false);
+    });
+
+    it('is given up after handshakeTimeoutMs and reported as TlsHandshakeError, while a connection that finished lives on', async () => {
+      const clock = new VirtualClock();
+      const { port, errors } = await startServer({ scheduler: clock, handshakeTimeoutMs: 5_000 });
+      const good = client(port);
+      await good.start();
+      const peer = await silentPeer(port);
+      await until(() => clock.pending > 1, WAIT_MS, 'the server to see the TCP connection');
+      const timedOut = (): PnetworkError[] => errors.filter((e) => e instanceof TlsHandshakeError && e.message.includes('not finished'));
+      clock.advance(4_999);
+      expect(timedOut(), 'before the timeout').to.have.length(0);
+      clock.advance(1);
+      await withDeadline(peer.closed, WAIT_MS, 'the peer socket to close');
+      await until(() => timedOut().length > 0, WAIT_MS, 'the timeout to be reported');
+      expect(timedOut()).to.have.length(1);
+      expect(timedOut()[0]!.message).to.include('within 5000 ms');
+      expect(await withDeadline(good.request('echo', 'still here'), WAIT_MS, 'a request')).to.equal('still here');
+    });
+  });
+
   it('never resumes a session: every connection checks the certificate again', async () => {
     const { port } = await startServer();
     const settings = resolveClientTls({ serverFingerprint: server.fingerprint });
