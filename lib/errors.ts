@@ -333,14 +333,19 @@ export class RemoteError extends PnetworkError {
   }
 }
 
-/** The adapter lost (or could not reach) its engine, Redis or NATS; it keeps reconnecting by itself. */
+/**
+ * The adapter could not reach its engine, Redis or NATS, when the server started (`start()` rejects), or
+ * lost it later (reported on `error$`; the adapter then keeps reconnecting by itself).
+ */
 export class AdapterDownError extends PnetworkError {
   constructor(
     /** The adapter's kind: `redis`, `nats`. */
     readonly adapter: string,
     cause: unknown,
+    /** `'start'` when the engine could not be reached at all, `'lost'` when a working link broke. */
+    readonly when: 'start' | 'lost' = 'lost',
   ) {
-    super('ERR_ADAPTER_DOWN', `${adapter} adapter lost its connection: ${describe(cause)}`, { cause });
+    super('ERR_ADAPTER_DOWN', `${adapter} adapter ${when === 'start' ? 'could not reach its engine' : 'lost its connection'}: ${describe(cause)}`, { cause });
   }
 }
 

@@ -2,7 +2,7 @@
  * The server: accepts sockets, runs the handshake pipeline on each, and owns `clients`.
  * @module
  */
-import type { Server as NetServer, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { Observable, Subject, tap } from 'rxjs';
 import { v4 as uuidv4 } from 'uuid';
 import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
@@ -28,7 +28,7 @@ import type { ClusterClient } from './cluster/messages.js';
 import { reportIfUnhandled, type UnhandledReporter } from './unhandled-failure.js';
 import { refuseAction } from './protocol/packet.js';
 import { refuseDelay } from './timing.js';
-import { createListener } from './transport/sockets.js';
+import { closeListener, createListener, type Listener } from './transport/sockets.js';
 import { resolveServerTls, type ResolvedServerTls, type ServerTlsOptions } from './transport/tls-options.js';
 import { resolveServerEncryption, type ResolvedServerEncryption, type ServerEncryptionOptions } from './crypto/channel/channel-options.js';
 import { SecureSocket, type ServerChannelConfig } from './transport/secure-socket.js';
@@ -96,7 +96,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private connections = new Subject<ServerConnection<C, S, Data, Auth>>();
   private disconnects = new Subject<DisconnectEvent<ServerConnection<C, S, Data, Auth>>>();
   private readonly departed: TrafficStats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
-  private netServer: NetServer | null = null;
+  private listener: Listener | null = null;
   private starting: Promise<void> | null = null;
   private startedAt: number | null = null;
   private readonly maxConnections: number;
@@ -198,7 +198,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /** True while listening. */
   get listening(): boolean {
-    return this.netServer !== null;
+    return this.listener !== null;
   }
 
   /**
@@ -207,28 +207,36 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
    * @throws (rejects) ListenError when the address cannot be bound (taken, not this machine's, no permission)
    */
   start(): Promise<void> {
-    if (this.netServer) return Promise.resolve();
-    this.starting ??= new Promise<void>((resolve, reject) => {
-      const netServer = createListener(
+    if (this.listener && !this.starting) return Promise.resolve();
+    // One promise covers the listen and the cluster join, so that a stop() meanwhile waits for both.
+    this.starting ??= this.listen()
+      .then(() => this.joinCluster())
+      .finally(() => {
+        this.starting = null;
+      });
+    return this.starting;
+  }
+
+  /** Binds the address; rejects with ListenError when it cannot. */
+  private listen(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const { closeTimeoutMs, handshakeTimeoutMs, codec, scheduler } = this.options;
+      const listener = createListener(
         this.#tls,
         { onSocket: (socket) => this.accept(socket), onRefused: (error) => this.router.report(error) },
-        { closeTimeoutMs: this.options.closeTimeoutMs, codec: this.options.codec, scheduler: this.options.scheduler },
+        { closeTimeoutMs, handshakeTimeoutMs, codec, scheduler },
         this.options.transport,
       );
-      const onError = (err: Error): void => {
-        this.starting = null;
-        reject(new ListenError(this.options.host, this.options.port, err));
-      };
+      const netServer = listener.server;
+      const onError = (err: Error): void => reject(new ListenError(this.options.host, this.options.port, err));
       netServer.once('error', onError);
       netServer.listen(this.options.port, this.options.host, () => {
         netServer.off('error', onError);
-        this.starting = null;
-        this.netServer = netServer;
+        this.listener = listener;
         this.startedAt = this.options.scheduler.now();
         resolve();
       });
-    }).then(() => this.joinCluster());
-    return this.starting;
+    });
   }
 
   /** Joins the cluster once listening; a cluster that cannot be joined undoes the listen, and start() rejects. */
@@ -236,10 +244,10 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     try {
       await this.cluster.start();
     } catch (err) {
-      const netServer = this.netServer;
-      this.netServer = null;
+      const listener = this.listener;
+      this.listener = null;
       this.startedAt = null;
-      if (netServer) await new Promise<void>((resolve) => netServer.close(() => resolve()));
+      if (listener) await closeListener(listener);
       throw err;
     }
   }
@@ -253,12 +261,12 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   async stop(reason = 'server stopping'): Promise<void> {
     // A stop during start() waits for it, so the listener it makes is closed too.
     if (this.starting) await this.starting.catch(() => undefined);
-    const netServer = this.netServer;
-    if (!netServer) return;
-    this.netServer = null;
+    const listener = this.listener;
+    if (!listener) return;
+    this.listener = null;
     // Leave the cluster first, so that no node sends this one more clients' packets.
     await this.cluster.stop();
-    const closed = new Promise<void>((resolve) => netServer.close(() => resolve()));
+    const closed = closeListener(listener);
     for (const secure of [...this.exchanging]) secure.abort(reason);
     await Promise.all([...this.open].map((connection) => connection.close(reason)));
     await closed;
@@ -278,7 +286,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /** The bound address; the real port when 0 was asked for. */
   address(): HostPort {
-    const address = this.netServer?.address();
+    const address = this.listener?.server.address();
     if (address && typeof address === 'object') return { host: address.address, port: address.port };
     return { host: this.options.host, port: this.options.port };
   }
@@ -426,7 +434,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     const connection = new ServerConnection<C, S, Data, Auth>(socket, this.options, this.handshakeRules, this.hooks, this.rooms);
     this.open.add(connection);
     // A server that is stopping accepts nothing new.
-    if (!this.netServer) void connection.close('server stopping');
+    if (!this.listener) void connection.close('server stopping');
   }
 
   /** The limit a new socket would break, counting it in if it breaks none. */

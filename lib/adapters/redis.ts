@@ -42,6 +42,7 @@ class RedisAdapter implements Adapter {
     this.down = false;
     this.ready.pub = false;
     this.ready.sub = false;
+    this.lastError = null;
     const options = {
       lazyConnect: true,
       // A publish while the link is down, or in flight when it drops, rejects instead of waiting or
@@ -51,6 +52,9 @@ class RedisAdapter implements Adapter {
       maxRetriesPerRequest: 0,
       autoResubscribe: false,
       retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 10), this.maxReconnectDelayMs),
+      // disconnect() is only the fallback for a client that is not connected (quit() covers the others);
+      // its stream then never closes again, and ioredis's timer to destroy it would hold the process.
+      disconnectTimeout: 0,
     };
     const pub = (this.pub = new Redis(this.url, { ...options, connectionName: 'pnetwork-pub' }));
     const sub = (this.sub = new Redis(this.url, { ...options, connectionName: 'pnetwork-sub' }));
@@ -66,8 +70,10 @@ class RedisAdapter implements Adapter {
       await sub.subscribe(...channels);
       this.ready.sub = true;
     } catch (err) {
+      // The rejection says only 'Connection is closed.'; the client's 'error' says why (ECONNREFUSED, …).
+      const reason = this.lastError ?? err;
       await this.close();
-      throw err;
+      throw reason;
     }
   }
 

@@ -152,7 +152,7 @@ export class Cluster {
         status: (status) => this.onStatus(status),
       });
     } catch (err) {
-      throw new AdapterDownError(this.adapter.kind, err);
+      throw new AdapterDownError(this.adapter.kind, err, 'start');
     }
     this.current = { state: 'up', reconnected: false, adapter: this.adapter.kind, at: now };
     this.announce('hello');

@@ -1,3 +1,4 @@
+import { createHook } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { PublishError } from '../../lib/errors.js';
@@ -7,6 +8,34 @@ import { natsAdapter } from '../../lib/adapters/nats.js';
 import { redisAdapter } from '../../lib/adapters/redis.js';
 import { engineUrl, PrivateEngine, requireEngine, skipOrFail, type EngineKind } from '../helpers/engines.js';
 import { until } from '../helpers/wait.js';
+
+/**
+ * The timers and TCP sockets that `work` made and that still hold the process once it has settled:
+ * each as its kind and the first line of our code or the library's that made it.
+ */
+async function resourcesLeftBy(work: () => Promise<void>): Promise<string[]> {
+  const live = new Map<number, { type: string; resource: { hasRef?: () => boolean }; stack: string[] }>();
+  const hook = createHook({
+    init(id, type, _trigger, resource) {
+      if (type !== 'Timeout' && type !== 'TCPWRAP') return;
+      const stack = (new Error().stack ?? '').split('\n').slice(2).map((line) => line.trim());
+      // Mocha's own timer for the running test is not the work's.
+      if (stack.some((line) => line.includes('node_modules/mocha/'))) return;
+      live.set(id, { type, resource: resource as { hasRef?: () => boolean }, stack: stack.filter((line) => !line.includes('node:')).slice(0, 2) });
+    },
+    destroy(id) {
+      live.delete(id);
+    },
+  }).enable();
+  try {
+    await work();
+    // A turn of the event loop lets sockets finish closing.
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    hook.disable();
+  }
+  return [...live.values()].filter((entry) => entry.resource.hasRef?.() !== false).map((entry) => `${entry.type} ${entry.stack.join(' < ')}`);
+}
 
 /** A listener that records what it is told. */
 class Recorder implements AdapterListener {
@@ -102,6 +131,20 @@ for (const flavour of flavours) {
         );
         expect(err).to.be.instanceOf(Error);
         await adapter.close();
+      });
+
+      it('an engine that cannot be reached: open rejects with the connect error, and close leaves no timer or socket behind', async () => {
+        const adapter = flavour.make(kind === 'redis' ? 'redis://127.0.0.1:1' : 'nats://127.0.0.1:1');
+        let err: unknown;
+        const left = await resourcesLeftBy(async () => {
+          err = await adapter.open(['x'], new Recorder()).then(
+            () => null,
+            (e: unknown) => e,
+          );
+          await adapter.close();
+        });
+        expect((err as Error).message).to.match(/ECONNREFUSED|refused/i);
+        expect(left, 'timers and sockets still holding the process').to.deep.equal([]);
       });
 
       it('reports an outage, rejects publishes while it lasts, reconnects by itself and says so', async function () {

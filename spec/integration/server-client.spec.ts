@@ -5,6 +5,7 @@ import { Client } from '../../lib/client.js';
 import { Connection } from '../../lib/connection.js';
 import { DEFAULTS } from '../../lib/defaults.js';
 import {
+  AdapterDownError,
   ConnectionClosedError,
   FrameTooLargeError,
   HandlerError,
@@ -25,6 +26,8 @@ import type { ClientOptions } from '../../lib/client.js';
 import type { RawClient } from '../helpers/raw-client.js';
 import { deferred, nextValue, until, withDeadline } from '../helpers/wait.js';
 import { specScope } from '../helpers/spec-scope.js';
+import { VirtualClock } from '../helpers/virtual-clock.js';
+import type { Adapter } from '../../lib/adapters/adapter.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const WAIT_MS = 5000;
@@ -102,6 +105,49 @@ describe('integration: Server and Client over TCP', () => {
       await first;
       await stopping;
       expect(server.listening).to.equal(false);
+    });
+
+    it('start() with an engine that cannot be reached rejects with AdapterDownError saying so, and does not listen', async () => {
+      const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+      const adapter: Adapter = { kind: 'held', open: () => Promise.reject(refused), publish: () => Promise.resolve(), close: () => Promise.resolve() };
+      const server = new Server({ port: 0, adapter });
+      const err = await server.start().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).to.be.instanceOf(AdapterDownError).and.include({ code: 'ERR_ADAPTER_DOWN', adapter: 'held', when: 'start', cause: refused });
+      expect((err as Error).message).to.equal('held adapter could not reach its engine: connect ECONNREFUSED 127.0.0.1:1');
+      expect(server.listening).to.equal(false);
+    });
+
+    it('a stop() while the adapter is still connecting waits for it, then leaves the cluster: nothing is left open or ticking', async () => {
+      const clock = new VirtualClock();
+      const opened = deferred<void>();
+      const published: string[] = [];
+      let closes = 0;
+      const adapter: Adapter = {
+        kind: 'held',
+        open: () => opened.promise,
+        publish: (_channel, message) => {
+          published.push((JSON.parse(message) as { t: string }).t);
+          return Promise.resolve();
+        },
+        close: () => {
+          closes++;
+          return Promise.resolve();
+        },
+      };
+      const server = new Server({ port: 0, adapter, scheduler: clock });
+      const started = server.start();
+      await until(() => server.address().port !== 0, WAIT_MS, 'the server to listen');
+      const stopping = server.stop();
+      opened.resolve();
+      await withDeadline(started, WAIT_MS, 'start()');
+      await withDeadline(stopping, WAIT_MS, 'stop()');
+      expect(server.listening).to.equal(false);
+      expect(closes, 'adapter closes').to.equal(1);
+      expect(published, 'the node said hello and then bye').to.deep.equal(['hello', 'bye']);
+      expect(clock.pending, 'timers left (the cluster heartbeat)').to.equal(0);
     });
   });
 
