@@ -104,7 +104,8 @@ export type AuthOption<Auth> = Auth | (() => Auth | PromiseLike<Auth>);
 export interface ClientOptions<Auth = JsonValue> extends CommonOptions {
   /**
    * A credential sent in every handshake (`data.auth`), for the server's middleware to check; a
-   * function is called on every connect. The server never echoes it. @defaultValue none
+   * function is called on every connect and has `handshakeTimeoutMs` to settle. The server never echoes
+   * it. @defaultValue none
    */
   auth?: AuthOption<Auth>;
   /**
@@ -478,15 +479,43 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     return this.openConnection(handshake);
   }
 
-  /** The `auth` value for the next handshake: the option's value, or what its function returns now. */
-  private async credential(): Promise<unknown> {
+  /**
+   * The `auth` value for the next handshake: the option's value, or what its function returns now. A
+   * function gets `handshakeTimeoutMs` to settle, and stop() gives it up at once: it is the attempt.
+   */
+  private credential(): Promise<unknown> {
     const auth = this.#auth;
-    if (typeof auth !== 'function') return auth;
-    try {
-      return await (auth as () => unknown)();
-    } catch (err) {
-      throw new AuthProviderError(err);
-    }
+    if (typeof auth !== 'function') return Promise.resolve(auth);
+    const { handshakeTimeoutMs, scheduler } = this.options;
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = scheduler.schedule(() => {
+        settle();
+        reject(new AuthProviderError(new Error(`it did not settle within ${handshakeTimeoutMs} ms (handshakeTimeoutMs)`)));
+      }, handshakeTimeoutMs);
+      const asking: Attempt = {
+        connection: null,
+        closed: Promise.resolve(),
+        abort: (reason) => {
+          settle();
+          reject(new ConnectionClosedError(reason));
+        },
+      };
+      const settle = (): void => {
+        timer.unsubscribe();
+        if (this.attemptInFlight === asking) this.attemptInFlight = null;
+      };
+      this.attemptInFlight = asking;
+      new Promise<unknown>((called) => called((auth as () => unknown)())).then(
+        (value) => {
+          settle();
+          resolve(value);
+        },
+        (err: unknown) => {
+          settle();
+          reject(new AuthProviderError(err));
+        },
+      );
+    });
   }
 
   /** Opens a socket and completes the handshake; rejects with the reason it could not. */

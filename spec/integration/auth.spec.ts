@@ -1,11 +1,12 @@
 import { expect } from 'chai';
 import { Client, type ClientOptions } from '../../lib/client.js';
-import { AuthProviderError, ConnectionRefusedError, RemoteError, ReplyError, UnauthorizedError, type PnetworkError } from '../../lib/errors.js';
+import { AuthProviderError, ConnectionClosedError, ConnectionRefusedError, RemoteError, ReplyError, UnauthorizedError, type PnetworkError } from '../../lib/errors.js';
 import { Server, type ServerOptions } from '../../lib/server.js';
 import type { ServerConnection } from '../../lib/server-connection.js';
 import type { RawClient } from '../helpers/raw-client.js';
 import { deferred, until, withDeadline } from '../helpers/wait.js';
 import { specScope } from '../helpers/spec-scope.js';
+import { VirtualClock } from '../helpers/virtual-clock.js';
 
 const WAIT_MS = 5000;
 const SECRET = 's3cret-credential-value';
@@ -228,6 +229,54 @@ describe('integration: handshake auth and middleware', () => {
     expect((error as AuthProviderError).code).to.equal('ERR_AUTH_PROVIDER');
     expect(client.state).to.equal('closed');
     expect(connections).to.deep.equal([]);
+  });
+
+  describe('an auth function that never settles', () => {
+    it('fails the attempt after handshakeTimeoutMs with AuthProviderError, opening no socket', async () => {
+      const server = await startServer();
+      const connections = collect(server.connection$);
+      const clock = new VirtualClock();
+      let asked = 0;
+      const client = newClient(server, {
+        scheduler: clock,
+        reconnect: false,
+        handshakeTimeoutMs: 3_000,
+        auth: () => {
+          asked++;
+          return new Promise<Credentials>(() => undefined);
+        },
+      });
+      const started = client.start().catch((err: unknown) => err);
+      await until(() => asked === 1, WAIT_MS, 'the auth function to be called');
+      clock.advance(2_999);
+      clock.advance(1);
+      const error = await withDeadline(started, WAIT_MS, 'start()');
+      expect(error).to.be.instanceOf(AuthProviderError);
+      expect((error as Error).message).to.equal('the auth function failed: it did not settle within 3000 ms (handshakeTimeoutMs)');
+      expect(client.state).to.equal('closed');
+      expect(connections).to.deep.equal([]);
+      expect(clock.pending, 'timers left').to.equal(0);
+    });
+
+    it('is given up at once by stop(): start() rejects with ConnectionClosedError and the reason', async () => {
+      const server = await startServer();
+      const clock = new VirtualClock();
+      let asked = 0;
+      const client = newClient(server, {
+        scheduler: clock,
+        auth: () => {
+          asked++;
+          return new Promise<Credentials>(() => undefined);
+        },
+      });
+      const started = client.start().catch((err: unknown) => err);
+      await until(() => asked === 1, WAIT_MS, 'the auth function to be called');
+      await withDeadline(client.stop('user gave up'), WAIT_MS, 'stop()');
+      const error = await withDeadline(started, WAIT_MS, 'start()');
+      expect(error).to.be.instanceOf(ConnectionClosedError);
+      expect((error as Error).message).to.include('user gave up');
+      expect(clock.pending, 'timers left').to.equal(0);
+    });
   });
 
   it('fails the attempt at once when the auth value cannot be encoded', async () => {
