@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { channelRecords, isEncrypted, peerFingerprint, securityOf } from './transport/sockets.js';
 import type { ChannelRecordCounts } from './transport/secure-socket.js';
 import { Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import { ConnectionClosedError, PacketError, PnetworkError, RateLimitedError, RemoteError, type HeartbeatTimeoutError, type SendBufferFullError } from './errors.js';
+import { ConnectionClosedError, NotConnectedError, PacketError, PnetworkError, RateLimitedError, RemoteError, type HeartbeatTimeoutError, type SendBufferFullError } from './errors.js';
 import { isTextCodec, splicesToken, type Codec } from './protocol/codec.js';
 import { envelopeText, tokenField } from './protocol/envelope-text.js';
 import { refuseAction, type Packet } from './protocol/packet.js';
@@ -128,6 +128,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   private readonly writer: FrameWriter;
   private readonly reader: InboundReader<this>;
   private closeReason: string | null = null;
+  /** Sends made before the handshake completed (by middleware), in order: they go right after its reply. */
+  private held: Array<() => void> | null = null;
   /** The promise of the last send and what sendPacket returned for it (see sendPacket). */
   private lastSent: Promise<void> | null = null;
   private lastWatched: Promise<void> | null = null;
@@ -272,7 +274,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   /**
    * Sends a packet. The token is always set to this connection's own.
    * Resolves once the bytes are handed to the socket; waits while the socket is full. A failure that
-   * nobody handles (the promise is dropped) is reported on the owner's `error$`, never lost.
+   * nobody handles (the promise is dropped) is reported on the owner's `error$`, never lost. Made by a
+   * middleware, before the connection is admitted, it waits for admission (as `request` does).
    * @throws (rejects) ReservedActionError, FrameTooLargeError, PacketError, ConnectionClosedError
    */
   sendPacket<A extends ActionName<Out>>(action: A, data: DataOf<Out, A>): Promise<void>;
@@ -281,6 +284,13 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     const action = typeof actionOrPacket === 'string' ? actionOrPacket : actionOrPacket.action;
     const refused = refuseAction(action, this.settings.maxActionLength);
     if (refused) return reportIfUnhandled(Promise.reject(refused), this);
+    if (this.beforeHandshake) return reportIfUnhandled(this.afterHandshake(() => this.sendNow(actionOrPacket, data)), this);
+    return this.sendNow(actionOrPacket, data);
+  }
+
+  /** sendPacket's work once the handshake is done. */
+  private sendNow(actionOrPacket: string | Packet, data: unknown): Promise<void> {
+    const action = typeof actionOrPacket === 'string' ? actionOrPacket : actionOrPacket.action;
     const sent =
       typeof actionOrPacket === 'string'
         ? this.sendOwn(action, data ?? null, this.now())
@@ -331,7 +341,32 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   request<A extends ActionName<Out>>(action: A, data: DataOf<Out, A>, options: RequestOptions = {}): Promise<ReplyOf<Out, A>> {
     const refused = refuseAction(action, this.settings.maxActionLength) ?? (options.timeoutMs === undefined ? null : refuseDelay('timeoutMs', options.timeoutMs));
     if (refused) return reportIfUnhandled(Promise.reject(refused), this);
-    return reportIfUnhandled(this.openRequest(action, data, options.timeoutMs ?? this.settings.requestTimeoutMs).reply as Promise<ReplyOf<Out, A>>, this);
+    const timeoutMs = options.timeoutMs ?? this.settings.requestTimeoutMs;
+    const reply = this.beforeHandshake ? this.afterHandshake(() => this.openRequest(action, data, timeoutMs).reply) : this.openRequest(action, data, timeoutMs).reply;
+    return reportIfUnhandled(reply as Promise<ReplyOf<Out, A>>, this);
+  }
+
+  /**
+   * True while a server-side connection waits for admission (its middleware runs): the client may
+   * receive nothing before the handshake reply, so user sends wait for it.
+   */
+  private get beforeHandshake(): boolean {
+    return this.#secret === '' && !this.isClosed;
+  }
+
+  /** Runs `send` once the handshake reply is out (or the connection closed first, when it fails as closed). */
+  private afterHandshake<T>(send: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      (this.held ??= []).push(() => send().then(resolve, reject));
+    });
+  }
+
+  /** @internal Sends, in order, what waited for the handshake. The server calls it right after its reply. */
+  releaseHeld(): void {
+    const held = this.held;
+    if (held === null) return;
+    this.held = null;
+    for (const send of held) send();
   }
 
   /**
@@ -403,7 +438,12 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   private streamStarter: (() => StreamTable | Error) | null = null;
 
   private get streamOpener(): () => StreamTable | Error {
-    return (this.streamStarter ??= () => (this.isClosed ? new ConnectionClosedError(this.closeReason ?? 'connection closed') : this.streams()));
+    return (this.streamStarter ??= () => {
+      if (this.isClosed) return new ConnectionClosedError(this.closeReason ?? 'connection closed');
+      // A stream cannot wait in line as a packet does: its credit and timers start at once.
+      if (this.beforeHandshake) return new NotConnectedError('the connection is not admitted yet: open streams once it is (from connection$)');
+      return this.streams();
+    });
   }
 
   private streams(): StreamTable {
@@ -467,6 +507,8 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
       this.closeReason = reason;
       this.send(closingPacket(reason, this.token || null, this.now(), options.retry !== false)).catch(() => undefined);
       this.ending = true;
+      // Sends still waiting for the handshake fail now, as closed.
+      this.releaseHeld();
       this.gate?.end();
       this.endSocket();
     }
@@ -566,6 +608,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
       if (this.dialledAddress === null) this.learnAddress();
       this.startHeartbeat();
       this.hooks.onHandshake(this, event);
+      this.releaseHeld();
     } else {
       // Refused after the handshake: tell the peer, report it, keep the connection.
       const { error, packet } = event;
@@ -717,6 +760,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
     if (!this.socket.destroyed) this.socket.destroy();
     const error = new ConnectionClosedError(reason);
     this.writer.close(error);
+    this.releaseHeld();
     this.pending?.rejectAll(error);
     this.streamTable?.closeAll(error);
     this.gate?.close();

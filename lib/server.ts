@@ -506,6 +506,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
           if (err instanceof PnetworkError) this.router.report(aboutConnection(err, connection));
           void connection.close('handshake reply could not be sent');
         });
+      // What middleware sent goes next, before anything connection$ subscribers send.
+      connection.releaseHeld();
       this.connections.next(connection);
     },
     onPacket: (connection, packet) => this.router.dispatch(packet, connection),

@@ -29,7 +29,9 @@ async function resourcesLeftBy(work: () => Promise<void>): Promise<string[]> {
   }).enable();
   try {
     await work();
-    // A turn of the event loop lets sockets finish closing.
+    // A timer tick and a turn of the event loop let sockets finish closing and due timers fire (a
+    // timer made earlier for 0 or 1 ms fires no later than this one).
+    await new Promise((resolve) => setTimeout(resolve, 1));
     await new Promise((resolve) => setImmediate(resolve));
   } finally {
     hook.disable();

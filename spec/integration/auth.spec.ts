@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Client, type ClientOptions } from '../../lib/client.js';
-import { AuthProviderError, ConnectionClosedError, ConnectionRefusedError, RemoteError, ReplyError, UnauthorizedError, type PnetworkError } from '../../lib/errors.js';
+import { AuthProviderError, ConnectionClosedError, ConnectionRefusedError, NotConnectedError, RemoteError, ReplyError, UnauthorizedError, type PnetworkError } from '../../lib/errors.js';
 import { Server, type ServerOptions } from '../../lib/server.js';
 import type { ServerConnection } from '../../lib/server-connection.js';
 import type { RawClient } from '../helpers/raw-client.js';
@@ -167,6 +167,55 @@ describe('integration: handshake auth and middleware', () => {
     await withDeadline(started, WAIT_MS, 'start');
     expect(order).to.deep.equal(['first', 'second clients=0 token=""', 'third']);
     expect(Object.fromEntries(server.rooms.counts())).to.deep.equal({ members: 1 });
+  });
+
+  describe('sends made by middleware, before the connection is admitted', () => {
+    it('wait for admission: the client gets them after its handshake, in order, and a request is answered', async () => {
+      const server = await startServer();
+      const results: unknown[] = [];
+      server.use((connection) => {
+        void connection.sendPacket('welcome', 1);
+        connection.request('whoami', null).then(
+          (reply) => results.push(reply),
+          (err: unknown) => results.push(err),
+        );
+        void connection.sendPacket('welcome', 2);
+      });
+      server.connection$.subscribe((connection) => void connection.sendPacket('welcome', 3));
+      const errors = collect(server.error$);
+      const client = newClient(server);
+      const welcomes: unknown[] = [];
+      client.action$('welcome').subscribe(({ packet }) => welcomes.push(packet.data));
+      client.bindAction('whoami', () => 'ann');
+      await withDeadline(client.start(), WAIT_MS, 'start');
+      await until(() => welcomes.length === 3 && results.length === 1, WAIT_MS, 'the held sends and the reply');
+      expect(welcomes).to.deep.equal([1, 2, 3]);
+      expect(results).to.deep.equal(['ann']);
+      expect(errors).to.deep.equal([]);
+    });
+
+    it('of a connection that is refused reject with ConnectionClosedError; a stream fails with NotConnectedError', async () => {
+      const server = await startServer();
+      const outcomes: unknown[] = [];
+      server.use((connection) => {
+        connection.sendPacket('welcome', 1).then(
+          () => outcomes.push('sent'),
+          (err: unknown) => outcomes.push(err),
+        );
+        connection.stream('feed', null).subscribe({ error: (err: unknown) => outcomes.push(err) });
+        throw new UnauthorizedError('no entry');
+      });
+      const client = newClient(server);
+      const welcomes: unknown[] = [];
+      client.action$('welcome').subscribe(({ packet }) => welcomes.push(packet.data));
+      const error = await withDeadline(client.start(), WAIT_MS, 'start').catch((err: unknown) => err);
+      expect(error).to.be.instanceOf(RemoteError).and.include({ remoteCode: 'ERR_UNAUTHORIZED' });
+      await until(() => outcomes.length === 2, WAIT_MS, 'both outcomes');
+      expect(outcomes[0]).to.be.instanceOf(NotConnectedError);
+      expect((outcomes[0] as Error).message).to.include('admitted');
+      expect(outcomes[1]).to.be.instanceOf(ConnectionClosedError);
+      expect(welcomes).to.deep.equal([]);
+    });
   });
 
   it('calls an auth function again on every reconnect, and sends what it returns then', async () => {
