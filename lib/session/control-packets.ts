@@ -90,7 +90,9 @@ export function errorPacket(code: string, message: string, token: string | null,
  * says the peer should not try again (a handshake refused by the server's middleware).
  */
 export function fatalErrorPacket(error: PnetworkError, token: string | null, now: number): Packet {
-  const packet = errorPacket(error.code, error.message, token, undefined, now);
+  // Without a token it is the connection's first frame, which the peer holds to maxHandshakeBytes.
+  const message = token === null ? shortened(error.message, MAX_REFUSAL_MESSAGE) : error.message;
+  const packet = errorPacket(shortened(error.code, MAX_REFUSAL_CODE), message, token, undefined, now);
   if ((error as { retry?: unknown }).retry === false) (packet.data as { retry?: boolean }).retry = false;
   return packet;
 }
@@ -101,6 +103,19 @@ export function fatalErrorPacket(error: PnetworkError, token: string | null, now
  */
 export function refusedPacketId(packet: Packet | undefined): number | undefined {
   return packet && packet.action !== 'reply' && packet.action !== 'error' ? packet.id : undefined;
+}
+
+/** Longest message, in UTF-16 units, of an error packet sent before the handshake (a refusal). */
+export const MAX_REFUSAL_MESSAGE = 1_024;
+/** Longest code of an error packet that closes a connection. */
+export const MAX_REFUSAL_CODE = 128;
+
+/** `text` cut to `max` units, ending in an ellipsis when cut; a surrogate pair is never split. */
+function shortened(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  if (/[\ud800-\udbff]/.test(text[end - 1] ?? '')) end--;
+  return `${text.slice(0, end)}…`;
 }
 
 function ignore(): void {}

@@ -124,6 +124,19 @@ describe('integration: handshake auth and middleware', () => {
     expect(Object.fromEntries(server.refusals())).to.deep.equal({ ERR_BANNED: 1 });
   });
 
+  it("refuses with a ReplyError's message cut to 1,024 characters when it is longer: the refusal still fits the client's first-frame limit", async () => {
+    const server = await startServer();
+    const long = 'why '.repeat(25_000);
+    server.use(() => {
+      throw new ReplyError('ERR_BANNED', long);
+    });
+    const client = newClient(server);
+    const error = (await client.start().catch((err: unknown) => err)) as ConnectionRefusedError;
+    expect(error).to.be.instanceOf(ConnectionRefusedError);
+    expect(error.remoteCode).to.equal('ERR_BANNED');
+    expect(error.message).to.equal(`${long.slice(0, 1_023)}…`);
+  });
+
   it('refuses a connection whose middleware outlasts the handshake timeout (ERR_MIDDLEWARE_TIMEOUT, retryable)', async () => {
     const server = await startServer({ handshakeTimeoutMs: 200 });
     const stuck = deferred();
