@@ -25,11 +25,25 @@ export class JsonArgumentError extends Error {
 export function parseJsonArgument(text: string): unknown {
   const source = text.trim();
   if (source === '') return null;
+  let value: unknown;
   try {
-    return JSON.parse(source) as unknown;
+    value = JSON.parse(source) as unknown;
   } catch (error) {
     throw explain(source, error instanceof Error ? error.message : String(error));
   }
+  if (hasInfinity(value)) {
+    // JSON.parse reads 1e999 as Infinity, which JSON.stringify then sends as null.
+    const written = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+    const culprit = source.match(written)?.find((text) => !Number.isFinite(Number(text))) ?? 'a number';
+    throw new JsonArgumentError(`number out of range: ${culprit} is beyond ±1.8e308 and would be sent as null`, undefined);
+  }
+  return value;
+}
+
+function hasInfinity(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value);
+  if (value === null || typeof value !== 'object') return false;
+  return Object.values(value).some(hasInfinity);
 }
 
 function explain(source: string, raw: string): JsonArgumentError {

@@ -19,6 +19,12 @@ describe('json-arg', () => {
       expect(parseJsonArgument('42')).to.equal(42);
     });
 
+    it('refuses a number too large for a double, anywhere in the value, instead of sending null', () => {
+      expect(errorOf('1e999').message).to.equal('number out of range: 1e999 is beyond ±1.8e308 and would be sent as null');
+      expect(errorOf('{"a": [1, -2e400]}').message).to.equal('number out of range: -2e400 is beyond ±1.8e308 and would be sent as null');
+      expect(parseJsonArgument('1e308')).to.equal(1e308);
+    });
+
     it('reads an empty argument as null', () => {
       expect(parseJsonArgument('')).to.equal(null);
       expect(parseJsonArgument('   ')).to.equal(null);
