@@ -144,7 +144,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       prepare: (action, data) => this.sharedPacket(action, data),
       broadcast: broadcastShared,
       refuse: (action) => refuseAction(action, maxActionLength),
-      publish: (action, data, rooms, except) => this.cluster.broadcast(action, data, rooms, except),
+      publish: (action, data, rooms, except) => this.publishBroadcast(action, data, rooms, except),
       reporter: this.broadcastReporter,
     };
   }
@@ -306,7 +306,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
    * own token only. Resolves with the number of clients **of this server** the packet was handed to.
    * With an adapter, and no `filter` (a function cannot travel), every other node of the cluster
    * delivers it to its own clients too; the call then rejects with PublishError when the other nodes
-   * could not be told (reported on error$ as well). The packet is encoded once for every recipient.
+   * could not be told (reported on error$ as well). The packet is encoded once for every recipient. A
+   * server that is not started (or has stopped) has no clients and has left its cluster: it resolves 0.
    * @throws (rejects) ReservedActionError, or PacketError / FrameTooLargeError when the packet cannot be
    * encoded or is larger than `maxFrameBytes` (then it is sent to no one)
    */
@@ -326,9 +327,14 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     const refused = refuseAction(action, this.options.maxActionLength);
     if (refused) throw refused;
     const shared = this.sharedPacket(action, data);
-    const remote = filter ? null : this.cluster.broadcast(action, data, null, []);
+    const remote = filter ? null : this.publishBroadcast(action, data, null, []);
     const recipients = filter ? [...this.#registered.values()].filter(filter) : this.#registered.values();
     return broadcastShared(recipients, shared, remote);
+  }
+
+  /** Hands a broadcast to the other nodes; null when this server is stopped (it has left the cluster). */
+  private publishBroadcast(action: string, data: unknown, rooms: readonly string[] | null, except: readonly string[]): Promise<void> | null {
+    return this.listener ? this.cluster.broadcast(action, data, rooms, except) : null;
   }
 
   /**

@@ -25,9 +25,9 @@ export interface RoomDelivery<M> {
   refuse(action: string): Error | null;
   /**
    * Tells the other processes of a cluster to deliver to their own members of the same rooms; rejects
-   * when they could not be told. Absent for a single process.
+   * when they could not be told. Absent for a single process; null when there is no one to tell now.
    */
-  publish?(action: string, data: unknown, rooms: readonly string[], except: readonly string[]): Promise<void>;
+  publish?(action: string, data: unknown, rooms: readonly string[], except: readonly string[]): Promise<void> | null;
   /** Hears what a broadcast nobody awaited failed with. */
   readonly reporter: UnhandledReporter;
 }

@@ -107,6 +107,27 @@ describe('integration: Server and Client over TCP', () => {
       expect(server.listening).to.equal(false);
     });
 
+    it('a broadcast on a server that is stopped hands the packet to no one and publishes nothing, with an adapter or without', async () => {
+      const published: string[] = [];
+      const adapter: Adapter = {
+        kind: 'held',
+        open: () => Promise.resolve(),
+        publish: (_channel, message) => {
+          published.push((JSON.parse(message) as { t: string }).t);
+          return Promise.resolve();
+        },
+        close: () => Promise.resolve(),
+      };
+      for (const server of [new Server({ port: 0 }), new Server({ port: 0, adapter })]) {
+        await server.start();
+        await server.stop();
+        published.length = 0;
+        expect(await server.broadcast('news', 1)).to.equal(0);
+        expect(await server.to('lobby').broadcast('news', 1)).to.equal(0);
+        expect(published).to.deep.equal([]);
+      }
+    });
+
     it('start() with an engine that cannot be reached rejects with AdapterDownError saying so, and does not listen', async () => {
       const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
       const adapter: Adapter = { kind: 'held', open: () => Promise.reject(refused), publish: () => Promise.resolve(), close: () => Promise.resolve() };
