@@ -135,14 +135,17 @@ describe('integration: outbound and client side', () => {
 
     // Failed before: the dropped request's ConnectionClosedError was an unhandled rejection (it crashed
     // a process without a handler; here the spec setup turns it into a failure).
-    it("reports a request whose promise was dropped on error$ when its connection closes", async () => {
+    /** A started client, without reconnection, of a server whose 'never' handler never answers; the client's errors collected. */
+    async function unansweredPair(): Promise<{ server: Server; client: Client; errors: PnetworkError[] }> {
       const server = await startServer();
       server.bindAction('never', () => new Promise(() => undefined));
       const client = newClient(server, { reconnect: false });
       await client.start();
-      const errors: PnetworkError[] = [];
-      const sub = client.error$.subscribe((error) => errors.push(error));
-      cleanups.push(() => sub.unsubscribe());
+      return { server, client, errors: scope.collect(client.error$) };
+    }
+
+    it("reports a request whose promise was dropped on error$ when its connection closes", async () => {
+      const { server, client, errors } = await unansweredPair();
       void client.request('never', null);
       await until(() => server.clients.size === 1, WAIT_MS, 'the client registered');
       await server.stop();
@@ -165,13 +168,7 @@ describe('integration: outbound and client side', () => {
     });
 
     it('does not report a request the caller handles', async () => {
-      const server = await startServer();
-      server.bindAction('never', () => new Promise(() => undefined));
-      const client = newClient(server, { reconnect: false });
-      await client.start();
-      const errors: PnetworkError[] = [];
-      const sub = client.error$.subscribe((error) => errors.push(error));
-      cleanups.push(() => sub.unsubscribe());
+      const { server, client, errors } = await unansweredPair();
       const failed = client.request('never', null).catch((e: unknown) => e);
       await server.stop();
       expect(await withDeadline(failed, WAIT_MS, 'the rejection')).to.be.instanceOf(ConnectionClosedError);
