@@ -547,6 +547,10 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     const { host, port, handshakeTimeoutMs, scheduler } = this.options;
     return new Promise((resolve, reject) => {
       const attempt = new ShakingAttempt<S, C>(socket);
+      // Whether the TCP connection was made: a server that then closes it unanswered likely speaks TLS
+      // or the secure channel, and a plain client's first frame means nothing to it.
+      let connected = !socket.connecting;
+      if (!connected) socket.once('connect', () => (connected = true));
       const connection: Connection<S, C> = new Connection<S, C>(
         socket,
         this.options,
@@ -571,7 +575,9 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
           onClose: (_connection, reason) => {
             if (this.attemptInFlight === attempt && !attempt.ready) this.attemptInFlight = null;
             if (!attempt.ready) {
-              reject(attempt.failure ?? new NotConnectedError(`could not connect to ${host}:${port}: ${reason}`));
+              const unanswered = connected && connection.stats.bytesIn === 0 && this.#tls === null && this.#encryption === null;
+              const why = unanswered ? 'the server closed the connection without answering the handshake (does it expect TLS or encryption?)' : reason;
+              reject(attempt.failure ?? new NotConnectedError(`could not connect to ${host}:${port}: ${why}`));
               return;
             }
             this.onConnectionClosed(connection, reason);

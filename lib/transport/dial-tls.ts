@@ -18,7 +18,7 @@ import type { SchedulerLike } from 'rxjs';
 import { fingerprint } from '../crypto/keys.js';
 import { PinMismatchError, TlsHandshakeError } from '../errors.js';
 import { pinnedCertificates, type PinnedCertificate, type PinnedCertificates } from './pinned-certificates.js';
-import { TLS_VERSION, type ResolvedClientTls } from './tls-options.js';
+import { TLS_VERSION, tlsFailureHint, type ResolvedClientTls } from './tls-options.js';
 import { netTransport, type Transport } from './transport.js';
 
 /** How long dialling may take, on which clock. */
@@ -108,7 +108,7 @@ export function dialTls(
           socket.destroy();
           return attempt('trusted', learned);
         }
-        fail(new TlsHandshakeError(`TLS connection to ${host}:${port} failed: ${err.message}`, { cause: err }));
+        fail(new TlsHandshakeError(`TLS connection to ${host}:${port} failed${tlsFailureHint(err, 'server')}: ${err.message}`, { cause: err }));
       };
       const onClose = (): void => {
         if (current === socket) fail(new TlsHandshakeError(`TLS connection to ${host}:${port} closed during the handshake`));

@@ -10,7 +10,7 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { fingerprint } from '../crypto/keys.js';
 import { TlsHandshakeError, UnauthorizedClientError, type PnetworkError } from '../errors.js';
 import { dialTls, type DialDeadline } from './dial-tls.js';
-import { TLS_VERSION, type ResolvedClientTls, type ResolvedServerTls } from './tls-options.js';
+import { TLS_VERSION, tlsFailureHint, type ResolvedClientTls, type ResolvedServerTls } from './tls-options.js';
 import { SecureSocket, type ChannelRecordCounts } from './secure-socket.js';
 import type { SchedulerLike } from 'rxjs';
 import type { Codec } from '../protocol/codec.js';
@@ -84,7 +84,7 @@ export function createListener(tls: ResolvedServerTls | null, events: ListenerEv
   server.on('connection', (raw: Socket) => handshakes.begin(raw));
   server.on('tlsClientError', (err, socket) => {
     socket.destroy();
-    if (handshakes.failed(socket)) events.onRefused(new TlsHandshakeError(`TLS handshake with a client failed: ${err.message}`, { cause: err }));
+    if (handshakes.failed(socket)) events.onRefused(new TlsHandshakeError(`TLS handshake with a client failed${tlsFailureHint(err, 'client')}: ${err.message}`, { cause: err }));
   });
   // Another transport (the in-memory one) accepts the sockets; the TLS server, which never listens, wraps each.
   const listening = plain === netTransport ? server : plain.createServer((socket) => server.emit('connection', socket));

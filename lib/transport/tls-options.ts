@@ -117,3 +117,11 @@ export function checkFingerprint(value: unknown, where: string): string {
   }
   return value;
 }
+
+/**
+ * What a failed TLS handshake most likely means, for its message: OpenSSL's 'wrong version number' is
+ * what it says when the peer's first bytes are not a TLS record, a peer without TLS at all.
+ */
+export function tlsFailureHint(err: unknown, peer: 'client' | 'server'): string {
+  return (err as { code?: unknown } | null)?.code === 'ERR_SSL_WRONG_VERSION_NUMBER' ? ` (the ${peer} does not speak TLS: is it set up without tls?)` : '';
+}

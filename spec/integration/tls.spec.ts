@@ -6,7 +6,7 @@ import forge from 'node-forge';
 import { X509Certificate } from 'node:crypto';
 import { Client, type ClientOptions } from '../../lib/client.js';
 import { selfSignedCertificate } from '../../lib/crypto/certificate.js';
-import { ConnectionClosedError, PinMismatchError, RemoteError, TlsHandshakeError, UnauthorizedClientError, type PnetworkError } from '../../lib/errors.js';
+import { ConnectionClosedError, NotConnectedError, PinMismatchError, RemoteError, TlsHandshakeError, UnauthorizedClientError, type PnetworkError } from '../../lib/errors.js';
 import { Server, type ServerOptions } from '../../lib/server.js';
 import { dial } from '../../lib/transport/sockets.js';
 import { netTransport } from '../../lib/transport/transport.js';
@@ -105,6 +105,26 @@ describe('integration: TLS 1.3 transport', () => {
     await plain.start();
     expect(plain.connection?.encrypted).to.equal(false);
     expect(plain.connection?.peerFingerprint).to.equal(null);
+  });
+
+  describe('one side with TLS and the other without: each error says so', () => {
+    it('a plain client at a TLS server: start() and the server both name the likely cause', async () => {
+      const { port, errors } = await startServer();
+      const plain = scope.own(new Client({ port, reconnect: false }));
+      const err = await failureOf(plain.start());
+      expect(err).to.be.instanceOf(NotConnectedError);
+      expect((err as Error).message).to.include('without answering the handshake (does it expect TLS or encryption?)');
+      await until(() => errors.some((e) => e instanceof TlsHandshakeError), WAIT_MS, 'the server to report it');
+      expect(errors.find((e) => e instanceof TlsHandshakeError)!.message).to.include('the client does not speak TLS');
+    });
+
+    it('a TLS client at a plain server: start() says the server does not speak TLS', async () => {
+      const instance = new Server({ port: 0 });
+      await scope.started(instance);
+      const err = await failureOf(client(instance.address().port).start());
+      expect(err).to.be.instanceOf(TlsHandshakeError);
+      expect((err as Error).message).to.include('the server does not speak TLS');
+    });
   });
 
   it('aborts on a wrong pin before any byte of pnetwork is written: a man in the middle receives nothing', async () => {
