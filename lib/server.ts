@@ -97,7 +97,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private disconnects = new Subject<DisconnectEvent<ServerConnection<C, S, Data, Auth>>>();
   private readonly departed: TrafficStats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
   private listener: Listener | null = null;
-  private starting: Promise<void> | null = null;
+  /** The start or stop under way, or queued last: a later call runs after it. */
+  private transition: { readonly kind: 'start' | 'stop'; readonly done: Promise<void> } | null = null;
   private startedAt: number | null = null;
   private readonly maxConnections: number;
   private readonly maxPerAddress: number;
@@ -202,19 +203,34 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   }
 
   /**
-   * Starts listening. Calling it again while it runs returns the same start; a `stop()` meanwhile waits
-   * for it and then stops the server.
+   * Starts listening. Calling it again while it runs returns the same start. `start()` and `stop()`
+   * called without waiting for each other take effect in the order called: a `stop()` during a start
+   * waits for it and then stops, a `start()` during a stop waits for it and then starts again.
    * @throws (rejects) ListenError when the address cannot be bound (taken, not this machine's, no permission)
    */
   start(): Promise<void> {
-    if (this.listener && !this.starting) return Promise.resolve();
-    // One promise covers the listen and the cluster join, so that a stop() meanwhile waits for both.
-    this.starting ??= this.listen()
-      .then(() => this.joinCluster())
-      .finally(() => {
-        this.starting = null;
-      });
-    return this.starting;
+    if (this.transition?.kind === 'start') return this.transition.done;
+    if (this.transition === null && this.listener) return Promise.resolve();
+    return this.queueTransition('start', () => this.startNow());
+  }
+
+  /** Runs `run` after the start or stop in progress (whatever its outcome); the last one queued is kept. */
+  private queueTransition(kind: 'start' | 'stop', run: () => Promise<void>): Promise<void> {
+    const before = this.transition?.done.catch(() => undefined) ?? Promise.resolve();
+    const transition = { kind, done: before.then(run) };
+    this.transition = transition;
+    const settled = (): void => {
+      if (this.transition === transition) this.transition = null;
+    };
+    transition.done.then(settled, settled);
+    return transition.done;
+  }
+
+  /** Listens, then joins the cluster: one promise, so that a stop() meanwhile waits for both. */
+  private async startNow(): Promise<void> {
+    if (this.listener) return;
+    await this.listen();
+    await this.joinCluster();
   }
 
   /** Binds the address; rejects with ListenError when it cannot. */
@@ -258,9 +274,13 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
    * `disconnect$`, `packets$`, `error$` and every `action$` complete. Bound handlers stay bound: a
    * server may `start()` again, and subscriptions made after that see the new run's events.
    */
-  async stop(reason = 'server stopping'): Promise<void> {
-    // A stop during start() waits for it, so the listener it makes is closed too.
-    if (this.starting) await this.starting.catch(() => undefined);
+  stop(reason = 'server stopping'): Promise<void> {
+    if (this.transition?.kind === 'stop') return this.transition.done;
+    if (this.transition === null && !this.listener) return Promise.resolve();
+    return this.queueTransition('stop', () => this.stopNow(reason));
+  }
+
+  private async stopNow(reason: string): Promise<void> {
     const listener = this.listener;
     if (!listener) return;
     this.listener = null;

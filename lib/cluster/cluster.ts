@@ -120,7 +120,7 @@ export class Cluster {
     return this.adapter.solitary === true;
   }
 
-  /** The adapter's current state, null before start. */
+  /** The adapter's current state, null before start and after stop. */
   get status(): ClusterStatus | null {
     return this.current;
   }
@@ -161,6 +161,7 @@ export class Cluster {
 
   /** Says goodbye, fails every open question with ConnectionClosedError, and disconnects. */
   async stop(): Promise<void> {
+    this.current = null;
     if (this.solitary) return;
     this.ticker?.unsubscribe();
     this.ticker = null;

@@ -141,6 +141,59 @@ describe('integration: Server and Client over TCP', () => {
       expect(server.listening).to.equal(false);
     });
 
+    describe('start() and stop() called without waiting for each other take effect in order', () => {
+      /** An adapter that records its opens and closes and refuses to open while it is still open. */
+      function strictAdapter(): Adapter & { log: string[] } {
+        const log: string[] = [];
+        let open = false;
+        return {
+          kind: 'strict',
+          log,
+          open: async () => {
+            if (open) throw new Error('opened while open');
+            await new Promise((resolve) => setImmediate(resolve));
+            open = true;
+            log.push('open');
+          },
+          publish: () => Promise.resolve(),
+          close: async () => {
+            await new Promise((resolve) => setImmediate(resolve));
+            open = false;
+            log.push('close');
+          },
+        };
+      }
+
+      it('start, stop, start: the server ends up listening, and the adapter was closed before it was opened again', async () => {
+        const adapter = strictAdapter();
+        const server = new Server({ port: 0, adapter });
+        scope.cleanups.push(() => server.stop());
+        const outcomes = await Promise.allSettled([server.start(), server.stop(), server.start()]);
+        expect(outcomes.map((o) => o.status)).to.deep.equal(['fulfilled', 'fulfilled', 'fulfilled']);
+        expect(server.listening).to.equal(true);
+        expect(adapter.log).to.deep.equal(['open', 'close', 'open']);
+      });
+
+      it('stop, then start before the stop has finished: the new run is served, and its streams stay open', async () => {
+        const adapter = strictAdapter();
+        const server = new Server({ port: 0, adapter });
+        scope.cleanups.push(() => server.stop());
+        server.bindAction('echo', (data: unknown) => data);
+        await server.start();
+        void server.stop();
+        await server.start();
+        expect(server.listening).to.equal(true);
+        const connections = scope.collect(server.connection$);
+        let completed = false;
+        server.connection$.subscribe({ complete: () => (completed = true) });
+        const client = await startClient(server);
+        expect(await client.request('echo', 'z')).to.equal('z');
+        expect(connections).to.have.length(1);
+        expect(completed, 'connection$ completed while the server runs').to.equal(false);
+        expect(adapter.log).to.deep.equal(['open', 'close', 'open']);
+      });
+    });
+
     it('a stop() while the adapter is still connecting waits for it, then leaves the cluster: nothing is left open or ticking', async () => {
       const clock = new VirtualClock();
       const opened = deferred<void>();
@@ -167,6 +220,7 @@ describe('integration: Server and Client over TCP', () => {
       await withDeadline(stopping, WAIT_MS, 'stop()');
       expect(server.listening).to.equal(false);
       expect(closes, 'adapter closes').to.equal(1);
+      expect(server.cluster.status, 'the cluster status of a stopped server').to.equal(null);
       expect(published, 'the node said hello and then bye').to.deep.equal(['hello', 'bye']);
       expect(clock.pending, 'timers left (the cluster heartbeat)').to.equal(0);
     });
