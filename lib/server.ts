@@ -37,7 +37,8 @@ import { SecureSocket, type ServerChannelConfig } from './transport/secure-socke
 export interface ConnectionLimitOptions {
   /**
    * Connections held at once, before and after their handshake. One more is refused with an
-   * `ERR_CONNECTION_LIMIT` error packet and closed, and reported on `error$`. @defaultValue 10 000
+   * `ERR_CONNECTION_LIMIT` error packet and closed, and reported on `error$` (with TLS it is counted from
+   * its TCP accept, and one over the limit is closed before any TLS, unanswered). @defaultValue 10 000
    */
   maxConnections?: number;
   /** Connections held at once from one IP address, refused the same way. @defaultValue Infinity (off) */
@@ -239,7 +240,14 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       const { closeTimeoutMs, handshakeTimeoutMs, codec, scheduler } = this.options;
       const listener = createListener(
         this.#tls,
-        { onSocket: (socket) => this.accept(socket), onRefused: (error) => this.router.report(error) },
+        {
+          onSocket: (socket) => this.accept(socket),
+          onRefused: (error) => this.router.report(error),
+          onTcpConnection: (raw) => this.overLimit(raw),
+          onTcpGone: (host) => {
+            if (this.maxPerAddress !== Number.POSITIVE_INFINITY) this.leaveAddress(host);
+          },
+        },
         { closeTimeoutMs, handshakeTimeoutMs, codec, scheduler },
         this.options.transport,
       );
@@ -416,7 +424,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   private accept(socket: Socket): void {
     const options = this.options;
-    const refusal = this.overLimit(socket);
+    // A TLS connection was counted in when its TCP connection arrived, before the TLS handshake.
+    const refusal = this.#tls ? null : this.overLimit(socket);
     if (refusal !== null) {
       refuseSocket(socket, refusal, options.codec, options.closeTimeoutMs, options.scheduler);
       refusal.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
@@ -465,7 +474,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /** The limit a new socket would break, counting it in if it breaks none. */
   private overLimit(socket: Socket): ConnectionLimitError | null {
-    if (this.open.size + this.exchanging.size >= this.maxConnections) return new ConnectionLimitError(this.maxConnections, 'server');
+    const held = this.open.size + this.exchanging.size + (this.listener?.handshaking ?? 0);
+    if (held >= this.maxConnections) return new ConnectionLimitError(this.maxConnections, 'server');
     if (this.maxPerAddress === Number.POSITIVE_INFINITY) return null;
     const host = socket.remoteAddress ?? '?';
     const count = this.perAddress.get(host) ?? 0;

@@ -15,7 +15,7 @@ import { SecureSocket, type ChannelRecordCounts } from './secure-socket.js';
 import type { SchedulerLike } from 'rxjs';
 import type { Codec } from '../protocol/codec.js';
 import { refuseSocket } from './refuse-socket.js';
-import { TlsHandshakes } from './tls-handshakes.js';
+import { rawSocketOf, TlsHandshakes } from './tls-handshakes.js';
 
 export type { DialDeadline } from './dial-tls.js';
 
@@ -25,6 +25,13 @@ export interface ListenerEvents {
   onSocket(socket: Socket): void;
   /** A TLS handshake that failed or a client that was refused; the socket is already being closed. */
   onRefused(error: PnetworkError): void;
+  /**
+   * A TCP connection to a TLS listener, before its handshake: a connection limit it breaks (counting it in
+   * if it breaks none), and it is closed at once, unanswered (nothing can be said before TLS).
+   */
+  onTcpConnection(raw: Socket): PnetworkError | null;
+  /** A connection counted by onTcpConnection ended without being handed over (from host `host`). */
+  onTcpGone(host: string): void;
 }
 
 /** How a listener turns a client away: the codec of its error packet, and the clock for its stamp and timers. */
@@ -42,6 +49,8 @@ export interface Listener {
   readonly server: NetServer;
   /** Gives up every TLS handshake in progress, so that `server.close()` need not wait for them. */
   abortHandshakes(): void;
+  /** TLS handshakes in progress: connections the limits count before they are handed over. */
+  readonly handshaking: number;
 }
 
 /**
@@ -50,8 +59,9 @@ export interface Listener {
  * within `refusal.handshakeTimeoutMs` is given up and reported.
  */
 export function createListener(tls: ResolvedServerTls | null, events: ListenerEvents, refusal: RefusalSettings, plain: Transport): Listener {
-  if (!tls) return { server: plain.createServer((socket) => events.onSocket(socket)), abortHandshakes: () => undefined };
+  if (!tls) return { server: plain.createServer((socket) => events.onSocket(socket)), abortHandshakes: () => undefined, handshaking: 0 };
   const handshakes = new TlsHandshakes(refusal.handshakeTimeoutMs, refusal.scheduler, (error) => events.onRefused(error));
+  const handedOver = new WeakSet<Socket>();
   const authorized = tls.authorizedKeys;
   const server = createTlsServer(
     {
@@ -78,17 +88,39 @@ export function createListener(tls: ResolvedServerTls | null, events: ListenerEv
           return;
         }
       }
+      const raw = rawSocketOf(socket);
+      if (raw) handedOver.add(raw);
       events.onSocket(socket);
     },
   );
-  server.on('connection', (raw: Socket) => handshakes.begin(raw));
+  server.on('connection', (raw: Socket) => {
+    const refusal = events.onTcpConnection(raw);
+    if (refusal !== null) {
+      raw.destroy();
+      refusal.remoteAddress = `${raw.remoteAddress ?? '?'}:${raw.remotePort ?? '?'}`;
+      events.onRefused(refusal);
+      return;
+    }
+    const host = raw.remoteAddress ?? '?';
+    handshakes.begin(raw);
+    // Counted until handed over; from then on the connection's own close releases its place.
+    raw.once('close', () => {
+      if (!handedOver.has(raw)) events.onTcpGone(host);
+    });
+  });
   server.on('tlsClientError', (err, socket) => {
     socket.destroy();
     if (handshakes.failed(socket)) events.onRefused(new TlsHandshakeError(`TLS handshake with a client failed${tlsFailureHint(err, 'client')}: ${err.message}`, { cause: err }));
   });
   // Another transport (the in-memory one) accepts the sockets; the TLS server, which never listens, wraps each.
   const listening = plain === netTransport ? server : plain.createServer((socket) => server.emit('connection', socket));
-  return { server: listening, abortHandshakes: () => handshakes.abortAll() };
+  return {
+    server: listening,
+    abortHandshakes: () => handshakes.abortAll(),
+    get handshaking() {
+      return handshakes.size;
+    },
+  };
 }
 
 /** Stops listening and gives up the TLS handshakes in progress; resolves once every socket has closed. */

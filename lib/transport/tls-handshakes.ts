@@ -22,6 +22,11 @@ export class TlsHandshakes {
     private readonly onTimeout: (error: TlsHandshakeError) => void,
   ) {}
 
+  /** Handshakes in progress. */
+  get size(): number {
+    return this.pending.size;
+  }
+
   /** A TCP connection whose handshake starts now. */
   begin(raw: Socket): void {
     const timer = this.scheduler.schedule(() => {
@@ -67,6 +72,6 @@ export class TlsHandshakes {
  * The TCP socket a server-side TLS socket was made from. Node keeps it as `_parent` and has no public
  * accessor; the TLS specs fail (a live connection is cut at the handshake timeout) if that changes.
  */
-function rawSocketOf(socket: TLSSocket): Socket | undefined {
+export function rawSocketOf(socket: TLSSocket): Socket | undefined {
   return (socket as TLSSocket & { _parent?: Socket })._parent;
 }

@@ -6,7 +6,7 @@ import forge from 'node-forge';
 import { X509Certificate } from 'node:crypto';
 import { Client, type ClientOptions } from '../../lib/client.js';
 import { selfSignedCertificate } from '../../lib/crypto/certificate.js';
-import { ConnectionClosedError, NotConnectedError, PinMismatchError, RemoteError, TlsHandshakeError, UnauthorizedClientError, type PnetworkError } from '../../lib/errors.js';
+import { ConnectionClosedError, ConnectionLimitError, NotConnectedError, PinMismatchError, RemoteError, TlsHandshakeError, UnauthorizedClientError, type PnetworkError } from '../../lib/errors.js';
 import { Server, type ServerOptions } from '../../lib/server.js';
 import { dial } from '../../lib/transport/sockets.js';
 import { netTransport } from '../../lib/transport/transport.js';
@@ -309,6 +309,23 @@ describe('integration: TLS 1.3 transport', () => {
       await withDeadline(peer.closed, WAIT_MS, 'the peer socket to close');
       expect(instance.listening).to.equal(false);
     });
+
+    for (const [limit, scope] of [['maxConnections', 'server'], ['maxConnectionsPerAddress', 'address']] as const) {
+      it(`counts against ${limit}: one over it is closed at once and reported, and a handshake given up frees its place`, async () => {
+        const clock = new VirtualClock();
+        const { port, errors } = await startServer({ scheduler: clock, handshakeTimeoutMs: 5_000, [limit]: 2 });
+        const held = [await silentPeer(port), await silentPeer(port)];
+        await until(() => clock.pending >= 2, WAIT_MS, 'the server to see both connections');
+        const third = await silentPeer(port);
+        await withDeadline(third.closed, WAIT_MS, 'the connection over the limit to close');
+        await until(() => errors.some((e) => e instanceof ConnectionLimitError), WAIT_MS, 'the refusal reported');
+        expect(errors.find((e) => e instanceof ConnectionLimitError)).to.include({ scope, limit: 2 });
+        clock.advance(5_000);
+        await Promise.all(held.map((peer) => withDeadline(peer.closed, WAIT_MS, 'the held peers to be given up')));
+        const good = client(port);
+        await withDeadline(good.start(), WAIT_MS, 'a client once the places are free');
+      });
+    }
 
     it('is given up after handshakeTimeoutMs and reported as TlsHandshakeError, while a connection that finished lives on', async () => {
       const clock = new VirtualClock();
