@@ -110,7 +110,9 @@ export function createListener(tls: ResolvedServerTls | null, events: ListenerEv
   });
   server.on('tlsClientError', (err, socket) => {
     socket.destroy();
-    if (handshakes.failed(socket)) events.onRefused(new TlsHandshakeError(`TLS handshake with a client failed${tlsFailureHint(err, 'client')}: ${err.message}`, { cause: err }));
+    // A client that hangs up during the handshake (a pinned client learning the certificate does, by
+    // design) has gone away: nothing failed on this side.
+    if (handshakes.failed(socket) && !wentAway(err)) events.onRefused(new TlsHandshakeError(`TLS handshake with a client failed${tlsFailureHint(err, 'client')}: ${err.message}`, { cause: err }));
   });
   // Another transport (the in-memory one) accepts the sockets; the TLS server, which never listens, wraps each.
   const listening = plain === netTransport ? server : plain.createServer((socket) => server.emit('connection', socket));
@@ -121,6 +123,12 @@ export function createListener(tls: ResolvedServerTls | null, events: ListenerEv
       return handshakes.size;
     },
   };
+}
+
+/** True for the error of a TLS handshake whose peer closed the connection (ECONNRESET, EPIPE), not one that failed. */
+function wentAway(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
 }
 
 /** Stops listening and gives up the TLS handshakes in progress; resolves once every socket has closed. */
