@@ -182,6 +182,8 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private attemptInFlight: Attempt | null = null;
   /** The handshake's rules, made with the first connection and kept for every reconnection. */
   private handshakeRules: HandshakeRules | null = null;
+  /** The first connection under way (start() until it settles). */
+  private starting: Promise<void> | null = null;
   /** The reason given to the last stop(), for a start() it cut short. */
   private stopReason = 'client stopping';
 
@@ -285,8 +287,18 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
    * it is done gives the attempt up at once: `start()` then rejects with `ConnectionClosedError` carrying
    * the stop's reason.
    */
-  async start(): Promise<void> {
-    if (this.state !== 'closed') return;
+  start(): Promise<void> {
+    // A start() while another connects is that start: it resolves once connected, not before.
+    if (this.starting) return this.starting;
+    if (this.state !== 'closed') return Promise.resolve();
+    const starting = this.startNow().finally(() => {
+      if (this.starting === starting) this.starting = null;
+    });
+    this.starting = starting;
+    return starting;
+  }
+
+  private async startNow(): Promise<void> {
     this.states.next('connecting');
     const generation = this.generation;
     let connection: Connection<S, C>;
@@ -314,6 +326,8 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
    */
   async stop(reason = 'client stopping'): Promise<void> {
     this.generation++;
+    // The start under way fails now; a start() after this one is a new one.
+    this.starting = null;
     this.stopReason = reason;
     this.retry?.unsubscribe();
     this.retry = null;

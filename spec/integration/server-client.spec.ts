@@ -227,6 +227,37 @@ describe('integration: Server and Client over TCP', () => {
   });
 
   describe('handshake and clients', () => {
+    it('a client start() called while another is connecting resolves once connected, with the token set', async () => {
+      const server = await startServer();
+      const client = scope.own(new Client({ port: server.address().port }));
+      const first = client.start();
+      const second = client.start();
+      await withDeadline(second, WAIT_MS, 'the second start()');
+      expect(client.state).to.equal('connected');
+      expect(client.token).to.match(UUID_V4);
+      await first;
+    });
+
+    it('stop() and start() at once during a start: the first start rejects with ConnectionClosedError, the second connects', async () => {
+      const server = await startServer();
+      const client = scope.own(new Client({ port: server.address().port }));
+      const first = client.start().catch((err: unknown) => err);
+      void client.stop('changed my mind');
+      await withDeadline(client.start(), WAIT_MS, 'the second start()');
+      expect(client.state).to.equal('connected');
+      expect(await first).to.be.instanceOf(ConnectionClosedError);
+    });
+
+    it('two reconnect() calls back to back: the first, cut short by the second, rejects; the second connects', async () => {
+      const server = await startServer();
+      const client = await startClient(server);
+      const outcomes = await Promise.allSettled([client.reconnect(), client.reconnect()]);
+      expect(outcomes[1]!.status).to.equal('fulfilled');
+      expect(client.state).to.equal('connected');
+      if (outcomes[0]!.status === 'rejected') expect(outcomes[0].reason).to.be.instanceOf(ConnectionClosedError);
+      expect(server.clients.size).to.equal(1);
+    });
+
     it('resolves client.start() with a uuid v4 token that the server knows', async () => {
       const server = await startServer();
       const client = await startClient(server);
