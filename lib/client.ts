@@ -4,7 +4,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Observable} from 'rxjs';
-import { BehaviorSubject, Subject, defer, firstValueFrom, from, merge, skip, switchMap, type Subscription } from 'rxjs';
+import { BehaviorSubject, Subject, defer, filter, firstValueFrom, from, merge, skip, switchMap, type Subscription } from 'rxjs';
 import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
 import { AuthProviderError, ConnectionClosedError, ConnectionRefusedError, NotConnectedError, PnetworkError, RequestTimeoutError, aboutConnection } from './errors.js';
 import { Connection } from './connection.js';
@@ -285,17 +285,28 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
    * Connects and resolves once the handshake is done and `token` is set. The first connection is not
    * retried: a failure rejects (reconnection applies once a connection has been made). A `stop()` before
    * it is done gives the attempt up at once: `start()` then rejects with `ConnectionClosedError` carrying
-   * the stop's reason.
+   * the stop's reason. Called while the client connects, it is that start; while it reconnects, it
+   * resolves once reconnected (and rejects if the client stops or gives up first).
    */
   start(): Promise<void> {
     // A start() while another connects is that start: it resolves once connected, not before.
     if (this.starting) return this.starting;
+    if (this.state === 'reconnecting') return this.reconnected();
     if (this.state !== 'closed') return Promise.resolve();
     const starting = this.startNow().finally(() => {
       if (this.starting === starting) this.starting = null;
     });
     this.starting = starting;
     return starting;
+  }
+
+  /** Resolves once the reconnection under way has connected; rejects when it ends without (stopped, given up). */
+  private async reconnected(): Promise<void> {
+    const generation = this.generation;
+    const state = await firstValueFrom(this.states.pipe(filter((next) => next === 'connected' || next === 'closed')));
+    if (state === 'connected') return;
+    if (generation !== this.generation) throw new ConnectionClosedError(this.stopReason);
+    throw new NotConnectedError(`gave up reconnecting to ${this.options.host}:${this.options.port}`);
   }
 
   private async startNow(): Promise<void> {

@@ -248,6 +248,33 @@ describe('integration: Server and Client over TCP', () => {
       expect(await first).to.be.instanceOf(ConnectionClosedError);
     });
 
+    it('a client start() while it reconnects resolves once it has reconnected, with the new token', async () => {
+      const first = await startServer();
+      const port = first.address().port;
+      const client = await startClient(first, { reconnectDelayMs: 10, reconnectJitter: 0 });
+      const before = client.token;
+      await first.stop();
+      await until(() => client.state === 'reconnecting', WAIT_MS, 'the client to reconnect');
+      const started = client.start();
+      const second = await scope.started(new Server({ port }));
+      await withDeadline(started, WAIT_MS, 'start() during the reconnection');
+      expect(client.state).to.equal('connected');
+      expect(client.token).to.match(UUID_V4).and.not.equal(before);
+      expect(second.clients.has(client.token!)).to.equal(true);
+    });
+
+    it('a client start() while it reconnects rejects with ConnectionClosedError when stop() ends the reconnection', async () => {
+      const server = await startServer();
+      const client = await startClient(server, { reconnectDelayMs: 10, reconnectJitter: 0 });
+      await server.stop();
+      await until(() => client.state === 'reconnecting', WAIT_MS, 'the client to reconnect');
+      const started = client.start().catch((err: unknown) => err);
+      await client.stop('giving up');
+      const err = await withDeadline(started, WAIT_MS, 'start()');
+      expect(err).to.be.instanceOf(ConnectionClosedError);
+      expect((err as Error).message).to.include('giving up');
+    });
+
     it('two reconnect() calls back to back: the first, cut short by the second, rejects; the second connects', async () => {
       const server = await startServer();
       const client = await startClient(server);
