@@ -352,7 +352,11 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     await Promise.all([connection?.close(reason), attempt?.closed]);
   }
 
-  /** Drops the current connection and connects again at once (a new token is issued). */
+  /**
+   * Drops the current connection and connects again at once (a new token is issued). It is `stop()`
+   * then `start()`: what is still queued, and what is sent before the new connection is made, fails
+   * with ConnectionClosedError or NotConnectedError, as after a stop; send once it has resolved.
+   */
   async reconnect(): Promise<void> {
     await this.stop('client reconnecting');
     await this.start();
