@@ -15,7 +15,7 @@ import { SecureSocket, type ChannelRecordCounts } from './secure-socket.js';
 import type { SchedulerLike } from 'rxjs';
 import type { Codec } from '../protocol/codec.js';
 import { refuseSocket } from './refuse-socket.js';
-import { rawSocketOf, TlsHandshakes } from './tls-handshakes.js';
+import { TlsHandshakes } from './tls-handshakes.js';
 
 export type { DialDeadline } from './dial-tls.js';
 
@@ -60,8 +60,12 @@ export interface Listener {
  */
 export function createListener(tls: ResolvedServerTls | null, events: ListenerEvents, refusal: RefusalSettings, plain: Transport): Listener {
   if (!tls) return { server: plain.createServer((socket) => events.onSocket(socket)), abortHandshakes: () => undefined, handshaking: 0 };
-  const handshakes = new TlsHandshakes(refusal.handshakeTimeoutMs, refusal.scheduler, (error) => events.onRefused(error));
-  const handedOver = new WeakSet<Socket>();
+  const handshakes = new TlsHandshakes(
+    refusal.handshakeTimeoutMs,
+    refusal.scheduler,
+    (error) => events.onRefused(error),
+    (host) => events.onTcpGone(host),
+  );
   const authorized = tls.authorizedKeys;
   const server = createTlsServer(
     {
@@ -77,7 +81,7 @@ export function createListener(tls: ResolvedServerTls | null, events: ListenerEv
       rejectUnauthorized: false,
     },
     (socket) => {
-      handshakes.finished(socket);
+      const raw = handshakes.finished(socket);
       const presented = peerFingerprint(socket);
       if (authorized !== null) {
         if (presented === null || !authorized.has(presented)) {
@@ -88,8 +92,7 @@ export function createListener(tls: ResolvedServerTls | null, events: ListenerEv
           return;
         }
       }
-      const raw = rawSocketOf(socket);
-      if (raw) handedOver.add(raw);
+      if (raw) handshakes.handOver(raw);
       events.onSocket(socket);
     },
   );
@@ -101,12 +104,7 @@ export function createListener(tls: ResolvedServerTls | null, events: ListenerEv
       events.onRefused(refusal);
       return;
     }
-    const host = raw.remoteAddress ?? '?';
     handshakes.begin(raw);
-    // Counted until handed over; from then on the connection's own close releases its place.
-    raw.once('close', () => {
-      if (!handedOver.has(raw)) events.onTcpGone(host);
-    });
   });
   server.on('tlsClientError', (err, socket) => {
     socket.destroy();

@@ -15,11 +15,18 @@ export class TlsHandshakes {
   private readonly pending = new Map<Socket, Subscription>();
   /** Sockets given up here, whose handshake error Node reports next: not the client's failure. */
   private readonly givenUp = new WeakSet<Socket>();
+  /** Sockets whose connection the server took over: their own close releases their place. */
+  private readonly handedOver = new WeakSet<Socket>();
 
+  /**
+   * @param onTimeout hears a handshake given up for taking too long
+   * @param onGone hears a socket close that was never handed over (from host `host`)
+   */
   constructor(
     private readonly timeoutMs: number,
     private readonly scheduler: SchedulerLike,
     private readonly onTimeout: (error: TlsHandshakeError) => void,
+    private readonly onGone: (host: string) => void,
   ) {}
 
   /** Handshakes in progress. */
@@ -36,13 +43,23 @@ export class TlsHandshakes {
       this.onTimeout(new TlsHandshakeError(`TLS handshake with a client not finished within ${this.timeoutMs} ms`));
     }, this.timeoutMs);
     this.pending.set(raw, timer);
-    raw.once('close', () => this.settle(raw));
+    const host = raw.remoteAddress ?? '?';
+    raw.once('close', () => {
+      this.settle(raw);
+      if (!this.handedOver.has(raw)) this.onGone(host);
+    });
   }
 
-  /** A handshake that finished: its socket is the connection's now. */
-  finished(socket: TLSSocket): void {
+  /** A handshake that finished; its TCP socket, to hand over once the peer passed the checks. */
+  finished(socket: TLSSocket): Socket | undefined {
     const raw = rawSocketOf(socket);
     if (raw) this.settle(raw);
+    return raw;
+  }
+
+  /** The server took the connection over (after {@link finished}). */
+  handOver(raw: Socket): void {
+    this.handedOver.add(raw);
   }
 
   /** A handshake that failed; false when it failed because it was given up here (nothing to report). */
@@ -72,6 +89,6 @@ export class TlsHandshakes {
  * The TCP socket a server-side TLS socket was made from. Node keeps it as `_parent` and has no public
  * accessor; the TLS specs fail (a live connection is cut at the handshake timeout) if that changes.
  */
-export function rawSocketOf(socket: TLSSocket): Socket | undefined {
+function rawSocketOf(socket: TLSSocket): Socket | undefined {
   return (socket as TLSSocket & { _parent?: Socket })._parent;
 }
