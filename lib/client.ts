@@ -184,6 +184,8 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private handshakeRules: HandshakeRules | null = null;
   /** The first connection under way (start() until it settles). */
   private starting: Promise<void> | null = null;
+  /** The reconnect() whose old connection is still closing: a second call joins it. */
+  private redialing: Promise<void> | null = null;
   /** The reason given to the last stop(), for a start() it cut short. */
   private stopReason = 'client stopping';
 
@@ -336,9 +338,48 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
    * Packets still queued reject with ConnectionClosedError.
    */
   async stop(reason = 'client stopping'): Promise<void> {
+    const closing = this.dropConnection(reason);
+    this.states.next('closed');
+    this.queue.rejectAll(new ConnectionClosedError(reason));
+    await closing;
+  }
+
+  /**
+   * Drops the current connection and connects again at once (a new token is issued). From the call on,
+   * the client is `connecting`: sends and requests made before it resolves wait in the offline queue and
+   * go out on the new connection, in order, as during a first start. Packets already sent go out on the
+   * old connection before it closes. Rejects as `start()` does when the new connection fails, and with
+   * ConnectionClosedError when `stop()` comes first (what waits in the queue then fails the same way).
+   * A second call while the old connection is still closing is the same reconnect.
+   */
+  reconnect(): Promise<void> {
+    if (this.redialing !== null) return this.redialing;
+    const closing = this.dropConnection('client reconnecting');
+    this.states.next('connecting');
+    const generation = this.generation;
+    const starting = closing
+      .then(() => {
+        if (this.redialing === starting) this.redialing = null;
+        if (generation !== this.generation) throw new ConnectionClosedError(this.stopReason);
+        return this.startNow();
+      })
+      .finally(() => {
+        if (this.starting === starting) this.starting = null;
+      });
+    this.starting = starting;
+    this.redialing = starting;
+    return starting;
+  }
+
+  /**
+   * What stop() and reconnect() share: the start or reconnection under way is given up, the connection
+   * closes (resolved once its socket has), and nothing is retried. The state and the queue are the caller's.
+   */
+  private dropConnection(reason: string): Promise<unknown> {
     this.generation++;
     // The start under way fails now; a start() after this one is a new one.
     this.starting = null;
+    this.redialing = null;
     this.stopReason = reason;
     this.retry?.unsubscribe();
     this.retry = null;
@@ -346,20 +387,8 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     this.current = null;
     const attempt = this.attemptInFlight;
     this.attemptInFlight = null;
-    this.states.next('closed');
-    this.queue.rejectAll(new ConnectionClosedError(reason));
     attempt?.abort(reason);
-    await Promise.all([connection?.close(reason), attempt?.closed]);
-  }
-
-  /**
-   * Drops the current connection and connects again at once (a new token is issued). It is `stop()`
-   * then `start()`: what is still queued, and what is sent before the new connection is made, fails
-   * with ConnectionClosedError or NotConnectedError, as after a stop; send once it has resolved.
-   */
-  async reconnect(): Promise<void> {
-    await this.stop('client reconnecting');
-    await this.start();
+    return Promise.all([connection?.close(reason), attempt?.closed]);
   }
 
   /** A packet carrying this client's token. */

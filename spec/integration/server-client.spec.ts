@@ -285,6 +285,40 @@ describe('integration: Server and Client over TCP', () => {
       expect(server.clients.size).to.equal(1);
     });
 
+    it('sends and a request made right after an un-awaited reconnect() wait for the new connection and arrive in order', async () => {
+      const server = await startServer();
+      const notes: Array<{ n: number; token: string }> = [];
+      server.bindAction('note', (n: number, packet: Packet) => {
+        notes.push({ n, token: packet.token! });
+      });
+      server.bindAction('echo', (text: string) => text);
+      const client = await startClient(server);
+      const before = client.token;
+      const reconnecting = client.reconnect();
+      expect(client.state, 'the state during the reconnect').to.equal('connecting');
+      const sends = [client.sendPacket('note', 1), client.sendPacket('note', 2)];
+      const reply = client.request('echo', 'still here');
+      await withDeadline(reconnecting, WAIT_MS, 'reconnect()');
+      await withDeadline(Promise.all(sends), WAIT_MS, 'the sends');
+      expect(await withDeadline(reply, WAIT_MS, 'the request')).to.equal('still here');
+      await until(() => notes.length === 2, WAIT_MS, 'both notes');
+      expect(notes.map((note) => note.n)).to.deep.equal([1, 2]);
+      expect(client.token).to.match(UUID_V4).and.not.equal(before);
+      expect(notes.every((note) => note.token === client.token), 'sent on the new connection').to.equal(true);
+    });
+
+    it('stop() during an un-awaited reconnect(): the reconnect and the sends waiting for it reject with ConnectionClosedError', async () => {
+      const server = await startServer();
+      const client = await startClient(server);
+      const reconnecting = client.reconnect().catch((err: unknown) => err);
+      const send = client.sendPacket('note', 1).catch((err: unknown) => err);
+      await client.stop('never mind');
+      expect(await withDeadline(reconnecting, WAIT_MS, 'reconnect()')).to.be.instanceOf(ConnectionClosedError);
+      expect(await withDeadline(send, WAIT_MS, 'the send')).to.be.instanceOf(ConnectionClosedError);
+      expect(client.state).to.equal('closed');
+      await until(() => server.clients.size === 0, WAIT_MS, 'the server to see the client go');
+    });
+
     it('resolves client.start() with a uuid v4 token that the server knows', async () => {
       const server = await startServer();
       const client = await startClient(server);
