@@ -36,6 +36,7 @@ import type {
   StreamOptions,
   StreamSource,
 } from './types.js';
+import { describeThrown } from './describe-thrown.js';
 
 /** A client's connection state. */
 export type ClientState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
@@ -320,7 +321,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     } catch (err) {
       if (generation === this.generation) {
         this.states.next('closed');
-        this.queue.rejectAll(new ConnectionClosedError(err instanceof Error ? err.message : String(err)));
+        this.queue.rejectAll(new ConnectionClosedError(describeThrown(err)));
       }
       throw err;
     }

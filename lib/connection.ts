@@ -28,6 +28,7 @@ import { StreamTable, type StreamResponder } from './session/streams/stream-tabl
 import type { StreamWire } from './session/streams/stream-wire.js';
 import { demandStreamOf, streamOf, uploadOf } from './session/streams/requester.js';
 import type { ActionMap, ActionName, AnyActions, DataOf, DemandStream, DemandStreamOptions, ElementOf, ReplyOf, RequestOptions, StreamOptions, StreamSource, TrafficStats } from './types.js';
+import { describeThrown } from './describe-thrown.js';
 
 /** A numeric field a packet built by {@link Connection} may carry after its token. */
 type OwnField = 'id' | 'stream';
@@ -694,7 +695,7 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   /** @internal Inbound pipeline: a fatal error. Tell the peer if we still can, then close. */
   onFatal(err: unknown): void {
     const error = err instanceof PnetworkError ? err : null;
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = describeThrown(err);
     if (error) {
       this.hooks.onError(this, error);
       // An error the peer sent us (a refused handshake) is never answered, nor is the peer's closing.

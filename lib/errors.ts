@@ -3,6 +3,7 @@
  * Codes never change once published; messages may. docs/errors.md lists every code.
  * @module
  */
+import { describeThrown } from './describe-thrown.js';
 
 /** Every stable error code pnetwork uses, on the wire and in thrown errors. */
 export type ErrorCode =
@@ -222,7 +223,7 @@ export class HandlerError extends PnetworkError {
     readonly action: string,
     cause: unknown,
   ) {
-    super('ERR_HANDLER', `handler for "${action}" failed: ${describe(cause)}`, { cause });
+    super('ERR_HANDLER', `handler for "${action}" failed: ${describeThrown(cause)}`, { cause });
   }
 }
 
@@ -261,7 +262,7 @@ export class ListenError extends PnetworkError {
     cause: unknown,
   ) {
     const systemCode = typeof (cause as { code?: unknown })?.code === 'string' ? (cause as { code: string }).code : '';
-    super('ERR_LISTEN', `cannot listen on ${host}:${port}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super('ERR_LISTEN', `cannot listen on ${host}:${port}: ${describeThrown(cause)}`, { cause });
     this.systemCode = systemCode;
   }
 }
@@ -345,7 +346,7 @@ export class AdapterDownError extends PnetworkError {
     /** `'start'` when the engine could not be reached at all, `'lost'` when a working link broke. */
     readonly when: 'start' | 'lost' = 'lost',
   ) {
-    super('ERR_ADAPTER_DOWN', `${adapter} adapter ${when === 'start' ? 'could not reach its engine' : 'lost its connection'}: ${describe(cause)}`, { cause });
+    super('ERR_ADAPTER_DOWN', `${adapter} adapter ${when === 'start' ? 'could not reach its engine' : 'lost its connection'}: ${describeThrown(cause)}`, { cause });
   }
 }
 
@@ -356,7 +357,7 @@ export class PublishError extends PnetworkError {
     readonly adapter: string,
     cause: unknown,
   ) {
-    super('ERR_PUBLISH', `${adapter} adapter could not publish: ${describe(cause)}`, { cause });
+    super('ERR_PUBLISH', `${adapter} adapter could not publish: ${describeThrown(cause)}`, { cause });
   }
 }
 
@@ -450,7 +451,7 @@ export class MiddlewareTimeoutError extends PnetworkError {
 /** The client's `auth` function threw or rejected, so no handshake was sent. `cause` holds what it threw. */
 export class AuthProviderError extends PnetworkError {
   constructor(cause: unknown) {
-    super('ERR_AUTH_PROVIDER', `the auth function failed: ${describe(cause)}`, { cause });
+    super('ERR_AUTH_PROVIDER', `the auth function failed: ${describeThrown(cause)}`, { cause });
   }
 }
 
@@ -470,7 +471,18 @@ export class ConnectionRefusedError extends RemoteError {
  */
 export function remoteErrorFrom(data: unknown, fallbackMessage: string): RemoteError {
   const fields = (typeof data === 'object' && data !== null ? data : {}) as { code?: unknown; message?: unknown };
-  return new RemoteError(String(fields.code ?? 'ERR_REMOTE'), String(fields.message ?? fallbackMessage));
+  // The fields come from the peer: a code that is not text is no code; a message that is not text is shown as JSON.
+  const code = typeof fields.code === 'string' || typeof fields.code === 'number' ? String(fields.code) : 'ERR_REMOTE';
+  const message = typeof fields.message === 'string' ? fields.message : fields.message === undefined || fields.message === null ? fallbackMessage : jsonOrNothing(fields.message) ?? fallbackMessage;
+  return new RemoteError(code, message);
+}
+
+function jsonOrNothing(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A key (or key file) that is missing, unparsable, not RSA, too small, or not the other half of its pair. Never quotes key material. */
@@ -577,11 +589,7 @@ export class TlsHandshakeError extends PnetworkError {
   }
 }
 
-/** A short, secret-free description of a thrown value. */
-function describe(value: unknown): string {
-  if (value instanceof Error) return value.message;
-  return String(value);
-}
+
 
 /** The secure channel's key exchange or record stream broke its rules (a malformed message, an unknown record type, a spent key). */
 export class ChannelProtocolError extends PnetworkError {

@@ -5,13 +5,13 @@
 // The server's timers run on a virtual clock: a connection that stalls is closed when the spec moves the
 // clock, never because a loaded machine was slow.
 import { expect } from 'chai';
-import { PnetworkError, Server, type Connection } from '../../lib/index.js';
+import { PnetworkError, RemoteError, Server, type Connection } from '../../lib/index.js';
 import { Bystander, ECHO_ACTION } from '../helpers/bystander.js';
 import { RawClient, type WirePacket } from '../helpers/raw-client.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 import { VirtualClock } from '../helpers/virtual-clock.js';
-import { deferred, until } from '../helpers/wait.js';
-import { DEFAULTS } from '../../lib/defaults.js';
+import { deferred, until, withDeadline } from '../helpers/wait.js';
+import { DEFAULTS, PROTOCOL_VERSION } from '../../lib/defaults.js';
 
 const WAIT_MS = 20_000;
 const FIRST_FRAME_LIMIT = DEFAULTS.maxHandshakeBytes;
@@ -459,6 +459,35 @@ describe('hostile input (integration)', function () {
       // Every reset connection is gone: none still registered, no handshake deadline still pending.
       await until(() => registeredLeft === handshaken && server.clients.size === 1 && clock.pending === 0, WAIT_MS, 'every reset connection to be dropped');
       expect(handshaken).to.equal((rounds * perRound) / 2);
+    });
+  });
+
+  it('error packets whose code and message are not text settle what they answer, are reported, and keep the connection', async () => {
+    await underAttack('error packets with fields that are not text', async () => {
+      const client = await raw();
+      client.sendPacket({ action: 'handshake', data: { protocol: PROTOCOL_VERSION, streams: true }, 'packet-created': 1, token: null });
+      const welcome = await client.waitFor((frame) => frame.action === 'handshake', 'the handshake reply', WAIT_MS);
+      client.token = (welcome.data as { token: string }).token;
+      await until(() => server.getClient(client.token!) !== undefined, WAIT_MS, 'the raw client to be registered');
+      const connection = server.getClient(client.token)!;
+      // JSON.parse makes these plain objects whose toString is not a function: String() of them throws.
+      const unprintable = { code: { toString: 1 }, message: { toString: 1, valueOf: 1 } };
+
+      client.send('error', unprintable);
+      await until(() => reported('ERR_REMOTE') === 1, WAIT_MS, 'the unmatched error packet to be reported');
+
+      const asked = connection.request('question', null).catch((err: unknown) => err);
+      const question = await client.waitFor((frame) => frame.action === 'question', 'the request', WAIT_MS);
+      client.send('error', unprintable, { id: question.id });
+      const answer = await withDeadline(asked, WAIT_MS, 'the request answered with the error packet');
+      expect(answer).to.be.instanceOf(RemoteError);
+      expect((answer as RemoteError).remoteCode).to.equal('ERR_REMOTE');
+
+      const ended = new Promise<unknown>((resolve) => connection.stream('feed', null).subscribe({ error: resolve, complete: () => resolve('complete') }));
+      const open = await client.waitFor((frame) => frame.action === 'feed', 'the stream open', WAIT_MS);
+      client.sendPacket({ action: 'stream-error', data: unprintable, 'packet-created': 1, token: client.token, stream: open.stream });
+      expect(await withDeadline(ended, WAIT_MS, 'the stream ended by the error packet')).to.be.instanceOf(RemoteError);
+      await probe(client, 'after the error packets');
     });
   });
 

@@ -30,6 +30,11 @@ describe('integration: errors the peer sees, and errors that name their connecti
       throw new HandlerError('inner', new Error('inner secret'));
     });
     server.bindAction('upstream', () => Promise.reject(new RequestTimeoutError('internal-billing', 10)));
+    // Values String() cannot turn into text: a null prototype, a toString that is not a function.
+    server.bindAction('odd-reject', () => Promise.reject(Object.create(null)));
+    server.bindAction('odd-throw', () => {
+      throw { toString: 1 };
+    });
     await server.start();
     client = new Client({ port: server.address().port, reconnect: false });
     await withDeadline(client.start(), WAIT_MS, 'client.start()');
@@ -79,6 +84,17 @@ describe('integration: errors the peer sees, and errors that name their connecti
     const upstream = await failure('upstream');
     expect(upstream).to.include({ remoteCode: 'ERR_HANDLER', message: 'handler for "upstream" failed' });
     expect(upstream.message).not.to.include('billing');
+  });
+
+  it('answers ERR_HANDLER for a handler that rejects or throws a value String() cannot show, reports it, and keeps the connection', async () => {
+    for (const action of ['odd-reject', 'odd-throw']) {
+      const error = await failure(action);
+      expect(error, action).to.include({ remoteCode: 'ERR_HANDLER', message: `handler for "${action}" failed` });
+    }
+    await until(() => errors.length === 2, WAIT_MS, 'both failures on error$');
+    expect(errors.map((error) => error.constructor)).to.deep.equal([HandlerError, HandlerError]);
+    expect(errors[0]!.message).to.equal('handler for "odd-reject" failed: an object');
+    expect(client.state).to.equal('connected');
   });
 
   it('gives each connection a random 16-hex-digit id that shares nothing with its token', async () => {

@@ -9,6 +9,7 @@ import { ConnectionClosedError, StreamOverflowError } from '../../errors.js';
 import { STREAM_ACTIONS, streamPacket } from '../../protocol/stream-packets.js';
 import type { FairSender, TurnTaker } from './fair-sender.js';
 import type { PeerError, StreamWire } from './stream-wire.js';
+import { describeThrown } from '../../describe-thrown.js';
 
 /** What an outbound stream reports to the stream table that owns it. */
 export interface OutboundOwner {
@@ -225,7 +226,7 @@ export class OutboundStream implements TurnTaker {
     } catch {
       peer = defaultDescribe(cause);
     }
-    this.failWith(cause instanceof Error ? cause : new Error(String(cause)), peer, 'error');
+    this.failWith(cause instanceof Error ? cause : new Error(describeThrown(cause)), peer, 'error');
   }
 
   private failWith(error: Error, peer: PeerError, how: 'error' | 'failed'): void {
@@ -296,5 +297,5 @@ export class OutboundStream implements TurnTaker {
 
 function defaultDescribe(cause: unknown): PeerError {
   const code = typeof (cause as { code?: unknown })?.code === 'string' ? (cause as { code: string }).code : 'ERR_HANDLER';
-  return { code, message: cause instanceof Error ? cause.message : String(cause) };
+  return { code, message: describeThrown(cause) };
 }
