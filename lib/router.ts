@@ -3,7 +3,7 @@
  * handler results into replies, and exposes the packet streams.
  * @module
  */
-import { Observable, Subject, Subscription, isObservable, share, take } from 'rxjs';
+import { Observable, Subject, Subscription, isObservable, share } from 'rxjs';
 import { FrameTooLargeError, HandlerError, NoHandlerError, PacketError, PnetworkError, ReservedActionError, aboutConnection } from './errors.js';
 import { errorForPeer } from './peer-error.js';
 import { Bind } from './bind.js';
@@ -170,33 +170,57 @@ export class ActionRouter<C extends Replier> {
     }
     if (isObservable(result)) this.follow(result, answers, packet, connection);
     else if (result instanceof Promise) this.await(result, answers, packet, connection);
-    else if (isAsyncIterable(result)) this.await(firstItem(result), answers, packet, connection);
+    else if (isAsyncIterable(result)) this.await(this.firstItem(result, packet, connection), answers, packet, connection);
     else if (answers) this.reply(connection, packet.id!, result ?? null);
   }
 
-  /** Answers with an Observable's first value; its subscription ends when the connection closes. */
+  /**
+   * Answers with an Observable's first value, then unsubscribes it; its subscription also ends when the
+   * connection closes. A teardown that throws is reported as the handler's failure and harms nothing else.
+   */
   private follow(result: Observable<unknown>, answers: boolean, packet: Packet, connection: C): void {
     // A container first, so a cancel that comes before (or during) the subscribe still ends it.
     const subscription = new Subscription();
-    const release = connection.holdHandler?.(() => subscription.unsubscribe()) ?? noop;
+    const unsubscribe = (target: Subscription): void => {
+      try {
+        target.unsubscribe();
+      } catch (err) {
+        this.reportFailure(packet, connection, err);
+      }
+    };
+    const release = connection.holdHandler?.(() => unsubscribe(subscription)) ?? noop;
     if (subscription.closed) return;
-    let answered = false;
-    subscription.add(
-      result.pipe(take(1)).subscribe({
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      release();
+      return true;
+    };
+    let inner: Subscription;
+    try {
+      inner = result.subscribe({
         next: (value) => {
-          answered = true;
+          if (!settle()) return;
           if (answers) this.reply(connection, packet.id!, value ?? null);
+          unsubscribe(subscription);
         },
         error: (err: unknown) => {
-          release();
-          this.fail(packet, connection, answers, err);
+          if (settle()) this.fail(packet, connection, answers, err);
         },
         complete: () => {
-          release();
-          if (!answered && answers) this.reply(connection, packet.id!, null);
+          if (settle() && answers) this.reply(connection, packet.id!, null);
         },
-      }),
-    );
+      });
+    } catch (err) {
+      // A synchronous source whose teardown throws as it ends inside subscribe().
+      if (settle()) this.fail(packet, connection, answers, err);
+      else this.reportFailure(packet, connection, err);
+      return;
+    }
+    // A synchronous source may have answered (or ended) inside subscribe(): its subscription ends now.
+    if (settled || subscription.closed) unsubscribe(inner);
+    else subscription.add(inner);
   }
 
   /** Answers with a Promise's value; once the connection has closed, a value is dropped and a failure still reported. */
@@ -215,8 +239,29 @@ export class ActionRouter<C extends Replier> {
     );
   }
 
-  private fail(packet: Packet, connection: C, answers: boolean, cause: unknown): void {
+  /**
+   * The first item of an AsyncIterable (undefined if it has none). The iterator is closed after it
+   * without waiting: a `return()` that fails is reported, and one that never settles holds up nothing.
+   */
+  private async firstItem(iterable: AsyncIterable<unknown>, packet: Packet, connection: C): Promise<unknown> {
+    const iterator = iterable[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    if (first.done) return undefined;
+    try {
+      if (typeof iterator.return === 'function') Promise.resolve(iterator.return()).catch((err: unknown) => this.reportFailure(packet, connection, err));
+    } catch (err) {
+      this.reportFailure(packet, connection, err);
+    }
+    return first.value;
+  }
+
+  /** A handler's failure that has no one to answer (the request is answered, or none was asked). */
+  private reportFailure(packet: Packet, connection: C, cause: unknown): void {
     this.errors?.next(aboutConnection(new HandlerError(packet.action, cause), connection));
+  }
+
+  private fail(packet: Packet, connection: C, answers: boolean, cause: unknown): void {
+    this.reportFailure(packet, connection, cause);
     if (!answers) return;
     // The whole error stays here; the peer gets only what is written for it (a ReplyError, say).
     const { code, message } = errorForPeer(packet.action, cause);
@@ -274,11 +319,6 @@ export class ActionRouter<C extends Replier> {
   }
 }
 
-/** The first item of an AsyncIterable (undefined if it has none); the iterator is closed after it. */
-async function firstItem(iterable: AsyncIterable<unknown>): Promise<unknown> {
-  for await (const item of iterable) return item;
-  return undefined;
-}
 function noop(): void {}
 
 /** One action's packets as `action$` serves them: shared, and counted so that dispatch can skip the subject. */

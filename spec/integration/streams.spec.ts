@@ -212,6 +212,95 @@ describe('integration: streams over TCP', function () {
     expect(serverErrors).to.deep.equal([]);
   });
 
+  describe('a plain request to an AsyncIterable handler whose return() misbehaves', () => {
+    /** An iterator with one item whose return() does what `onReturn` does. */
+    const iterable = (onReturn: () => Promise<IteratorResult<number>>): AsyncIterable<number> => ({
+      [Symbol.asyncIterator]: () => ({
+        next: () => Promise.resolve({ value: 7, done: false }),
+        return: onReturn,
+      }),
+    });
+
+    it('gets the first value when return() rejects, and the failure is reported', async () => {
+      const server = await startServer();
+      server.bindAction('rejects', () => iterable(() => Promise.reject(new Error('return failed'))));
+      const errors = errorsOf(server);
+      const client = await startClient(server);
+      expect(await withDeadline(client.request('rejects', null), WAIT_MS, 'the request')).to.equal(7);
+      await until(() => errors.length === 1, WAIT_MS, 'the failure of return() on error$');
+      expect(errors[0]!.code).to.equal('ERR_HANDLER');
+      expect(errors[0]!.message).to.include('return failed');
+    });
+
+    it('gets the first value when return() never settles, and such requests do not use up the handler slots', async () => {
+      const server = await startServer({ maxConcurrentHandlers: 4 });
+      server.bindAction('hangs', () => iterable(() => new Promise<IteratorResult<number>>(() => undefined)));
+      const client = await startClient(server);
+      for (let i = 0; i < 8; i++) expect(await withDeadline(client.request('hangs', null), WAIT_MS, `request ${i}`)).to.equal(7);
+    });
+  });
+
+  describe('a handler Observable whose teardown throws', () => {
+    /** One value, then (with `complete`) completion a microtask later; unsubscribing it throws. */
+    const badTeardown = (complete: boolean): Observable<number> =>
+      new Observable<number>((subscriber) => {
+        subscriber.next(1);
+        if (complete) queueMicrotask(() => subscriber.complete());
+        return () => {
+          throw new Error('teardown failed');
+        };
+      });
+
+    async function served(): Promise<{ server: Server; client: Client; errors: PnetworkError[] }> {
+      const server = await startServer();
+      server.bindAction('endless', () => badTeardown(false));
+      server.bindAction('ends', () => badTeardown(true));
+      server.bindAction('echo', (text: string) => text);
+      const errors = errorsOf(server);
+      const client = await startClient(server);
+      return { server, client, errors };
+    }
+
+    it('a cancel still ends the stream: the failure is reported and the connection stays', async () => {
+      const { server, client, errors } = await served();
+      expect(await withDeadline(firstValueFrom(client.stream('endless', null)), WAIT_MS, 'the first value')).to.equal(1);
+      await until(() => errors.length === 1, WAIT_MS, 'the teardown failure on error$');
+      expect(errors[0]!.code).to.equal('ERR_HANDLER');
+      expect(errors[0]!.message).to.include('teardown failed');
+      expect(await withDeadline(client.request('echo', 'still here'), WAIT_MS, 'a request after the cancel')).to.equal('still here');
+      expect(server.getClient(client.token!)!.openStreams).to.equal(0);
+    });
+
+    it('its completion still reaches the requester and frees the stream', async () => {
+      const { server, client, errors } = await served();
+      for (let i = 0; i < 3; i++) {
+        expect(await withDeadline(lastValueFrom(client.stream('ends', null).pipe(toArray())), WAIT_MS, `stream ${i}`)).to.deep.equal([1]);
+      }
+      expect(server.getClient(client.token!)!.openStreams).to.equal(0);
+      await until(() => errors.length === 3, WAIT_MS, 'three teardown failures on error$');
+      expect(errors.every((error) => error.code === 'ERR_HANDLER')).to.equal(true);
+    });
+
+    it('a plain request to it gets the first value, the failure is reported, and the connection stays', async () => {
+      const { server, client, errors } = await served();
+      expect(await withDeadline(client.request('endless', null), WAIT_MS, 'the request')).to.equal(1);
+      await until(() => errors.length === 1, WAIT_MS, 'the teardown failure on error$');
+      expect(errors[0]!.code).to.equal('ERR_HANDLER');
+      expect(await withDeadline(client.request('echo', 'still here'), WAIT_MS, 'a request after it')).to.equal('still here');
+      expect(server.getClient(client.token!)!.stats.packetsOut, 'no second answer to the request').to.be.lessThan(4);
+    });
+
+    it('server.stop() with such a stream open resolves, and the stream ends with ConnectionClosedError', async () => {
+      const { server, client } = await served();
+      const ended = new Promise<unknown>((resolve) => {
+        subscriptions.push(client.stream('endless', null).subscribe({ error: resolve, complete: () => resolve('completed') }));
+      });
+      await until(() => server.getClient(client.token!)?.openStreams === 1, WAIT_MS, 'the stream to open');
+      await withDeadline(server.stop(), WAIT_MS, 'server.stop()');
+      expect(await withDeadline(ended, WAIT_MS, 'the stream to end')).to.be.instanceOf(ConnectionClosedError);
+    });
+  });
+
   it('a stream open across server stop() ends with ConnectionClosedError and does not hang', async () => {
     const server = await startServer();
     server.bindAction('forever', () => interval(5));

@@ -156,14 +156,40 @@ export class OutboundStream implements TurnTaker {
   }
 
   private subscribeTo(source: Observable<unknown>): void {
-    const subscription = source.subscribe({
-      next: (value) => this.push(value),
-      error: (err: unknown) => this.fail(err),
-      complete: () => this.complete(),
-    });
+    let subscription: Subscription;
+    try {
+      subscription = source.subscribe({
+        next: (value) => this.push(value),
+        error: (err: unknown) => this.fail(err),
+        complete: () => this.complete(),
+      });
+    } catch (err) {
+      // A teardown that throws as a synchronous source ends inside subscribe().
+      if (this.done) this.reportFailure(err);
+      else this.fail(err);
+      return;
+    }
     // A synchronous source may have ended (or been cancelled) inside subscribe().
-    if (this.done) subscription.unsubscribe();
+    if (this.done) this.unsubscribeFrom(subscription);
     else this.subscription = subscription;
+  }
+
+  /** Unsubscribes the producer; a teardown that throws is the handler's failure, reported, and ends nothing more. */
+  private unsubscribeFrom(subscription: Subscription): void {
+    try {
+      subscription.unsubscribe();
+    } catch (err) {
+      this.reportFailure(err);
+    }
+  }
+
+  /** Reports a failure of the producer's after the stream has ended (through `describe`, which reports it). */
+  private reportFailure(cause: unknown): void {
+    try {
+      this.describe(cause);
+    } catch {
+      // describe() is the router's: it reports, and has nobody to tell when that fails.
+    }
   }
 
   /** A value from the producer: straight out when nothing waits, else in line. */
@@ -280,8 +306,9 @@ export class OutboundStream implements TurnTaker {
     this.done = true;
     this.queue = [];
     this.head = 0;
-    this.subscription?.unsubscribe();
+    const subscription = this.subscription;
     this.subscription = null;
+    if (subscription) this.unsubscribeFrom(subscription);
     const iterator = this.iterator;
     this.iterator = null;
     if (iterator?.return) {
