@@ -420,9 +420,11 @@ export class Connection<In extends ActionMap = AnyActions, Out extends ActionMap
   /**
    * Uploads `source`'s values to the responder's handler (which receives them as an Observable) and
    * resolves with the handler's result (its first value; undefined for none) once it has completed.
+   * A failure that nobody handles (the promise is dropped) is reported on the owner's `error$`.
    */
   sendStream<A extends ActionName<Out>>(action: A, source: StreamSource<ElementOf<DataOf<Out, A>>>, options: StreamOptions = {}): Promise<ReplyOf<Out, A>> {
-    return uploadOf(this.channel(action, source, options)) as Promise<ReplyOf<Out, A>>;
+    // Watched as a send is: an upload whose promise is dropped reports its failure on error$.
+    return reportIfUnhandled(uploadOf(this.channel(action, source, options)) as Promise<ReplyOf<Out, A>>, this);
   }
 
   /** Streams open on this connection now, in both directions. */

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Observable, concatMap, firstValueFrom, interval, lastValueFrom, map, range, reduce, take, timer, toArray } from 'rxjs';
 import { Client, type ClientOptions } from '../../lib/client.js';
-import { ConnectionClosedError, RemoteError, StreamsUnsupportedError, type PnetworkError } from '../../lib/errors.js';
+import { ConnectionClosedError, RemoteError, StreamProtocolError, StreamsUnsupportedError, type PnetworkError } from '../../lib/errors.js';
 import { Server, type ServerOptions } from '../../lib/server.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { until, withDeadline } from '../helpers/wait.js';
@@ -210,6 +210,28 @@ describe('integration: streams over TCP', function () {
     const values = await withDeadline(lastValueFrom(client.stream('big', null).pipe(toArray())), 20_000, 'the big stream');
     expect(values.map((value) => Number(value.split(':')[0]))).to.deep.equal(Array.from({ length: 256 }, (_v, i) => i));
     expect(serverErrors).to.deep.equal([]);
+  });
+
+  it('an upload nobody awaits on a connected client: its failure is reported on error$, not thrown as an unhandled rejection', async () => {
+    const server = await startServer();
+    const client = await startClient(server);
+    const errors = errorsOf(client);
+    void client.sendStream('nothing-bound-here', range(0, 3));
+    await until(() => errors.length === 1, WAIT_MS, 'the failed upload on error$');
+    expect(errors[0]).to.be.instanceOf(RemoteError);
+    expect((errors[0] as RemoteError).remoteCode).to.equal('ERR_NO_HANDLER');
+  });
+
+  it('a second subscriber to a demand stream fails with StreamProtocolError, and the first goes on', async () => {
+    const server = await startServer();
+    server.bindAction('count', (n: number) => range(0, n));
+    const client = await startClient(server);
+    const demand = client.demandStream('count', 3);
+    const first = lastValueFrom(demand.values$.pipe(toArray()));
+    const second = await lastValueFrom(demand.values$).catch((err: unknown) => err);
+    expect(second).to.be.instanceOf(StreamProtocolError);
+    demand.request(3);
+    expect(await withDeadline(first, WAIT_MS, 'the first subscriber')).to.deep.equal([0, 1, 2]);
   });
 
   describe('a plain request to an AsyncIterable handler whose return() misbehaves', () => {

@@ -4,7 +4,7 @@
  * @module
  */
 import { Observable, defer, from, switchMap } from 'rxjs';
-import { StreamCreditError } from '../../errors.js';
+import { StreamCreditError, StreamProtocolError } from '../../errors.js';
 import { checkDelay } from '../../timing.js';
 import { MAX_STREAM_CREDIT } from '../../protocol/stream-packets.js';
 import type { DemandStream, DemandStreamOptions, StreamOptions } from '../../types.js';
@@ -47,7 +47,7 @@ export function demandStreamOf(tables: TableSource, action: string, data: unknow
   let pending = 0;
   const values$ = new Observable<unknown>((subscriber) => {
     if (current) {
-      subscriber.error(new Error('a demand stream has one subscriber at a time'));
+      subscriber.error(new StreamProtocolError('a demand stream has one subscriber at a time'));
       return undefined;
     }
     const table = tables();
