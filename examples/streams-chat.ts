@@ -9,7 +9,8 @@ interface ChatActions {
 const server = new Server<ChatActions>({ port: 0 });
 server.bindAction('chat', (messages) =>
   messages.pipe(
-    // A slow bot: it thinks 5 ms about each message; the channel's credit keeps the user from running ahead.
+    // A slow bot: it thinks 5 ms about each message. concatMap queues the messages that arrive meanwhile
+    // (consumed means delivered, see "Credit"): fine for a chat, not for an endless upload.
     concatMap((text) => timer(5).pipe(map(() => `bot: you said "${text}"`))),
     startWith('bot: hello!'),
     endWith('bot: bye!'),

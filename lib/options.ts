@@ -28,7 +28,7 @@ export interface CommonOptions {
   maxDepth?: number;
   /** Backlog above which a connection is not `writable` (sends are still accepted). @defaultValue 8 MiB */
   maxSendBufferBytes?: number;
-  /** Time the peer may read nothing while more than `maxSendBufferBytes` wait before it is disconnected, in ms. @defaultValue 10 000 */
+  /** Time the peer may read nothing while more than `maxSendBufferBytes` wait, or while stream values wait for its full socket, before it is disconnected, in ms. @defaultValue 10 000 */
   sendStallTimeoutMs?: number;
   /** Time allowed for the handshake, in ms. @defaultValue 10 000 */
   handshakeTimeoutMs?: number;

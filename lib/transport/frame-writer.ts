@@ -2,7 +2,8 @@
  * Frames to a socket. Payloads written in one tick are framed together and handed to the socket in
  * pieces of about 64 KiB; while the socket is full, they wait in order until 'drain'. Nothing a caller
  * writes is refused for its size: the backlog is watched instead, and a peer that reads nothing for
- * `sendStallTimeoutMs` while more than `maxSendBufferBytes` wait is reported as stalled.
+ * `sendStallTimeoutMs` while more than `maxSendBufferBytes` wait, or while work upstream waits for
+ * 'drain' (stream values held back from a full socket), is reported as stalled.
  * @module
  */
 import { Socket as NetSocket, type Socket } from 'node:net';
@@ -145,9 +146,18 @@ export class FrameWriter {
     return this.isBlocked;
   }
 
-  /** Calls `callback` once, the next time the socket drains and takes writes again. */
+  /**
+   * Calls `callback` once, the next time the socket drains and takes writes again. What waits for it
+   * counts as a backlog: a peer that takes nothing for `sendStallTimeoutMs` meanwhile is stalled.
+   */
   onceDrained(callback: () => void): void {
     this.drainCallbacks.push(callback);
+    if (this.isBlocked && this.closedWith === null) this.startStallCheck();
+  }
+
+  /** True while the stall check has something to watch: a backlog over the limit, or callers waiting for 'drain'. */
+  private get waiting(): boolean {
+    return this.over || this.drainCallbacks.length > 0;
   }
 
   /**
@@ -272,7 +282,7 @@ export class FrameWriter {
     if (this.drains !== this.seenDrains || socketBytes < this.seenSocketBytes) this.lastProgressAt = now;
     this.seenDrains = this.drains;
     this.seenSocketBytes = socketBytes;
-    if (!this.over || this.closedWith) {
+    if (!this.waiting || this.closedWith) {
       this.stallCheck = null;
       return null;
     }
@@ -291,7 +301,7 @@ export class FrameWriter {
     if (over) {
       this.startStallCheck();
     } else {
-      this.stopStallCheck();
+      if (!this.waiting) this.stopStallCheck();
       const waiters = this.waiters;
       this.waiters = null;
       if (waiters) for (const waiter of waiters) waiter.resolve();

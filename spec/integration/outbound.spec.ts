@@ -356,6 +356,41 @@ describe('integration: outbound and client side', () => {
     });
   });
 
+  describe('a peer that stops reading its streams', () => {
+    it('is disconnected with SendBufferFullError though the backlog stays under the limit: the values wait in the streams', async () => {
+      const clock = new VirtualClock();
+      const server = await startServer({ scheduler: clock, heartbeatIntervalMs: 0, maxSendBufferBytes: 8 * 1024 * 1024, sendStallTimeoutMs: 5000 });
+      const errors: PnetworkError[] = [];
+      const sub = server.error$.subscribe((error) => errors.push(error));
+      cleanups.push(() => sub.unsubscribe());
+      const body = 'v'.repeat(1024);
+      server.bindAction('endless', async function* () {
+        for (let i = 0; i < 1_000_000; i++) yield { i, body };
+      });
+      const socket = connect({ host: '127.0.0.1', port: server.address().port });
+      cleanups.push(() => void socket.destroy());
+      socket.on('error', () => undefined);
+      const frame = (packet: object): Buffer => {
+        const text = Buffer.from(JSON.stringify(packet));
+        const header = Buffer.alloc(4);
+        header.writeUInt32BE(text.length);
+        return Buffer.concat([header, text]);
+      };
+      socket.write(frame({ action: 'handshake', data: { protocol: 1, streams: true }, 'packet-created': Date.now(), token: null }));
+      await until(() => server.clients.size === 1, WAIT_MS, 'the handshake');
+      const connection = [...server.clients.values()][0]!;
+      socket.pause();
+      socket.write(frame({ action: 'endless', data: null, 'packet-created': Date.now(), token: connection.token, stream: 1, credit: 2 ** 31 - 1 }));
+      // The stream fills the kernel's buffers, then its values wait for the socket.
+      await until(() => connection.bufferedBytes > 0, WAIT_MS, 'the socket to fill');
+      expect(connection.bufferedBytes).to.be.below(8 * 1024 * 1024);
+      clock.advance(5000);
+      clock.advance(5000);
+      await withDeadline(connection.closed, WAIT_MS, 'the stalled connection to close');
+      expect(errors.find((e) => e.code === 'ERR_SEND_BUFFER_FULL')).to.be.instanceOf(SendBufferFullError);
+    });
+  });
+
   describe('closeTimeoutMs', () => {
     // Failed before: the close timeout ran on a real setTimeout, whatever scheduler was injected.
     it('destroys a peer that never closes when the injected clock reaches closeTimeoutMs', async () => {

@@ -233,6 +233,38 @@ describe('transport/FrameWriter', () => {
     w.close();
   });
 
+  it('reports a stalled peer when what waits for the socket is under the limit but held upstream (stream values waiting for drain)', async () => {
+    const w = writer(1 << 20, 1 << 20, 1000);
+    socket.full = true;
+    await w.write('fill');
+    expect(w.blocked).to.equal(true);
+    let drained = 0;
+    w.onceDrained(() => drained++);
+    clock.advance(999);
+    expect(stalls.errors).to.have.length(0);
+    clock.advance(1);
+    expect(stalls.errors).to.have.length(1);
+    expect(stalls.errors[0]).to.be.instanceOf(SendBufferFullError).and.include({ stalledMs: 1000 });
+    expect(drained).to.equal(0);
+    w.close();
+  });
+
+  it('does not report a blocked writer whose drain waiters are served in time, and leaves no timer behind', async () => {
+    const w = writer(1 << 20, 1 << 20, 1000);
+    for (let round = 0; round < 5; round++) {
+      socket.full = true;
+      await w.write(`fill ${round}`);
+      let drained = false;
+      w.onceDrained(() => (drained = true));
+      clock.advance(900);
+      socket.drain();
+      expect(drained, `round ${round}`).to.equal(true);
+    }
+    clock.advance(5_000);
+    expect(stalls.errors).to.deep.equal([]);
+    expect(clock.pending).to.equal(0);
+  });
+
   it('does not report a peer that keeps reading, however long the backlog stays over the limit', async () => {
     const w = writer(100, 1 << 20, 1000);
     socket.full = true;

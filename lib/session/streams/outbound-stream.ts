@@ -267,14 +267,15 @@ export class OutboundStream implements TurnTaker {
   }
 
   /**
-   * Pulls the next item while what waits does not exceed the peer's credit: one item beyond the credit
-   * at most, so that the iterable's end is seen (and stream-complete, which needs no credit, sent) even
-   * when the peer granted exactly the values there are.
+   * Pulls the next item once the one before it has been written: one item waits at most, whether for
+   * credit or for a full socket, so an iterable never runs ahead of the peer. The item pulled beyond the
+   * credit shows the iterable's end (and stream-complete, which needs no credit, goes) even when the
+   * peer granted exactly the values there are.
    */
   private pull(): void {
     const iterator = this.iterator;
     if (iterator === null || this.pulling || this.done || this.completing) return;
-    if (this.credit < this.buffered || this.buffered >= Math.max(1, this.owner.maxBufferedValues)) return;
+    if (this.buffered > 0) return;
     this.pulling = true;
     let step: Promise<IteratorResult<unknown>>;
     try {

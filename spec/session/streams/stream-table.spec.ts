@@ -399,6 +399,27 @@ describe('session/streams/StreamTable (virtual time, a link with 1 frame latency
       expect(sentOf(pair.server, 'stream-next', 5)).to.have.length(2);
       expect(pulled).to.equal(3);
     });
+
+    it('pulls an AsyncIterable one item ahead while the socket is full, whatever the credit, and goes on once it drains', async () => {
+      const pair = streamPair(scheduler, pairSettings(scheduler, { maxStreamBufferedValues: 16 }), 0);
+      let pulled = 0;
+      pair.handlers.set('endless', async function* () {
+        for (let i = 0; i < 1000; i++) {
+          pulled++;
+          yield i;
+        }
+      });
+      pair.server.wire.blocked = true;
+      pair.deliver(pair.server, rawOpen('endless', 1000));
+      await until(() => pulled === 1, 2_000, 'the first item');
+      // Let every pull the stream would make run (they chain through promise jobs, not timers).
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(pulled, 'items pulled while nothing could be written').to.equal(1);
+      expect(sentOf(pair.server, 'stream-next', 1)).to.have.length(0);
+      pair.server.wire.drain();
+      await until(() => sentOf(pair.server, 'stream-next', 1).length >= 100, 2_000, 'values once the socket drains');
+      expect(sentOf(pair.server, 'stream-next', 1).map((packet) => packet.data)).to.deep.equal(Array.from({ length: sentOf(pair.server, 'stream-next', 1).length }, (_v, i) => i));
+    });
   });
 
   describe('channels', () => {
