@@ -1,6 +1,6 @@
 /**
- * The server side of the stream benchmark, in its own process: a pnetwork server (from dist/) or an
- * rsocket-js 0.0.27 TCP server, on 127.0.0.1, port 0. It sends `{ port }` over IPC once listening and
+ * The server side of the stream benchmark, in its own process: a pnetwork server (from dist/), an
+ * rsocket-js 0.0.27 TCP server or the node:net floor (streams-floor.ts), on 127.0.0.1, port 0. It sends `{ port }` over IPC once listening and
  * answers `{ cmd: 'memory' }` with its memory after a full GC. It exits when the parent disconnects.
  *
  * Every stream it serves is `count` values `{ seq, body }` (body of `size` characters), produced only
@@ -10,6 +10,7 @@
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequire } from 'node:module';
+import { startFloorServer } from './streams-floor.js';
 
 const HOST = '127.0.0.1';
 const system = process.argv[2];
@@ -158,5 +159,5 @@ process.on('message', (message: { cmd: string; everyMs?: number }) => {
 });
 process.on('disconnect', () => process.exit(0));
 
-const port = system === 'rsocket' ? await startRsocket() : await startPnetwork();
+const port = system === 'rsocket' ? await startRsocket() : system === 'net' ? await startFloorServer() : await startPnetwork();
 send({ port });

@@ -1,7 +1,8 @@
 /**
  * Stream benchmarks, in one run: pnetwork's stream throughput (100 B values) against its one-way
- * `sendPacket` throughput and against rsocket-js 0.0.27 request-stream over TCP, plus the responder's
- * memory while a slow consumer reads a long stream. Servers run in a child process (streams-child.ts),
+ * `sendPacket` throughput, against rsocket-js 0.0.27 request-stream over TCP and against a node:net floor
+ * doing the same job with the same credit rule (streams-floor.ts), plus the responder's memory while a
+ * slow consumer reads a long stream. Servers run in a child process (streams-child.ts),
  * the client here. Every run verifies what arrived (count, order) and throws on a mismatch.
  *
  *   npx tsx bench/streams.ts            full: 3 rounds, 1,000,000-value slow-consumer run (~1 min)
@@ -16,6 +17,7 @@ import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { floorClient } from './streams-floor.js';
 
 const HOST = '127.0.0.1';
 const quick = process.argv.includes('--quick');
@@ -32,7 +34,7 @@ interface Child {
 }
 
 /** Starts the server child for `system` and waits for its port. */
-function startChild(system: 'pnetwork' | 'rsocket'): Promise<Child> {
+function startChild(system: 'pnetwork' | 'rsocket' | 'net'): Promise<Child> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(new URL('./streams-child.ts', import.meta.url)), [system], {
       execArgv: ['--import', 'tsx', '--expose-gc'],
@@ -224,7 +226,7 @@ async function main(): Promise<void> {
   }, DEADLINE_MS);
   deadline.unref();
   console.log(`pnetwork stream benchmarks: ${quick ? 'quick' : 'full'} run, ${rounds} round(s); ${cpus()[0]?.model ?? '?'} × ${cpus().length}, Node ${process.version}, load ${loadavg()[0]?.toFixed(2)}`);
-  const runs: Record<string, number[]> = { oneway: [], stream: [], streamWide: [], rsocket: [] };
+  const runs: Record<string, number[]> = { oneway: [], stream: [], streamWide: [], rsocket: [], floorOneway: [], floorStream: [], floorStreamWide: [] };
   for (let round = 1; round <= rounds; round++) {
     const pn = await startChild('pnetwork');
     const client = await pnClient(pn.port);
@@ -236,8 +238,15 @@ async function main(): Promise<void> {
     const rs = await startChild('rsocket');
     runs.rsocket!.push(await rsStream(rs.port, COUNTS.rsocket));
     rs.process.disconnect();
+    const net = await startChild('net');
+    const floor = await floorClient(net.port);
+    runs.floorOneway!.push(await floor.oneWay(COUNTS.oneway, SIZE));
+    runs.floorStream!.push(await floor.stream(COUNTS.stream, SIZE, 256));
+    runs.floorStreamWide!.push(await floor.stream(COUNTS.stream, SIZE, WIDE_PREFETCH));
+    floor.close();
+    net.process.disconnect();
     console.log(
-      `  round ${round}: pnetwork one-way ${Math.round(runs.oneway!.at(-1)!)} msg/s, pnetwork stream ${Math.round(runs.stream!.at(-1)!)} values/s (prefetch ${WIDE_PREFETCH}: ${Math.round(runs.streamWide!.at(-1)!)}), rsocket-js request-stream ${Math.round(runs.rsocket!.at(-1)!)} values/s`,
+      `  round ${round}: pnetwork one-way ${Math.round(runs.oneway!.at(-1)!)} msg/s, pnetwork stream ${Math.round(runs.stream!.at(-1)!)} values/s (prefetch ${WIDE_PREFETCH}: ${Math.round(runs.streamWide!.at(-1)!)}), rsocket-js request-stream ${Math.round(runs.rsocket!.at(-1)!)} values/s, node:net floor one-way ${Math.round(runs.floorOneway!.at(-1)!)} msg/s, stream ${Math.round(runs.floorStream!.at(-1)!)} values/s (prefetch ${WIDE_PREFETCH}: ${Math.round(runs.floorStreamWide!.at(-1)!)})`,
     );
   }
   const pn = await startChild('pnetwork');
@@ -252,6 +261,10 @@ async function main(): Promise<void> {
   const stream = median(runs.stream!);
   const streamWide = median(runs.streamWide!);
   const rsocket = median(runs.rsocket!);
+  const floorOneway = median(runs.floorOneway!);
+  const floorStream = median(runs.floorStream!);
+  const floorStreamWide = median(runs.floorStreamWide!);
+  const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
   const results = {
     mode: quick ? 'quick' : 'full',
     finishedAt: new Date().toISOString(),
@@ -260,11 +273,23 @@ async function main(): Promise<void> {
     counts: COUNTS,
     valueBytes: SIZE,
     runs,
-    medians: { onewayMsgPerSec: Math.round(oneway), streamValuesPerSec: Math.round(stream), streamWideValuesPerSec: Math.round(streamWide), rsocketValuesPerSec: Math.round(rsocket) },
+    medians: {
+      onewayMsgPerSec: Math.round(oneway),
+      streamValuesPerSec: Math.round(stream),
+      streamWideValuesPerSec: Math.round(streamWide),
+      rsocketValuesPerSec: Math.round(rsocket),
+      floorOnewayMsgPerSec: Math.round(floorOneway),
+      floorStreamValuesPerSec: Math.round(floorStream),
+      floorStreamWideValuesPerSec: Math.round(floorStreamWide),
+    },
     ratios: {
-      streamToOneway: Math.round((stream / oneway) * 100) / 100,
-      streamWideToOneway: Math.round((streamWide / oneway) * 100) / 100,
-      streamToRsocket: Math.round((stream / rsocket) * 100) / 100,
+      streamToOneway: ratio(stream, oneway),
+      streamWideToOneway: ratio(streamWide, oneway),
+      streamToRsocket: ratio(stream, rsocket),
+      floorStreamToFloorOneway: ratio(floorStream, floorOneway),
+      floorStreamWideToFloorOneway: ratio(floorStreamWide, floorOneway),
+      streamToFloorStream: ratio(stream, floorStream),
+      streamWideToFloorStreamWide: ratio(streamWide, floorStreamWide),
     },
     slowConsumer: slow,
   };
@@ -273,6 +298,7 @@ async function main(): Promise<void> {
   console.log(`  pnetwork stream       ${results.medians.streamValuesPerSec} values/s  (${results.ratios.streamToOneway}× one-way)`);
   console.log(`  same, prefetch ${WIDE_PREFETCH}  ${results.medians.streamWideValuesPerSec} values/s  (${results.ratios.streamWideToOneway}× one-way)`);
   console.log(`  rsocket-js stream     ${results.medians.rsocketValuesPerSec} values/s  (pnetwork ${results.ratios.streamToRsocket}× rsocket-js)`);
+  console.log(`  node:net floor        one-way ${results.medians.floorOnewayMsgPerSec} msg/s, stream ${results.medians.floorStreamValuesPerSec} values/s (${results.ratios.floorStreamToFloorOneway}× its one-way; pnetwork's stream ${results.ratios.streamToFloorStream}× it), prefetch ${WIDE_PREFETCH} ${results.medians.floorStreamWideValuesPerSec} values/s (${results.ratios.floorStreamWideToFloorOneway}×)`);
   if (quick) console.log('  targets not evaluated: --quick is a smoke run');
   else {
     const check = (ok: boolean, text: string): void => console.log(`  ${ok ? 'PASS' : 'MISS'} ${text}`);
@@ -297,8 +323,8 @@ function report(results: {
   machine: { cpu: string; cores: number; node: string; loadAverage: number };
   counts: typeof COUNTS;
   runs: Record<string, number[]>;
-  medians: { onewayMsgPerSec: number; streamValuesPerSec: number; streamWideValuesPerSec: number; rsocketValuesPerSec: number };
-  ratios: { streamToOneway: number; streamWideToOneway: number; streamToRsocket: number };
+  medians: Record<'onewayMsgPerSec' | 'streamValuesPerSec' | 'streamWideValuesPerSec' | 'rsocketValuesPerSec' | 'floorOnewayMsgPerSec' | 'floorStreamValuesPerSec' | 'floorStreamWideValuesPerSec', number>;
+  ratios: Record<'streamToOneway' | 'streamWideToOneway' | 'streamToRsocket' | 'floorStreamToFloorOneway' | 'floorStreamWideToFloorOneway' | 'streamToFloorStream' | 'streamWideToFloorStreamWide', number>;
   slowConsumer: { valuesPerSec: number; heapMinMiB: number; heapMaxMiB: number; heapSpreadMiB: number; samples: number };
 }): string {
   const n = (value: number): string => Math.round(value).toLocaleString('en-US');
@@ -317,12 +343,17 @@ with a 100-character body; every run checks the count and the order of what arri
 | pnetwork \`stream()\`, prefetch 256, async-generator handler (${n(results.counts.stream)} values) | ${n(results.medians.streamValuesPerSec)} values/s | ${runs('stream')} | ≥ 0.8× one-way: ${results.ratios.streamToOneway}×, ${mark(results.ratios.streamToOneway >= 0.8)} |
 | the same with prefetch ${WIDE_PREFETCH} | ${n(results.medians.streamWideValuesPerSec)} values/s | ${runs('streamWide')} | ${results.ratios.streamWideToOneway}× one-way (the target is judged at the default) |
 | rsocket-js 0.0.27 request-stream over TCP, request(256) then 192 per 192, noDelay (${n(results.counts.rsocket)} values) | ${n(results.medians.rsocketValuesPerSec)} values/s | ${runs('rsocket')} | pnetwork ≥ 3×: ${results.ratios.streamToRsocket}×, ${mark(results.ratios.streamToRsocket >= 3)} |
+| node:net floor, one-way (\`{ action, data }\`, writes coalesced per tick) | ${n(results.medians.floorOnewayMsgPerSec)} msg/s | ${runs('floorOneway')} | |
+| node:net floor, stream with credit 256, a grant of 192 per 192 | ${n(results.medians.floorStreamValuesPerSec)} values/s | ${runs('floorStream')} | ${results.ratios.floorStreamToFloorOneway}× the floor's one-way; pnetwork's stream is ${results.ratios.streamToFloorStream}× it |
+| the floor's stream with prefetch ${WIDE_PREFETCH} | ${n(results.medians.floorStreamWideValuesPerSec)} values/s | ${runs('floorStreamWide')} | ${results.ratios.floorStreamWideToFloorOneway}× the floor's one-way; pnetwork's is ${results.ratios.streamWideToFloorStreamWide}× it |
 
 **Why the default window is slower.** With a prefetch of 256 the responder may run 256 values ahead;
-the requester grants more when 192 are used, and the responder waits idle for that grant once its
-credit is spent (a profile of the responder showed it 49% idle). Each grant costs a round trip across
-two processes, so throughput at the default is bounded by 256 values per round trip; a wider window
-keeps the responder busy.
+the requester grants more when 192 are used, and the responder waits for that grant once its credit is
+spent. Each grant costs a round trip across two processes, so throughput at the default is bounded by
+256 values per round trip; a wider window keeps the responder busy. The node:net floor shows what the
+window itself costs: the same credit rule in the least code (a server writing values in a loop while it
+holds credit, flushed every 64 values; a client granting 192 per 192 at once) reached
+${results.ratios.floorStreamToFloorOneway}× of its own one-way rate in this run.
 
 **Slow consumer.** A \`demandStream()\` of ${n(results.counts.slow)} values asking for 64 values per millisecond
 (${n(slow.valuesPerSec)} values/s delivered) from a handler that could produce far faster. The responder's heap
