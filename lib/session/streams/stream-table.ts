@@ -350,13 +350,12 @@ export class StreamTable implements OutboundOwner, InboundOwner {
   /** A grant for what this side sends on `entry`; bad credit ends the stream with ERR_STREAM_CREDIT. */
   private grantTo(entry: StreamEntry, data: unknown): void {
     const outbound = entry.outbound;
-    if (outbound === null) return;
     let n: number;
     try {
-      n = grantedCredit(data, outbound.heldCredit);
+      n = grantedCredit(data, outbound?.heldCredit ?? 0);
     } catch (err) {
       const error = err as StreamCreditError;
-      if (entry.mine) {
+      if (entry.mine || outbound === null) {
         this.sendError(entry.id, error);
         this.finish(entry, error);
       } else {
@@ -364,6 +363,8 @@ export class StreamTable implements OutboundOwner, InboundOwner {
       }
       return;
     }
+    // A request-stream's requester has no values to send: a good grant to it changes nothing.
+    if (outbound === null) return;
     outbound.grant(n);
     if (entry.mine && !outbound.isStarted) outbound.start(readable(entry.source));
   }

@@ -138,6 +138,20 @@ describe('session/streams/StreamTable (virtual time, a link with 1 frame latency
       });
       expect(sentOf(pair.client, 'stream-error', 1).map((packet) => (packet.data as { code: string }).code)).to.deep.equal(['ERR_STREAM_CREDIT']);
     });
+
+    it("refuses a bad stream-credit sent to a request-stream's requester with ERR_STREAM_CREDIT, and ignores a good one", () => {
+      const pair = streamPair(scheduler, pairSettings(scheduler));
+      const credit = (data: unknown, stream: number) => ({ action: 'stream-credit', data, 'packet-created': 0, token: 't', stream });
+      scheduler.run(({ cold, expectObservable }) => {
+        pair.handlers.set('feed', () => cold('----a|'));
+        scheduler.schedule(() => pair.deliver(pair.client, credit(-5, 1)), 2);
+        scheduler.schedule(() => pair.deliver(pair.client, credit(5, 3)), 2);
+        expectObservable(open(pair, 'feed')).toBe('--#', undefined, new StreamCreditError('a credit grant must be a whole number from 1 to 2147483647'));
+        expectObservable(open(pair, 'feed')).toBe('------a|');
+      });
+      expect(sentOf(pair.client, 'stream-error', 1).map((packet) => (packet.data as { code: string }).code)).to.deep.equal(['ERR_STREAM_CREDIT']);
+      expect(sentOf(pair.client, 'stream-error', 3)).to.deep.equal([]);
+    });
   });
 
   describe('demand mode', () => {
