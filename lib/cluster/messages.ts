@@ -72,7 +72,47 @@ export function parseClusterMessage(text: string): ClusterMessage | null {
     return null;
   }
   if (typeof value !== 'object' || value === null) return null;
-  const message = value as { t?: unknown; from?: unknown };
+  const message = value as Record<string, unknown>;
   if (typeof message.t !== 'string' || !TYPES.has(message.t) || typeof message.from !== 'string') return null;
-  return value as ClusterMessage;
+  return wellFormed(message) ? (value as ClusterMessage) : null;
+}
+
+const isText = (value: unknown): value is string => typeof value === 'string';
+const isTexts = (value: unknown): boolean => Array.isArray(value) && value.every(isText);
+const isCount = (value: unknown): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+const isTime = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+
+function isInfo(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const info = value as Record<string, unknown>;
+  return isText(info.address) && isCount(info.clients) && isTime(info.startedAt);
+}
+
+function isWireError(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const error = value as Record<string, unknown>;
+  return isText(error.code) && isText(error.message) && (error.remoteCode === undefined || isText(error.remoteCode)) && (error.action === undefined || isText(error.action)) && (error.timeoutMs === undefined || isTime(error.timeoutMs));
+}
+
+/** Every field a message of its type carries, with its type: what the node reads from it cannot throw. */
+function wellFormed(message: Record<string, unknown>): boolean {
+  switch (message.t) {
+    case 'hb':
+    case 'hello':
+      return isInfo(message.info);
+    case 'bye':
+      return true;
+    case 'bc':
+      return isText(message.action) && (message.rooms === null || isTexts(message.rooms)) && isTexts(message.except);
+    case 'send':
+      return isCount(message.rid) && isText(message.to) && isText(message.action);
+    case 'req':
+      return isCount(message.rid) && isText(message.to) && isText(message.action) && isTime(message.timeoutMs);
+    case 'list':
+      return isCount(message.rid);
+    case 'res':
+      return isCount(message.rid) && typeof message.found === 'boolean' && (message.error === undefined || isWireError(message.error));
+    default:
+      return false;
+  }
 }

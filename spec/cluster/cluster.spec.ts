@@ -113,6 +113,32 @@ describe('cluster/Cluster', () => {
     ]);
   });
 
+  it('skips messages on its channels that are not well-formed messages of its own, and goes on working', async () => {
+    const a = await node('a:1');
+    const b = await node('b:1');
+    await settle();
+    const foreign = [
+      { t: 'bc', from: 'x', action: 'news', data: 1 },
+      { t: 'bc', from: 'x', action: 'news', data: 1, rooms: null, except: null },
+      { t: 'bc', from: 'x', action: 7, data: 1, rooms: ['r'], except: [] },
+      { t: 'bc', from: 'x', action: 'news', data: 1, rooms: [1], except: [] },
+      { t: 'hb', from: 'x' },
+      { t: 'hello', from: 'x', info: null },
+      { t: 'send', from: 'x', to: 'y', action: 'news' },
+      { t: 'req', from: 'x', rid: 1, to: 'y', action: 'news', timeoutMs: 'soon' },
+      { t: 'list', from: 'x' },
+      { t: 'res', from: 'x', rid: 'one', found: true },
+      { t: 'res', from: 'x', rid: 1, found: false, error: 'bad' },
+    ];
+    for (const message of foreign) bus.publish('spec.all', JSON.stringify(message));
+    await settle();
+    expect(b.local.delivered, 'nothing foreign is delivered').to.deep.equal([]);
+    expect(b.cluster.nodes().map((n) => n.id), 'no node is made up from them').to.deep.equal([b.cluster.node, a.cluster.node]);
+    await a.cluster.broadcast('news', { n: 1 }, null, []);
+    await settle();
+    expect(b.local.delivered).to.deep.equal([{ action: 'news', data: { n: 1 }, rooms: null, except: [] }]);
+  });
+
   it('hands a broadcast to every other node, with rooms and exceptions, but not to itself', async () => {
     const a = await node('a:1');
     const b = await node('b:1');
