@@ -407,12 +407,17 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
 
   /**
    * Every client of the cluster: id, node, address, rooms (never a token), this server's first. A node
-   * that does not answer within `clusterTimeoutMs` is left out and reported on error$.
+   * that does not answer within `clusterTimeoutMs` is left out and reported on error$. A failure that
+   * nobody handles (the promise is dropped) is reported on error$.
    * @throws (rejects) PublishError when the other nodes cannot be asked
    */
-  async fetchClients(): Promise<ClusterClient[]> {
+  fetchClients(): Promise<ClusterClient[]> {
     const local = this.cluster.localClients();
-    return [...local, ...(await this.cluster.fetchRemoteClients())];
+    // Watched as a send is: a failure nobody handles is reported on error$.
+    return reportIfUnhandled(
+      this.cluster.fetchRemoteClients().then((remote) => [...local, ...remote]),
+      this,
+    );
   }
 
   /** Cumulative traffic since start, including clients that have left. */

@@ -16,7 +16,7 @@ export interface ClusterOptions {
    * `memoryAdapter({ bus })` for servers in one process. @defaultValue `memoryAdapter()`: one process, on its own
    */
   adapter?: Adapter;
-  /** Prefix of the cluster's channels; servers with another name ignore this cluster. @defaultValue 'pnetwork' */
+  /** Prefix of the cluster's channels (1 to 128 letters, digits, `-` or `_`); servers with another name ignore this cluster. @defaultValue 'pnetwork' */
   clusterName?: string;
   /** Interval between heartbeats to the other nodes, in ms. @defaultValue 2 000 */
   clusterHeartbeatIntervalMs?: number;
@@ -37,7 +37,11 @@ export function resolveClusterOptions(options: ClusterOptions, scheduler: Schedu
     throw new RangeError(`clusterNodeTimeoutMs (${nodeTimeoutMs}) must be above clusterHeartbeatIntervalMs (${heartbeatIntervalMs})`);
   }
   const name = options.clusterName ?? DEFAULTS.clusterName;
-  if (typeof name !== 'string' || name.length === 0) throw new RangeError('clusterName must be a non-empty string');
+  // The name prefixes channel names (NATS subjects, Redis channels): wildcards, dots and white space
+  // would make it match, or split into, other clusters' channels.
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(name)) {
+    throw new RangeError(`clusterName must be 1 to 128 letters, digits, '-' or '_'; got ${JSON.stringify(String(name)).slice(0, 140)}`);
+  }
   return {
     adapter: options.adapter ?? memoryAdapter(),
     settings: {

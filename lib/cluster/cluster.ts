@@ -11,6 +11,7 @@ import { AdapterDownError, ClusterTimeoutError, ConnectionClosedError, PacketErr
 import type { Adapter, AdapterStatus } from '../adapters/adapter.js';
 import { errorFromWire, errorToWire } from './wire-errors.js';
 import { parseClusterMessage, type ClusterClient, type ClusterMessage, type NodeInfo } from './messages.js';
+import { MAX_DELAY_MS } from '../timing.js';
 
 /** One client of this node, as the cluster layer uses it. */
 export interface LocalClient {
@@ -192,7 +193,7 @@ export class Cluster {
 
   /** Sends a request to a client of another node and resolves with the client's reply. */
   requestClient(id: string, action: string, data: unknown, timeoutMs: number): Promise<unknown> {
-    return this.ask('requestClient', id, timeoutMs + this.settings.timeoutMs, (rid) => ({ t: 'req', from: this.node, rid, to: id, action, data, timeoutMs }));
+    return this.ask('requestClient', id, Math.min(timeoutMs + this.settings.timeoutMs, MAX_DELAY_MS), (rid) => ({ t: 'req', from: this.node, rid, to: id, action, data, timeoutMs }));
   }
 
   /**

@@ -1,0 +1,60 @@
+// The cluster calls of a Server, over the in-memory adapter: two servers share a bus, clients on each.
+import { expect } from 'chai';
+import { Client } from '../../lib/client.js';
+import { PublishError, type PnetworkError } from '../../lib/errors.js';
+import { Server } from '../../lib/server.js';
+import { MemoryBus, memoryAdapter } from '../../lib/adapters/memory.js';
+import type { Adapter } from '../../lib/adapters/adapter.js';
+import { until, withDeadline } from '../helpers/wait.js';
+import { specScope } from '../helpers/spec-scope.js';
+
+const WAIT_MS = 10_000;
+
+/** The memory adapter, with publishing that can be made to fail as an engine that has gone away. */
+function breakable(bus: MemoryBus): Adapter & { broken: boolean } {
+  const inner = memoryAdapter({ bus });
+  const adapter = {
+    kind: 'memory',
+    broken: false,
+    open: inner.open.bind(inner),
+    publish: (channel: string, message: string) => (adapter.broken ? Promise.reject(new PublishError('memory', new Error('engine gone'))) : inner.publish(channel, message)),
+    close: inner.close.bind(inner),
+  };
+  return adapter;
+}
+
+describe('integration: the cluster calls of a Server (memory adapter)', () => {
+  const scope = specScope(WAIT_MS);
+
+  it('refuses a clusterName that is not letters, digits, - or _ with a RangeError: it prefixes channel names', () => {
+    for (const name of ['*', '>', 'my cluster', 'a.b', 'a*', '', 'x'.repeat(129)]) {
+      expect(() => new Server({ clusterName: name }), JSON.stringify(name)).to.throw(RangeError, 'clusterName');
+    }
+    expect(() => new Server({ clusterName: 'chat-eu_1' })).not.to.throw();
+  });
+
+  it('fetchClients() that nobody awaits reports its failure on error$, not as an unhandled rejection', async () => {
+    const bus = new MemoryBus();
+    const adapter = breakable(bus);
+    const a = await scope.started(new Server({ port: 0, adapter, clusterName: 'fetch' }));
+    await scope.started(new Server({ port: 0, adapter: memoryAdapter({ bus }), clusterName: 'fetch' }));
+    await until(() => a.cluster.status !== null && a.cluster.nodes().length === 2, WAIT_MS, 'the two nodes to meet');
+    const errors: PnetworkError[] = [];
+    scope.subscriptions.push(a.error$.subscribe((error) => errors.push(error)));
+    adapter.broken = true;
+    void a.fetchClients();
+    await until(() => errors.some((error) => error instanceof PublishError), WAIT_MS, 'the PublishError on error$');
+  });
+
+  it('requestClient() to a client of another node with the longest timeout the API accepts gets its reply', async () => {
+    const bus = new MemoryBus();
+    const a = await scope.started(new Server({ port: 0, adapter: memoryAdapter({ bus }), clusterName: 'long' }));
+    const b = await scope.started(new Server({ port: 0, adapter: memoryAdapter({ bus }), clusterName: 'long' }));
+    const client = await scope.started(new Client({ port: b.address().port }));
+    client.bindAction('ask', (question: string) => `answer to ${question}`);
+    await until(() => a.cluster.nodes().length === 2, WAIT_MS, 'the two nodes to meet');
+    const id = b.getClient(client.token!)!.id;
+    const reply = await withDeadline(a.requestClient(id, 'ask', 'life', { timeoutMs: 2 ** 31 - 1 }), WAIT_MS, 'the reply');
+    expect(reply).to.equal('answer to life');
+  });
+});
