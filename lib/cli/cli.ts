@@ -7,18 +7,19 @@ import { clearLine, createInterface, cursorTo, type Interface } from 'node:readl
 import { asyncScheduler, interval, map, Subscription, type Observable, type SchedulerLike } from 'rxjs';
 import { clientCommands } from './commands/client-commands.js';
 import type { Command, CommandContext } from './commands/command.js';
-import { CommandError } from './commands/command.js';
 import { unknownCommand } from './commands/common.js';
 import { serverCommands } from './commands/server-commands.js';
 import { createCompleter } from './completer.js';
 import { clientLabel, printable } from './format.js';
 import { isConsoleClient, type ConsoleClient, type ConsoleServer } from './instance.js';
-import { JsonArgumentError } from './json-arg.js';
 import type { LoggedPacket } from './log.js';
 import { PacketLog, type PacketLogOptions } from './packet-log.js';
 import { RateMeter } from './rates.js';
 import { colorEnabled, createStyler, type Styler } from './style.js';
 import { splitArgs } from './words.js';
+import { describeError } from './describe-error.js';
+
+export { describeError } from './describe-error.js';
 
 /** Options for {@link CLI}. */
 export interface CLIOptions {
@@ -86,6 +87,9 @@ export class CLI {
   private atLineStart = true;
   /** What Ctrl-C does while a command that runs until stopped (a stream) is running. */
   private interrupt: (() => void) | null = null;
+  /** Wakes a shutdown that waits for the commands typed before end of input: quit or a signal came. */
+  private quitNow: () => void = () => undefined;
+  private readonly quitting = new Promise<void>((resolve) => (this.quitNow = resolve));
 
   /**
    * @param instance a started Server or Client
@@ -213,6 +217,9 @@ export class CLI {
 
   private quit(): void {
     this.dropQueued = true;
+    // A command that runs until stopped (a stream) ends now, even after end of input.
+    this.interrupt?.();
+    this.quitNow();
     this.rl?.close();
   }
 
@@ -288,9 +295,10 @@ export class CLI {
   private async shutdown(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    // End of input (Ctrl-D, or a piped script running out) lets the commands already typed finish;
-    // quit and Ctrl-C stop at once (a command in flight then fails with "connection closed").
-    if (!this.dropQueued) await this.queue;
+    // End of input (Ctrl-D, or a piped script running out) lets the commands already typed finish,
+    // unless quit or a signal comes meanwhile; quit and Ctrl-C stop at once (a command in flight then
+    // fails with "connection closed").
+    if (!this.dropQueued) await Promise.race([this.queue, this.quitting]);
     this.subscriptions.unsubscribe();
     this.log.dispose();
     if (!this.atLineStart) this.output.write('\n');
@@ -306,20 +314,4 @@ export class CLI {
     if (failure !== null) throw failure;
     this.output.write(`${this.displayName} stopped\n`);
   }
-}
-
-/**
- * One line about a failure, fit for the console: the message, with the error code when there is one.
- * @param error anything thrown
- */
-export function describeError(error: unknown): string {
-  if (error instanceof CommandError || error instanceof JsonArgumentError) return error.message;
-  if (error instanceof Error) {
-    const { code, remoteCode } = error as { code?: unknown; remoteCode?: unknown };
-    const shown = typeof remoteCode === 'string' ? remoteCode : typeof code === 'string' ? code : undefined;
-    // A RemoteError's code and message come from the peer.
-    const message = printable(error.message.split('\n')[0] ?? '', 500);
-    return shown === undefined ? `error: ${message}` : `error ${printable(shown)}: ${message}`;
-  }
-  return `error: ${printable(String(error), 500)}`;
 }

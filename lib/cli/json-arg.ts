@@ -3,6 +3,8 @@
  * they are malformed.
  * @module
  */
+import { DEFAULTS } from '../defaults.js';
+import { depthExceedsIteratively } from '../protocol/packet.js';
 
 /** A JSON argument that does not parse. The message is one line, fit to print as is. */
 export class JsonArgumentError extends Error {
@@ -30,6 +32,10 @@ export function parseJsonArgument(text: string): unknown {
     value = JSON.parse(source) as unknown;
   } catch (error) {
     throw explain(source, error instanceof Error ? error.message : String(error));
+  }
+  // Checked before anything walks the value: a paste can nest far deeper than the stack.
+  if (depthExceedsIteratively(value, DEFAULTS.maxDepth)) {
+    throw new JsonArgumentError(`JSON nests deeper than ${DEFAULTS.maxDepth} levels (maxDepth): the peer would refuse the packet`, undefined);
   }
   if (hasInfinity(value)) {
     // JSON.parse reads 1e999 as Infinity, which JSON.stringify then sends as null.
@@ -63,6 +69,6 @@ function hintFor(source: string): string | undefined {
   if (/[{,]\s*[A-Za-z_$][\w$]*\s*:/.test(source)) return 'property names need double quotes, e.g. {"x":1}';
   if (source.includes("'")) return 'JSON takes double quotes, not single quotes';
   if (/,\s*[\]}]/.test(source)) return 'remove the trailing comma';
-  if (/^[A-Za-z_]/.test(source)) return `to send a string, quote it: ${JSON.stringify(source)}`;
+  if (/^[A-Za-z_]/.test(source)) return source.length > 64 ? 'to send a string, quote it' : `to send a string, quote it: ${JSON.stringify(source)}`;
   return undefined;
 }

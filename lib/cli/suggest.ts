@@ -26,6 +26,9 @@ export function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
+/** Words longer than this get no suggestion. */
+const MAX_SUGGESTED_LENGTH = 64;
+
 /**
  * The candidate closest to `word`, if any is close enough to be a likely typo: a candidate that starts
  * with `word`, or one within an edit distance of max(2, ⌊length/3⌋). Ties go to the alphabetically first.
@@ -35,7 +38,8 @@ export function editDistance(a: string, b: string): number {
  */
 export function suggest(word: string, candidates: Iterable<string>): string | undefined {
   const needle = word.toLowerCase();
-  if (needle === '') return undefined;
+  // A word this long is no typo of a name; and the distance table grows with its length times the name's.
+  if (needle === '' || needle.length > MAX_SUGGESTED_LENGTH) return undefined;
   const limit = Math.max(2, Math.floor(needle.length / 3));
   let best: { name: string; score: number } | undefined;
   for (const name of [...candidates].sort()) {

@@ -170,8 +170,13 @@ function depthExceeds(value: unknown, remaining: number): boolean {
   return false;
 }
 
-/** The same check with an explicit stack, for limits too high to recurse to. */
-function depthExceedsIteratively(value: unknown, max: number): boolean {
+/**
+ * True when `value` nests arrays/objects more than `max` levels deep, as the packet check counts them;
+ * with an explicit stack, so any nesting is safe to check (the same check, for limits too high to recurse to).
+ * @param value any value, such as a packet's data
+ * @param max the deepest nesting allowed (`maxDepth`)
+ */
+export function depthExceedsIteratively(value: unknown, max: number): boolean {
   if (typeof value !== 'object' || value === null) return false;
   const stack: unknown[] = [value];
   const depths: number[] = [1];

@@ -154,6 +154,22 @@ describe('CLI (client console)', () => {
       expect(client.token).to.be.a('string').and.not.equal(before);
     });
 
+    it('send while the client reconnects says the packet is queued and gives the prompt back', async () => {
+      const h = await open();
+      const from = h.text.length;
+      const port = server.address().port;
+      await server.stop();
+      await h.waitFor('connection reconnecting', from);
+      const out = await h.run('send hello 1');
+      expect(out.trim()).to.equal('queued hello (reconnecting: it goes out once connected)');
+      server = new Server({ port });
+      const seen: unknown[] = [];
+      server.bindAction('hello', (n: unknown) => void seen.push(n));
+      await server.start();
+      await until(() => seen.length === 1, WAIT_MS, 'the queued packet to arrive');
+      expect(seen).to.deep.equal([1]);
+    });
+
     it('updates the prompt when the state changes', async () => {
       const h = await open();
       const from = h.text.length;
@@ -179,6 +195,35 @@ describe('CLI (client console)', () => {
       await h.end();
       harness = null;
       expect(client.state).to.equal('closed');
+    });
+
+    it('after end of input, close() (SIGINT, SIGTERM) cancels a stream that still runs and stops the client', async () => {
+      let unsubscribed = false;
+      server.bindAction('ticks', () => interval(5).pipe(finalize(() => (unsubscribed = true))));
+      const h = await open();
+      const from = h.text.length;
+      h.input.write('stream ticks\n');
+      await h.waitFor('next 2', from);
+      // A piped script that ends: the stream it started goes on (it may be finite), until a signal.
+      h.input.end();
+      await h.waitFor('next 4', from);
+      await withDeadline(h.cli.close(), WAIT_MS, 'close()');
+      harness = null;
+      expect(h.text.slice(from)).to.match(/cancelled after \d+ values/);
+      expect(client.state).to.equal('closed');
+      await until(() => unsubscribed, WAIT_MS, 'the server to stop producing');
+    });
+
+    it('close() (SIGINT, SIGTERM) while the commands typed before end of input still run ends them and stops', async () => {
+      server.bindAction('never', () => new Promise(() => undefined));
+      const h = await open();
+      const from = h.text.length;
+      h.input.write('request never\n');
+      h.input.end();
+      await withDeadline(h.cli.close(), WAIT_MS, 'close()');
+      harness = null;
+      expect(client.state).to.equal('closed');
+      expect(h.text.slice(from)).to.include('client stopped');
     });
 
     it('unknown commands get a suggestion', async () => {

@@ -53,6 +53,18 @@ describe('json-arg', () => {
       expect(error.message).to.match(/^malformed JSON at column 7 \(near ''\): expected ',' or '}' after property value$/);
     });
 
+    it('refuses JSON nested past maxDepth, however deep, before anything walks it', () => {
+      for (const depth of [65, 100_000]) {
+        const error = errorOf(`${'['.repeat(depth)}${']'.repeat(depth)}`);
+        expect(error.message, String(depth)).to.equal('JSON nests deeper than 64 levels (maxDepth): the peer would refuse the packet');
+      }
+      expect(parseJsonArgument(`${'['.repeat(64)}${']'.repeat(64)}`)).to.be.an('array');
+    });
+
+    it('does not echo a long bare word back whole', () => {
+      expect(errorOf('x'.repeat(100_000)).message.length).to.be.below(200);
+    });
+
     it('is always one line', () => {
       for (const text of ['{', '"abc', '1 2', '{"a":1}}', 'nul', '[', '{"a" 1}']) {
         expect(errorOf(text).message, text).not.to.include('\n');

@@ -183,7 +183,7 @@ describe('CLI (server console)', () => {
 
     it('explains malformed JSON in one line', async () => {
       const client = await connectClient();
-      const out = await (await open()).run(`send ${client.token!.slice(0, 8)} greet {text: 1}`);
+      const out = await (await open()).run(`send ${server.clients.get(client.token!)!.id} greet {text: 1}`);
       expect(out.trim().split('\n')).to.have.length(1);
       expect(out).to.match(/^malformed JSON at column 2 .*property names need double quotes/);
     });
@@ -192,6 +192,22 @@ describe('CLI (server console)', () => {
       const h = await open();
       expect((await h.run('send zzzzzzzz greet')).trim()).to.equal("no client 'zzzzzzzz' — 'clients' lists them");
       expect((await h.run('send zzzz')).trim()).to.equal('usage: send <client> <action> [json]');
+    });
+
+    it('a pasted line far longer than any command gets a short answer, not its own text back', async () => {
+      const out = await (await open()).run('s'.repeat(200_000));
+      expect(out.trim()).to.match(/^unknown command 'sss+…' — type 'help' for a list$/);
+      expect(out.length).to.be.below(200);
+    });
+
+    it('picks a client by a prefix of its short id only, never by a prefix of its secret token', async () => {
+      const client = await connectClient();
+      const id = server.clients.get(client.token!)!.id;
+      // A prefix of the token that is no prefix of the id.
+      let prefix = client.token!.slice(0, 6);
+      for (let n = 6; id.startsWith(prefix) && n < 30; n++) prefix = client.token!.slice(0, n);
+      const out = await (await open()).run(`send ${prefix} greet`);
+      expect(out.trim()).to.equal(`no client '${prefix}' — 'clients' lists them`);
     });
 
     it('reports an ambiguous prefix', async () => {
@@ -204,7 +220,7 @@ describe('CLI (server console)', () => {
 
     it('reports a library error with its code and without a stack', async () => {
       const client = await connectClient();
-      const out = await (await open()).run(`send ${client.token!.slice(0, 8)} ping`);
+      const out = await (await open()).run(`send ${server.clients.get(client.token!)!.id} ping`);
       expect(out.trim()).to.equal('error ERR_RESERVED_ACTION: "ping" is a reserved action name');
     });
   });

@@ -9,6 +9,7 @@ import type { PacketLog } from '../packet-log.js';
 import type { RateMeter } from '../rates.js';
 import { formatPairs } from '../table.js';
 import { splitArgs } from '../words.js';
+import { describeError } from '../describe-error.js';
 import { usageError, type Command } from './command.js';
 import { helpCommand, logCommand, quitCommand } from './common.js';
 import { recordsLabel, trafficPairs, transportLabel } from './traffic.js';
@@ -65,12 +66,20 @@ export function clientCommands(deps: ClientCommandDeps): Command[] {
     summary: 'send a one-way packet to the server',
     details: ['json defaults to null, e.g. send chat {"text":"hi"}'],
     completion: ['action'],
-    async run(args, { print }) {
+    async run(args, { print, style }) {
       const { words, rest } = splitArgs(args, 1);
       const [action] = words;
       if (action === undefined) throw usageError(send);
       const data = parseJsonArgument(rest);
       remember(action);
+      if (client.state !== 'connected') {
+        // It waits in the offline queue until the client is connected: the prompt comes back at once,
+        // and a failure then (the queue is full, the client stops) is printed when it comes.
+        const state = client.state;
+        client.sendPacket(action, data).catch((error: unknown) => print(style('red', describeError(error))));
+        print(`queued ${printable(action, 256)} (${state}: it goes out once connected)`);
+        return;
+      }
       await client.sendPacket(action, data);
       print(`sent ${printable(action, 256)}`);
     },

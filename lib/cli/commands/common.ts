@@ -4,6 +4,7 @@
  */
 import { suggest } from '../suggest.js';
 import { formatTable } from '../table.js';
+import { printable } from '../format.js';
 import type { PacketLog } from '../packet-log.js';
 import { allWords } from '../words.js';
 import { CommandError, usageError, type Command } from './command.js';
@@ -37,7 +38,7 @@ export const helpCommand: Command = {
 export function unknownCommand(name: string, names: Iterable<string>): CommandError {
   const guess = suggest(name, names);
   return new CommandError(
-    guess === undefined ? `unknown command '${name}' — type 'help' for a list` : `unknown command '${name}' — did you mean '${guess}'?`,
+    guess === undefined ? `unknown command '${printable(name, 64)}' — type 'help' for a list` : `unknown command '${printable(name, 64)}' — did you mean '${guess}'?`,
   );
 }
 

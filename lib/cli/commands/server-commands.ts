@@ -37,10 +37,12 @@ export interface ServerCommandDeps {
 export function findClient(server: ConsoleServer, id: string): ConsoleConnection {
   const exact = server.clients.get(id) ?? [...server.clients.values()].find((connection) => connection.id === id);
   if (exact !== undefined) return exact;
-  const matches = [...server.clients.values()].filter((connection) => connection.id?.startsWith(id) === true || connection.token.startsWith(id));
+  // Prefixes of the short id only: a prefix of a secret token would let a typo reach another client,
+  // and guessing one character at a time would tell the token.
+  const matches = [...server.clients.values()].filter((connection) => connection.id?.startsWith(id) === true);
   if (matches.length === 1) return matches[0]!;
-  if (matches.length === 0) throw new CommandError(`no client '${id}' — 'clients' lists them`);
-  throw new CommandError(`'${id}' matches ${matches.length} clients — type more of the id`);
+  if (matches.length === 0) throw new CommandError(`no client '${printable(id, 64)}' — 'clients' lists them`);
+  throw new CommandError(`'${printable(id, 64)}' matches ${matches.length} clients — type more of the id`);
 }
 
 /**
