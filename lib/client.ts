@@ -312,13 +312,24 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     throw new NotConnectedError(`gave up reconnecting to ${this.options.host}:${this.options.port}`);
   }
 
-  private async startNow(): Promise<void> {
+  /**
+   * Connects once; with `retry` (a reconnect() of a client that was connected) a failure goes on as a lost
+   * connection does, reconnecting with backoff, and this resolves once reconnected.
+   */
+  private async startNow(retry = false): Promise<void> {
     this.states.next('connecting');
     const generation = this.generation;
     let connection: Connection<S, C>;
     try {
       connection = await this.connectOnce();
     } catch (err) {
+      const refusedForGood = err instanceof ConnectionRefusedError && !this.retryRefused;
+      if (generation === this.generation && retry && this.backoff.enabled && !refusedForGood) {
+        if (err instanceof PnetworkError) this.router.report(err);
+        this.states.next('reconnecting');
+        this.scheduleReconnect();
+        return this.reconnected();
+      }
       if (generation === this.generation) {
         this.states.next('closed');
         this.queue.rejectAll(new ConnectionClosedError(describeThrown(err)));
@@ -351,10 +362,14 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
    * go out on the new connection, in order, as during a first start. Packets already sent go out on the
    * old connection before it closes. Rejects as `start()` does when the new connection fails, and with
    * ConnectionClosedError when `stop()` comes first (what waits in the queue then fails the same way).
-   * A second call while the old connection is still closing is the same reconnect.
+   * A second call while the old connection is still closing is the same reconnect. If the new connection
+   * cannot be made and reconnection is on, the client goes on trying as after a lost connection, and
+   * this resolves once it is connected (it rejects if the attempts run out or `stop()` comes).
    */
   reconnect(): Promise<void> {
     if (this.redialing !== null) return this.redialing;
+    // A client that was connected goes on trying if the new connection fails; a first one is not retried.
+    const retry = this.state === 'connected' || this.state === 'reconnecting';
     const closing = this.dropConnection('client reconnecting');
     this.states.next('connecting');
     const generation = this.generation;
@@ -362,7 +377,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
       .then(() => {
         if (this.redialing === starting) this.redialing = null;
         if (generation !== this.generation) throw new ConnectionClosedError(this.stopReason);
-        return this.startNow();
+        return this.startNow(retry);
       })
       .finally(() => {
         if (this.starting === starting) this.starting = null;

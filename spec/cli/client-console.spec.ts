@@ -170,6 +170,18 @@ describe('CLI (client console)', () => {
       expect(seen).to.deep.equal([1]);
     });
 
+    it('reconnect while the server is down says the client goes on trying, and it connects once the server is back', async () => {
+      const h = await open();
+      const port = server.address().port;
+      await server.stop();
+      await h.waitFor('connection reconnecting');
+      const out = await h.run('reconnect');
+      expect(out).to.include('could not connect: the client goes on trying');
+      server = new Server({ port });
+      await server.start();
+      await until(() => client.state === 'connected', WAIT_MS, 'the client to reconnect');
+    });
+
     it('updates the prompt when the state changes', async () => {
       const h = await open();
       const from = h.text.length;

@@ -307,6 +307,24 @@ describe('integration: Server and Client over TCP', () => {
       expect(notes.every((note) => note.token === client.token), 'sent on the new connection').to.equal(true);
     });
 
+    it('reconnect() while the server is down goes on trying, as after a lost connection, and resolves once reconnected', async () => {
+      const first = await startServer();
+      const port = first.address().port;
+      const client = await startClient(first, { reconnectDelayMs: 10, reconnectJitter: 0 });
+      await first.stop();
+      await until(() => client.state === 'reconnecting', WAIT_MS, 'the client to notice');
+      const reconnecting = client.reconnect();
+      const queued = client.sendPacket('note', 1);
+      await until(() => client.state === 'reconnecting', WAIT_MS, 'the immediate attempt to fail');
+      const second = await scope.started(new Server({ port }));
+      const notes: number[] = [];
+      second.bindAction('note', (n: number) => void notes.push(n));
+      await withDeadline(reconnecting, WAIT_MS, 'reconnect()');
+      await withDeadline(queued, WAIT_MS, 'the queued send');
+      expect(client.state).to.equal('connected');
+      await until(() => notes.length === 1, WAIT_MS, 'the queued packet');
+    });
+
     it('stop() during an un-awaited reconnect(): the reconnect and the sends waiting for it reject with ConnectionClosedError', async () => {
       const server = await startServer();
       const client = await startClient(server);

@@ -2,6 +2,7 @@
  * The client console's commands: help, status, send, request, stream, log, reconnect, quit.
  * @module
  */
+import { filter, firstValueFrom, from, map, race } from 'rxjs';
 import { formatData, formatDuration, printable } from '../format.js';
 import type { ConsoleClient } from '../instance.js';
 import { parseJsonArgument } from '../json-arg.js';
@@ -147,8 +148,24 @@ export function clientCommands(deps: ClientCommandDeps): Command[] {
     name: 'reconnect',
     usage: 'reconnect',
     summary: 'drop the connection and connect again',
-    async run(_args, { print }) {
-      await client.reconnect();
+    async run(_args, { print, style }) {
+      const done = client.reconnect();
+      // When the new connection cannot be made, the client goes on trying in the background (the
+      // prompt shows its state): the console does not wait for that.
+      const outcome = await firstValueFrom(
+        race(
+          from(done).pipe(map(() => 'connected' as const)),
+          client.state$.pipe(
+            filter((state) => state === 'reconnecting'),
+            map(() => 'retrying' as const),
+          ),
+        ),
+      );
+      if (outcome === 'retrying') {
+        done.catch((error: unknown) => print(style('red', describeError(error))));
+        print(style('yellow', 'could not connect: the client goes on trying'));
+        return;
+      }
       print(`reconnected (${client.state})`);
     },
   };
