@@ -90,7 +90,7 @@ class RedisAdapter implements Adapter {
     if (this.closing) return;
     this.closing = true;
     this.listener = null;
-    await Promise.all([this.pub, this.sub].map((client) => client?.quit().catch(() => client.disconnect())));
+    await Promise.all([this.pub, this.sub].map((client) => (client ? quitOrDrop(client) : undefined)));
   }
 
   /** A connection became ready: on a reconnect the subscriber subscribes again before the adapter says it is up. */
@@ -142,4 +142,27 @@ function withoutCredentials(url: string): string {
  */
 export function redisAdapter(options: RedisAdapterOptions = {}): Adapter {
   return new RedisAdapter(options.url ?? DEFAULTS.redisUrl, checkDelay('maxReconnectDelayMs', options.maxReconnectDelayMs ?? DEFAULTS.redisMaxReconnectDelayMs));
+}
+
+/** How long a QUIT may wait for its answer before the connection is simply dropped. */
+const QUIT_WAIT_MS = 1_000;
+
+/**
+ * QUIT, and the connection dropped if the engine does not answer it soon (a frozen engine never does:
+ * its socket would keep the process alive). The wait's timer does not hold the process either.
+ */
+function quitOrDrop(client: { quit(): Promise<unknown>; disconnect(): void }): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const drop = (): void => {
+      clearTimeout(timer);
+      client.disconnect();
+      resolve();
+    };
+    const timer = setTimeout(drop, QUIT_WAIT_MS);
+    timer.unref();
+    client.quit().then(() => {
+      clearTimeout(timer);
+      resolve();
+    }, drop);
+  });
 }

@@ -7,11 +7,12 @@
  */
 import { randomHexId } from '../random-id.js';
 import { interval, Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import { AdapterDownError, ClusterTimeoutError, ConnectionClosedError, PacketError, PnetworkError, UnknownClientError } from '../errors.js';
+import { AdapterDownError, ClusterTimeoutError, ConnectionClosedError, PacketError, PnetworkError, PublishError, UnknownClientError } from '../errors.js';
 import type { Adapter, AdapterStatus } from '../adapters/adapter.js';
 import { errorFromWire, errorToWire } from './wire-errors.js';
 import { parseClusterMessage, type ClusterClient, type ClusterMessage, type NodeInfo } from './messages.js';
 import { MAX_DELAY_MS } from '../timing.js';
+import { EngineDeadlines } from './engine-deadlines.js';
 
 /** One client of this node, as the cluster layer uses it. */
 export interface LocalClient {
@@ -105,11 +106,16 @@ export class Cluster {
   readonly status$: Observable<ClusterStatus> = this.statuses.asObservable();
 
   /** @internal Made by Server, which feeds it its clients. */
+  /** Bounds what this node waits on from its engine: a publish, the close. */
+  private readonly deadlines: EngineDeadlines;
+
   constructor(
     private readonly adapter: Adapter,
     private readonly local: LocalNode,
     private readonly settings: ClusterSettings,
-  ) {}
+  ) {
+    this.deadlines = new EngineDeadlines(settings.scheduler, settings.timeoutMs);
+  }
 
   /** The adapter's kind: `memory`, `redis`, `nats`. */
   get kind(): string {
@@ -148,11 +154,15 @@ export class Cluster {
       return;
     }
     try {
-      await this.adapter.open([this.allChannel, this.nodeChannel(this.node)], {
+      // An engine that accepts the connection and never answers (a frozen process) fails the start in
+      // bounded time, as one that refuses it does.
+      const opening = this.adapter.open([this.allChannel, this.nodeChannel(this.node)], {
         message: (_channel, text) => this.receive(text),
         status: (status) => this.onStatus(status),
       });
+      await new EngineDeadlines(this.settings.scheduler, this.settings.nodeTimeoutMs).watch(opening, () => new Error(`the engine did not answer within ${this.settings.nodeTimeoutMs} ms (clusterNodeTimeoutMs)`));
     } catch (err) {
+      await this.closeAdapter();
       throw new AdapterDownError(this.adapter.kind, err, 'start');
     }
     this.current = { state: 'up', reconnected: false, adapter: this.adapter.kind, at: now };
@@ -170,7 +180,13 @@ export class Cluster {
     const stopping = new ConnectionClosedError('server stopping');
     for (const [rid, question] of this.questions) this.close(rid, question, [], stopping);
     this.members.clear();
-    await this.adapter.close();
+    await this.closeAdapter();
+    this.deadlines.clear();
+  }
+
+  /** Closes the adapter, waiting at most `clusterTimeoutMs` for an engine that does not answer. */
+  private async closeAdapter(): Promise<void> {
+    await this.deadlines.watch(this.adapter.close(), () => new Error('the engine did not answer the close')).catch(() => undefined);
   }
 
   /** Every node in the view, this one first. */
@@ -415,6 +431,6 @@ export class Cluster {
     } catch (err) {
       return Promise.reject(new PacketError('ERR_PACKET_JSON', `data cannot be sent to other nodes: ${(err as Error).message}`));
     }
-    return this.adapter.publish(channel, text);
+    return this.deadlines.watch(this.adapter.publish(channel, text), () => new PublishError(this.adapter.kind, new Error(`the engine did not take the message within ${this.settings.timeoutMs} ms (clusterTimeoutMs)`)));
   }
 }

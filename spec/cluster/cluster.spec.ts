@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { TestScheduler } from 'rxjs/testing';
 import type { PnetworkError} from '../../lib/errors.js';
-import { ClusterTimeoutError, ConnectionClosedError, PublishError, RemoteError, UnknownClientError } from '../../lib/errors.js';
+import { AdapterDownError, ClusterTimeoutError, ConnectionClosedError, PublishError, RemoteError, UnknownClientError } from '../../lib/errors.js';
 import type { Adapter } from '../../lib/adapters/adapter.js';
 import { Cluster, type LocalClient, type LocalNode } from '../../lib/cluster/cluster.js';
 import { MemoryBus, memoryAdapter } from '../../lib/adapters/memory.js';
@@ -227,6 +227,50 @@ describe('cluster/Cluster', () => {
     expect(now).to.be.at.most(SETTINGS.nodeTimeoutMs + 2 * SETTINGS.heartbeatIntervalMs);
     const err = await a.cluster.sendTo('x', 'hi', null).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(UnknownClientError);
+  });
+
+  it('an engine that stops answering without closing the link: a broadcast fails with PublishError after timeoutMs, and stop() still ends', async () => {
+    const inner = memoryAdapter({ bus });
+    let frozen = false;
+    const never = new Promise<void>(() => undefined);
+    const adapter: Adapter = {
+      kind: 'memory',
+      open: (channels, listener) => inner.open(channels, listener),
+      publish: (channel, message) => (frozen ? never : inner.publish(channel, message)),
+      close: () => (frozen ? never : inner.close()),
+    };
+    const a = await node('a:1', adapter);
+    await node('b:1');
+    await settle();
+    frozen = true;
+    let outcome: unknown = 'pending';
+    void a.cluster.broadcast('news', 1, null, []).catch((err: unknown) => (outcome = err));
+    advanceTo(SETTINGS.timeoutMs - 1);
+    await settle();
+    expect(outcome, 'one frame before clusterTimeoutMs').to.equal('pending');
+    advanceTo(SETTINGS.timeoutMs);
+    await settle();
+    expect(outcome).to.be.instanceOf(PublishError);
+    started.splice(started.indexOf(a.cluster), 1);
+    let stopped = false;
+    void a.cluster.stop().then(() => (stopped = true));
+    // The bye, then the close: each waits clusterTimeoutMs at most.
+    for (let frame = SETTINGS.timeoutMs; frame <= 4 * SETTINGS.timeoutMs && !stopped; frame += SETTINGS.timeoutMs) {
+      advanceTo(frame + SETTINGS.timeoutMs);
+      await settle();
+    }
+    expect(stopped, 'stop() resolved').to.equal(true);
+  });
+
+  it('a start whose engine never answers fails with AdapterDownError after nodeTimeoutMs', async () => {
+    const local = new FakeNode('a:1');
+    const adapter: Adapter = { kind: 'memory', open: () => new Promise(() => undefined), publish: () => Promise.resolve(), close: () => Promise.resolve() };
+    const cluster = new Cluster(adapter, local, { ...SETTINGS, scheduler });
+    let outcome: unknown = 'pending';
+    void cluster.start().catch((err: unknown) => (outcome = err));
+    advanceTo(SETTINGS.nodeTimeoutMs);
+    await settle();
+    expect(outcome).to.be.instanceOf(AdapterDownError);
   });
 
   it('rejects a directed send with ClusterTimeoutError when the holder does not answer in time', async () => {
