@@ -299,6 +299,9 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     await Promise.all([...this.open].map((connection) => connection.close(reason)));
     await closed;
     this.startedAt = null;
+    // A turn of the event loop first: failures the stop caused in calls nobody awaits (reported a turn
+    // after their rejection, see unhandled-failure.ts) reach error$ before it completes.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     this.completeStreams();
   }
 

@@ -46,6 +46,24 @@ describe('integration: the cluster calls of a Server (memory adapter)', () => {
     await until(() => errors.some((error) => error instanceof PublishError), WAIT_MS, 'the PublishError on error$');
   });
 
+  it('a requestClient() nobody awaits that stop() ends is reported on error$ before error$ completes', async () => {
+    const bus = new MemoryBus();
+    const a = new Server({ port: 0, adapter: memoryAdapter({ bus }), clusterName: 'unheard' });
+    await a.start();
+    const b = await scope.started(new Server({ port: 0, adapter: memoryAdapter({ bus }), clusterName: 'unheard' }));
+    const client = await scope.started(new Client({ port: b.address().port }));
+    client.bindAction('silent', () => new Promise(() => undefined));
+    await until(() => a.cluster.nodes().length === 2, WAIT_MS, 'the two nodes to meet');
+    const errors: PnetworkError[] = [];
+    let completed = false;
+    a.error$.subscribe({ next: (error) => errors.push(error), complete: () => (completed = true) });
+    void a.requestClient(b.getClient(client.token!)!.id, 'silent', null);
+    await until(() => client.connection!.stats.packetsIn > 0, WAIT_MS, 'the request to reach the client');
+    await withDeadline(a.stop(), WAIT_MS, 'stop()');
+    expect(completed).to.equal(true);
+    expect(errors.map((error) => error.code)).to.include('ERR_CONNECTION_CLOSED');
+  });
+
   it('requestClient() to a client of another node with the longest timeout the API accepts gets its reply', async () => {
     const bus = new MemoryBus();
     const a = await scope.started(new Server({ port: 0, adapter: memoryAdapter({ bus }), clusterName: 'long' }));
