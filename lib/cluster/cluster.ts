@@ -105,10 +105,10 @@ export class Cluster {
   /** The adapter's state changes: down (with the error), up again (`reconnected` true). */
   readonly status$: Observable<ClusterStatus> = this.statuses.asObservable();
 
-  /** @internal Made by Server, which feeds it its clients. */
   /** Bounds what this node waits on from its engine: a publish, the close. */
   private readonly deadlines: EngineDeadlines;
 
+  /** @internal Made by Server, which feeds it its clients. */
   constructor(
     private readonly adapter: Adapter,
     private readonly local: LocalNode,
