@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { Observable, Subject, tap } from 'rxjs';
 import { v4 as uuidv4 } from 'uuid';
 import { DEFAULTS, PROTOCOL_VERSION } from './defaults.js';
-import { ConnectionLimitError, ListenError, PnetworkError, PublishError, aboutConnection } from './errors.js';
+import { ConnectionLimitError, ListenError, PnetworkError, PublishError, UnknownClientError, aboutConnection } from './errors.js';
 import { refuseSocket } from './transport/refuse-socket.js';
 import type { ConnectionHooks } from './connection.js';
 import { HeartbeatGroup } from './liveness/heartbeat-monitor.js';
@@ -386,7 +386,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   sendTo<A extends ActionName<S>>(connectionId: string, action: A, data: DataOf<S, A>): Promise<void> {
     const local = this.byId.get(connectionId);
     if (local) return local.sendPacket(action, data);
-    const refused = refuseAction(action, this.options.maxActionLength);
+    const refused = refuseAction(action, this.options.maxActionLength) ?? refuseRemoteId(connectionId);
     return reportIfUnhandled(refused ? Promise.reject(refused) : this.cluster.sendTo(connectionId, action, data), this);
   }
 
@@ -398,7 +398,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   requestClient<A extends ActionName<S>>(connectionId: string, action: A, data: DataOf<S, A>, options: RequestOptions = {}): Promise<ReplyOf<S, A>> {
     const local = this.byId.get(connectionId);
     if (local) return local.request(action, data, options);
-    const refused = refuseAction(action, this.options.maxActionLength) ?? (options.timeoutMs === undefined ? null : refuseDelay('timeoutMs', options.timeoutMs));
+    const refused = refuseAction(action, this.options.maxActionLength) ?? refuseRemoteId(connectionId) ?? (options.timeoutMs === undefined ? null : refuseDelay('timeoutMs', options.timeoutMs));
     if (refused) return reportIfUnhandled(Promise.reject(refused), this);
     return reportIfUnhandled(this.cluster.requestClient(connectionId, action, data, options.timeoutMs ?? this.options.requestTimeoutMs) as Promise<ReplyOf<S, A>>, this);
   }
@@ -608,4 +608,16 @@ function addStats(into: TrafficStats, from: TrafficStats): void {
   into.packetsOut += from.packetsOut;
   into.bytesIn += from.bytesIn;
   into.bytesOut += from.bytesOut;
+}
+
+/** A connection's public id: 16 hex digits (Connection.id). */
+const CONNECTION_ID = /^[0-9a-f]{16}$/;
+
+/**
+ * Refuses what cannot be another node's connection id before anything is published: a token passed by
+ * mistake would otherwise travel to the engine and every node.
+ */
+function refuseRemoteId(connectionId: string): UnknownClientError | null {
+  // Not echoed either: it may be a token.
+  return typeof connectionId === 'string' && CONNECTION_ID.test(connectionId) ? null : new UnknownClientError('(not a connection id)');
 }

@@ -1,7 +1,7 @@
 // The cluster calls of a Server, over the in-memory adapter: two servers share a bus, clients on each.
 import { expect } from 'chai';
 import { Client } from '../../lib/client.js';
-import { PublishError, type PnetworkError } from '../../lib/errors.js';
+import { PublishError, UnknownClientError, type PnetworkError } from '../../lib/errors.js';
 import { Server } from '../../lib/server.js';
 import { MemoryBus, memoryAdapter } from '../../lib/adapters/memory.js';
 import type { Adapter } from '../../lib/adapters/adapter.js';
@@ -62,6 +62,33 @@ describe('integration: the cluster calls of a Server (memory adapter)', () => {
     await withDeadline(a.stop(), WAIT_MS, 'stop()');
     expect(completed).to.equal(true);
     expect(errors.map((error) => error.code)).to.include('ERR_CONNECTION_CLOSED');
+  });
+
+  it('sendTo() and requestClient() with a token instead of a connection id fail with UnknownClientError and publish nothing', async () => {
+    const bus = new MemoryBus();
+    const published: string[] = [];
+    const inner = memoryAdapter({ bus });
+    const adapter: Adapter = {
+      kind: 'memory',
+      open: (channels, listener) => inner.open(channels, listener),
+      publish: (channel, message) => {
+        published.push(message);
+        return inner.publish(channel, message);
+      },
+      close: () => inner.close(),
+    };
+    const a = await scope.started(new Server({ port: 0, adapter, clusterName: 'tokens' }));
+    const b = await scope.started(new Server({ port: 0, adapter: memoryAdapter({ bus }), clusterName: 'tokens' }));
+    const client = await scope.started(new Client({ port: b.address().port }));
+    await until(() => a.cluster.nodes().length === 2, WAIT_MS, 'the two nodes to meet');
+    const token = client.token!;
+    const sent = await a.sendTo(token, 'hi', null).catch((err: unknown) => err);
+    const asked = await a.requestClient(token, 'hi', null).catch((err: unknown) => err);
+    for (const outcome of [sent, asked]) {
+      expect(outcome).to.be.instanceOf(UnknownClientError);
+      expect((outcome as Error).message).not.to.include(token);
+    }
+    expect(published.filter((message) => message.includes(token)), 'messages carrying the token').to.deep.equal([]);
   });
 
   it('requestClient() to a client of another node with the longest timeout the API accepts gets its reply', async () => {
