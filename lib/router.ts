@@ -3,7 +3,7 @@
  * handler results into replies, and exposes the packet streams.
  * @module
  */
-import { Observable, Subject, Subscription, isObservable, share } from 'rxjs';
+import { Observable, Subject, Subscription, isObservable, share, take } from 'rxjs';
 import { FrameTooLargeError, HandlerError, NoHandlerError, PacketError, PnetworkError, ReservedActionError, aboutConnection } from './errors.js';
 import { errorForPeer } from './peer-error.js';
 import { Bind } from './bind.js';
@@ -199,14 +199,14 @@ export class ActionRouter<C extends Replier> {
     };
     let inner: Subscription;
     try {
-      inner = result.subscribe({
+      // take(1) ends the source at its first value even while it emits synchronously inside subscribe().
+      inner = result.pipe(take(1)).subscribe({
         next: (value) => {
-          if (!settle()) return;
-          if (answers) this.reply(connection, packet.id!, value ?? null);
-          unsubscribe(subscription);
+          if (settle() && answers) this.reply(connection, packet.id!, value ?? null);
         },
         error: (err: unknown) => {
           if (settle()) this.fail(packet, connection, answers, err);
+          else this.reportFailure(packet, connection, err);
         },
         complete: () => {
           if (settle() && answers) this.reply(connection, packet.id!, null);

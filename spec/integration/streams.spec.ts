@@ -303,13 +303,28 @@ describe('integration: streams over TCP', function () {
       expect(errors.every((error) => error.code === 'ERR_HANDLER')).to.equal(true);
     });
 
-    it('a plain request to it gets the first value, the failure is reported, and the connection stays', async () => {
-      const { server, client, errors } = await served();
+    // Its first value ends it inside subscribe(), as take(1) does locally: RxJS runs the teardown on a
+    // subscriber that has stopped, and drops what it throws there, here as in a local pipeline.
+    it('a plain request to it gets the first value, and the connection stays', async () => {
+      const { server, client } = await served();
       expect(await withDeadline(client.request('endless', null), WAIT_MS, 'the request')).to.equal(1);
-      await until(() => errors.length === 1, WAIT_MS, 'the teardown failure on error$');
-      expect(errors[0]!.code).to.equal('ERR_HANDLER');
       expect(await withDeadline(client.request('echo', 'still here'), WAIT_MS, 'a request after it')).to.equal('still here');
       expect(server.getClient(client.token!)!.stats.packetsOut, 'no second answer to the request').to.be.lessThan(4);
+    });
+
+    it('a plain request to a synchronous endless source gets the first value and stops the source there', async () => {
+      const server = await startServer();
+      let produced = 0;
+      server.bindAction(
+        'flood',
+        () =>
+          new Observable<number>((subscriber) => {
+            while (!subscriber.closed && produced < 1_000_000) subscriber.next(produced++);
+          }),
+      );
+      const client = await startClient(server);
+      expect(await withDeadline(client.request('flood', null), WAIT_MS, 'the request')).to.equal(0);
+      expect(produced, 'values the source made').to.equal(1);
     });
 
     it('server.stop() with such a stream open resolves, and the stream ends with ConnectionClosedError', async () => {
