@@ -185,6 +185,8 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   private handshakeRules: HandshakeRules | null = null;
   /** The first connection under way (start() until it settles). */
   private starting: Promise<void> | null = null;
+  /** Connected at least once since the last stop(): a reconnect() then goes on trying when it fails. */
+  private wasConnected = false;
   /** The reconnect() whose old connection is still closing: a second call joins it. */
   private redialing: Promise<void> | null = null;
   /** The reason given to the last stop(), for a start() it cut short. */
@@ -351,6 +353,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
    */
   async stop(reason = 'client stopping'): Promise<void> {
     const closing = this.dropConnection(reason);
+    this.wasConnected = false;
     this.states.next('closed');
     this.queue.rejectAll(new ConnectionClosedError(reason));
     await closing;
@@ -369,7 +372,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
   reconnect(): Promise<void> {
     if (this.redialing !== null) return this.redialing;
     // A client that was connected goes on trying if the new connection fails; a first one is not retried.
-    const retry = this.state === 'connected' || this.state === 'reconnecting';
+    const retry = this.wasConnected;
     const closing = this.dropConnection('client reconnecting');
     this.states.next('connecting');
     const generation = this.generation;
@@ -717,6 +720,7 @@ export class Client<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     }
     this.current = connection;
     this.attempt = 0;
+    this.wasConnected = true;
     this.states.next('connected');
     this.flushQueue(connection);
   }

@@ -347,7 +347,7 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     return reportIfUnhandled(this.broadcastNow(action, data, filter), this.broadcastReporter);
   }
 
-  /** What a broadcast nobody awaited failed with goes to error$, unless the cluster reported it already. */
+  /** What a broadcast or fetchClients() nobody awaited failed with goes to error$, unless the cluster reported it already. */
   private readonly broadcastReporter: UnhandledReporter = {
     reportUnhandled: (error) => {
       if (!(error instanceof PublishError)) this.reportUnhandled(error);
@@ -419,7 +419,8 @@ export class Server<C extends ActionMap = AnyActions, S extends ActionMap = AnyA
     // Watched as a send is: a failure nobody handles is reported on error$.
     return reportIfUnhandled(
       this.cluster.fetchRemoteClients().then((remote) => [...local, ...remote]),
-      this,
+      // The cluster has reported a PublishError already: once is enough.
+      this.broadcastReporter,
     );
   }
 

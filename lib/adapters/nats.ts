@@ -25,14 +25,22 @@ class NatsAdapter implements Adapter {
   private listener: AdapterListener | null = null;
   private down = false;
   private closing = false;
+  /** Counts opens and closes: an open that a close overtook (the engine answered late) gives up. */
+  private attempt = 0;
   /** The confirmation the publishes of this turn share: one flush (a PING answered by the server) per batch. */
   private batch: Promise<void> | null = null;
 
   constructor(private readonly servers: string | string[], private readonly reconnectDelayMs: number) {}
 
   async open(channels: readonly string[], listener: AdapterListener): Promise<void> {
+    const attempt = ++this.attempt;
     const { connect } = await loadOptional<typeof NatsTransport>('@nats-io/transport-node', 'natsAdapter');
     const nc = await connect({ servers: this.servers, maxReconnectAttempts: -1, reconnectTimeWait: this.reconnectDelayMs, name: 'pnetwork' });
+    if (attempt !== this.attempt) {
+      // close() came while connecting: this connection is nobody's, and would keep the process alive.
+      await nc.close().catch(() => undefined);
+      throw new Error('the adapter was closed while it was connecting');
+    }
     this.nc = nc;
     this.listener = listener;
     // A server may start again after a stop: this adapter then opens afresh.
@@ -65,6 +73,7 @@ class NatsAdapter implements Adapter {
   }
 
   async close(): Promise<void> {
+    this.attempt++;
     if (this.closing) return;
     this.closing = true;
     this.listener = null;

@@ -160,7 +160,12 @@ export class Cluster {
         message: (_channel, text) => this.receive(text),
         status: (status) => this.onStatus(status),
       });
-      await new EngineDeadlines(this.settings.scheduler, this.settings.nodeTimeoutMs).watch(opening, () => new Error(`the engine did not answer within ${this.settings.nodeTimeoutMs} ms (clusterNodeTimeoutMs)`));
+      const deadline = new EngineDeadlines(this.settings.scheduler, this.settings.nodeTimeoutMs);
+      try {
+        await deadline.watch(opening, () => new Error(`the engine did not answer within ${this.settings.nodeTimeoutMs} ms (clusterNodeTimeoutMs)`));
+      } finally {
+        deadline.clear();
+      }
     } catch (err) {
       await this.closeAdapter();
       throw new AdapterDownError(this.adapter.kind, err, 'start');

@@ -47,7 +47,7 @@ export class EngineDeadlines {
     });
   }
 
-  /** Stops the check; what is still watched is left to its work. */
+  /** Stops the check, leaving no timer; what is still watched is left to its work. */
   clear(): void {
     this.timer?.unsubscribe();
     this.timer = null;
@@ -55,12 +55,20 @@ export class EngineDeadlines {
     this.head = 0;
   }
 
-  /** Work finished in time; once nothing is watched, no timer is left behind. */
+  /**
+   * Work finished in time. The timer is kept (it stops by itself when it finds nothing left), so work
+   * that comes one piece at a time does not make and cancel a timer each; the queue is trimmed here.
+   */
   private settled(entry: Watched): void {
     entry.done = true;
     while (this.head < this.queue.length && this.queue[this.head]!.done) this.head++;
-    if (this.head < this.queue.length) return;
-    this.clear();
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 1024) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
   }
 
   private arm(): void {

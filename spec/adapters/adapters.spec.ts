@@ -1,4 +1,5 @@
 import { createHook } from 'node:async_hooks';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { PublishError } from '../../lib/errors.js';
@@ -184,3 +185,46 @@ for (const flavour of flavours) {
     }
   });
 }
+
+describe('nats adapter: closed while it is still opening', () => {
+  it('closes the connection the engine answers late, and subscribes to nothing', async () => {
+    const subs: string[] = [];
+    const sockets = new Set<Socket>();
+    // A NATS engine that greets 300 ms late: the adapter is closed before it can connect.
+    const engine = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      const greet = setTimeout(() => socket.write('INFO {"server_id":"late","version":"2.10.0","proto":1,"max_payload":1048576,"headers":true}\r\n'), 300);
+      let buffered = '';
+      socket.on('data', (chunk) => {
+        buffered += chunk.toString();
+        for (let end = buffered.indexOf('\r\n'); end >= 0; end = buffered.indexOf('\r\n')) {
+          const line = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          if (line.startsWith('PING')) socket.write('PONG\r\n');
+          if (line.startsWith('SUB')) subs.push(line);
+        }
+      });
+      socket.on('close', () => {
+        clearTimeout(greet);
+        sockets.delete(socket);
+      });
+    });
+    await new Promise<void>((resolve) => engine.listen(0, '127.0.0.1', resolve));
+    try {
+      const adapter = natsAdapter({ servers: `127.0.0.1:${(engine.address() as AddressInfo).port}` });
+      const opening = adapter.open(['late.all'], { message: () => undefined, status: () => undefined }).then(
+        () => 'opened',
+        () => 'refused',
+      );
+      await until(() => sockets.size === 1, 5_000, 'the adapter to connect');
+      await adapter.close();
+      expect(await opening).to.equal('refused');
+      await until(() => sockets.size === 0, 5_000, 'the late connection to be closed');
+      expect(subs, 'subscriptions the engine got').to.deep.equal([]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      engine.close();
+    }
+  });
+});

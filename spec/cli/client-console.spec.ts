@@ -182,6 +182,13 @@ describe('CLI (client console)', () => {
       await until(() => client.state === 'connected', WAIT_MS, 'the client to reconnect');
     });
 
+    it('send on a client that has stopped says it is not connected, without saying it is queued', async () => {
+      const h = await open();
+      await client.stop();
+      const out = await h.run('send hello 1');
+      expect(out.trim()).to.match(/^error ERR_NOT_CONNECTED: /);
+    });
+
     it('updates the prompt when the state changes', async () => {
       const h = await open();
       const from = h.text.length;

@@ -325,6 +325,23 @@ describe('integration: Server and Client over TCP', () => {
       await until(() => notes.length === 1, WAIT_MS, 'the queued packet');
     });
 
+    it('two reconnect() calls while the server is down: the client still goes on trying, and both resolve once it is back', async () => {
+      const first = await startServer();
+      const port = first.address().port;
+      const client = await startClient(first, { reconnectDelayMs: 10, reconnectJitter: 0 });
+      await first.stop();
+      await until(() => client.state === 'reconnecting', WAIT_MS, 'the client to notice');
+      const one = client.reconnect().catch((err: unknown) => err);
+      await until(() => client.state === 'reconnecting', WAIT_MS, 'the first reconnect to fail over to retrying');
+      const two = client.reconnect();
+      await until(() => client.state === 'reconnecting', WAIT_MS, 'the second reconnect to fail over to retrying');
+      await scope.started(new Server({ port }));
+      await withDeadline(two, WAIT_MS, 'the second reconnect()');
+      expect(client.state).to.equal('connected');
+      // The first was waiting for the reconnection that the second made: it resolves with it.
+      expect(await withDeadline(one, WAIT_MS, 'the first reconnect()')).to.equal(undefined);
+    });
+
     it('stop() during an un-awaited reconnect(): the reconnect and the sends waiting for it reject with ConnectionClosedError', async () => {
       const server = await startServer();
       const client = await startClient(server);

@@ -73,7 +73,7 @@ export function clientCommands(deps: ClientCommandDeps): Command[] {
       if (action === undefined) throw usageError(send);
       const data = parseJsonArgument(rest);
       remember(action);
-      if (client.state !== 'connected') {
+      if (client.state === 'connecting' || client.state === 'reconnecting') {
         // It waits in the offline queue until the client is connected: the prompt comes back at once,
         // and a failure then (the queue is full, the client stops) is printed when it comes.
         const state = client.state;
