@@ -175,8 +175,9 @@ export class ActionRouter<C extends Replier> {
   }
 
   /**
-   * Answers with an Observable's first value, then unsubscribes it; its subscription also ends when the
-   * connection closes. A teardown that throws is reported as the handler's failure and harms nothing else.
+   * Answers with an Observable's first value, then ends it (take(1)); its subscription also ends when the
+   * connection closes. A teardown that throws when the connection ends it is reported as the handler's
+   * failure; one that throws as take(1) ends it, RxJS drops, as in a local pipeline.
    */
   private follow(result: Observable<unknown>, answers: boolean, packet: Packet, connection: C): void {
     // A container first, so a cancel that comes before (or during) the subscribe still ends it.

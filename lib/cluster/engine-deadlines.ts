@@ -61,6 +61,11 @@ export class EngineDeadlines {
    */
   private settled(entry: Watched): void {
     entry.done = true;
+    this.trim();
+  }
+
+  /** Skips the finished entries at the head, and empties or compacts the queue behind them. */
+  private trim(): void {
     while (this.head < this.queue.length && this.queue[this.head]!.done) this.head++;
     if (this.head === this.queue.length) {
       this.queue = [];
@@ -73,12 +78,8 @@ export class EngineDeadlines {
 
   private arm(): void {
     if (this.timer !== null) return;
-    while (this.head < this.queue.length && this.queue[this.head]!.done) this.head++;
-    if (this.head === this.queue.length) {
-      this.queue = [];
-      this.head = 0;
-      return;
-    }
+    this.trim();
+    if (this.queue.length === 0) return;
     const delay = Math.max(0, this.queue[this.head]!.at - this.scheduler.now());
     this.timer = this.scheduler.schedule(() => this.expire(), delay);
   }
@@ -94,10 +95,6 @@ export class EngineDeadlines {
         entry.done = true;
         entry.fail();
       }
-    }
-    if (this.head > 1024) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
     }
     this.arm();
   }
